@@ -1,0 +1,104 @@
+"""Shared fixtures: databases (a SQLite file and a throw-away PostgreSQL database), config folders,
+a real SMTP server and real HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_DSN = os.environ.get(
+    "MONITOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_PG = os.environ.get("MONITOR_TEST_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_DSN} ({exc.__class__.__name__})"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'data' / 'monitor.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    reason = _postgres_unavailable()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(f"{reason}; MONITOR_TEST_REQUIRE_POSTGRES=1 makes this an error")
+        pytest.skip(reason)
+    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every test taking this runs on SQLite and on PostgreSQL."""
+    url: str = request.getfixturevalue(
+        f"{request.param}_url" if request.param == "sqlite" else "postgres_url"
+    )
+    return url
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A config folder with the shipped profiles, an empty feed list and no alert channel."""
+    folder = tmp_path / "config"
+    folder.mkdir()
+    shutil.copytree(REPO / "config" / "profiles", folder / "profiles")
+    (folder / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    return folder
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (aiosmtpd cannot listen on port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Controller, _Mailbox]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 collecting every message it receives."""
+    mailbox = _Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, mailbox
+    finally:
+        controller.stop()

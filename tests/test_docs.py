@@ -1,0 +1,52 @@
+"""Documentation that fails the build when it goes stale: settings, commands, the README."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import typer.main
+
+from monitor.cli import app
+from monitor.settings import setting_names
+from tests.conftest import REPO
+
+
+def _commands() -> list[tuple[str, Any]]:
+    """Every `monitor` command and sub-command (typer carries its own copy of click)."""
+    root: Any = typer.main.get_command(app)
+    found: list[tuple[str, Any]] = []
+    for name, command in root.commands.items():
+        if hasattr(command, "commands"):
+            found += [(f"{name} {sub}", c) for sub, c in command.commands.items()]
+        else:
+            found.append((name, command))
+    return found
+
+
+def test_every_setting_is_documented() -> None:
+    page = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for dotted, variable in setting_names().items():
+        assert f"| `{dotted}` | `{variable}` |" in page, f"{dotted} missing from configuration.md"
+
+
+def test_every_setting_is_in_the_shipped_monitor_yaml() -> None:
+    shipped = (REPO / "config" / "monitor.yaml").read_text(encoding="utf-8")
+    for dotted in setting_names():
+        if dotted != "fetch.user_agent":
+            assert re.search(rf"^\s*{dotted.split('.')[-1]}:", shipped, re.M), dotted
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name, command in _commands():
+        assert command.help, f"`monitor {name}` has no help text"
+        assert f"monitor {name}" in readme, f"`monitor {name}` missing from README.md"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```sh", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert [line.split("#")[0].strip() for line in first_block] == ["make run", "make test"]
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in ci

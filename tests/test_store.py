@@ -1,0 +1,125 @@
+"""Storage on SQLite and PostgreSQL: migrations, idempotent writes, feed claiming, the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
+from sqlmodel import SQLModel
+
+from monitor.models import Article, Entry, FeedSpec, Match
+from monitor.store import articles, feeds, outbox
+from monitor.store.engine import open_engine, upgrade
+from monitor.store.feeds import PollOutcome
+from monitor.store.hits import query_hits
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=15)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = open_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _feed(engine: Engine, url: str = "https://a.example/rss") -> int:
+    feeds.sync_feeds(engine, [FeedSpec(url)], NOW)
+    return feeds.feed_rows(engine)[url].id or 0
+
+
+def _store(engine: Engine, feed_id: int, guid: str = "g1") -> articles.Stored:
+    entry = Entry(guid, "https://a.example/1", "Title", "summary", NOW)
+    article = Article("https://a.example/1", "Title", "text about the Great Firewall")
+    match = Match("gfw", "v1", ["Great Firewall"], 1.0, "the **Great Firewall**")
+    return articles.store_article(
+        engine,
+        feed_id=feed_id,
+        entry=entry,
+        article=article,
+        matches=[match],
+        routes={"gfw": ["mail", "hook"]},
+        now=NOW,
+    )
+
+
+def test_migrations_match_the_tables(engine: Engine) -> None:
+    upgrade(engine)  # a second upgrade is a no-op
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+
+
+def test_storing_the_same_entry_twice_adds_nothing(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    first = _store(engine, feed_id)
+    again = _store(engine, feed_id)
+    assert (first.new_hits, first.new_alerts) == (1, 2)
+    assert (again.new_hits, again.new_alerts) == (0, 0)
+    assert again.article_id == first.article_id
+    assert len(query_hits(engine)) == 1
+    assert outbox.alert_counts(engine) == {"pending": 2}
+
+
+def test_unseen_skips_stored_guids_and_repeats(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    _store(engine, feed_id, guid="g1")
+    entries = [
+        Entry("g1", None, "old", "", None),
+        Entry("g2", None, "new", "", None),
+        Entry("g2", None, "repeat", "", None),
+    ]
+    assert [e.title for e in articles.unseen(engine, feed_id, entries)] == ["new"]
+
+
+def test_claim_due_leases_feeds_until_recorded(engine: Engine) -> None:
+    feeds.sync_feeds(
+        engine, [FeedSpec("https://a.example/rss"), FeedSpec("https://b.example")], NOW
+    )
+    due = feeds.claim_due(engine, NOW, lease=LEASE)
+    assert {d.url for d in due} == {"https://a.example/rss", "https://b.example"}
+    assert all(d.first_poll for d in due)
+    assert feeds.claim_due(engine, NOW, lease=LEASE) == []  # leased
+    feeds.record_poll(
+        engine, due[0].id, PollOutcome("ok", etag='"e1"'), NOW, NOW + timedelta(hours=1)
+    )
+    assert feeds.claim_due(engine, NOW, lease=LEASE) == []  # polled and not due yet
+    later = NOW + LEASE + timedelta(seconds=1)
+    [expired] = feeds.claim_due(engine, later, lease=LEASE)  # a lease never released expires
+    assert expired.id == due[1].id
+    feeds.record_poll(
+        engine, expired.id, PollOutcome("error", "down"), later, NOW + timedelta(hours=3)
+    )
+    [again] = feeds.claim_due(engine, NOW + timedelta(hours=2), lease=LEASE)
+    assert again.etag == '"e1"'
+    assert not again.first_poll
+
+
+def test_claim_all_ignores_schedule_but_not_leases_or_disabled(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    [due] = feeds.claim_due(engine, NOW, lease=LEASE)
+    feeds.record_poll(engine, due.id, PollOutcome("ok"), NOW, NOW + timedelta(hours=1))
+    assert [d.id for d in feeds.claim_due(engine, NOW, everything=True, lease=LEASE)] == [feed_id]
+    feeds.release_leases(engine, [feed_id])
+    feeds.sync_feeds(engine, [], NOW)  # removed from feeds.yaml
+    assert feeds.claim_due(engine, NOW, everything=True, lease=LEASE) == []
+
+
+def test_outbox_records_sent_and_failed(engine: Engine) -> None:
+    _store(engine, _feed(engine))
+    first, second = outbox.due_alerts(engine, NOW)
+    assert first.profile == "gfw" and first.url == "https://a.example/1"
+    outbox.mark_sent(engine, first.id, NOW)
+    outbox.mark_attempt_failed(engine, second.id, "refused", NOW + timedelta(minutes=1))
+    assert outbox.due_alerts(engine, NOW) == []
+    [retry] = outbox.due_alerts(engine, NOW + timedelta(minutes=1))
+    assert retry.attempts == 1
+    outbox.mark_attempt_failed(engine, retry.id, "refused again", None)
+    assert outbox.alert_counts(engine) == {"sent": 1, "failed": 1}
+    outbox.mark_sent(engine, retry.id, NOW)  # a failed alert is not silently flipped to sent
+    assert outbox.alert_counts(engine) == {"sent": 1, "failed": 1}
