@@ -1,0 +1,1 @@
+"""Alerts: channel configuration, message composition, delivery through Apprise, the outbox."""

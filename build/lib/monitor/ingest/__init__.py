@@ -1,0 +1,1 @@
+"""Getting articles in: HTTP fetching, feed parsing, URL canonical forms, text extraction."""

@@ -1,0 +1,91 @@
+"""Plain records passed between the stages: no I/O, no clock, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One feed as configured in feeds.yaml."""
+
+    url: str
+    name: str | None = None
+    interval: int | None = None  # seconds; None means the global poll interval
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a parsed feed document."""
+
+    guid: str
+    link: str | None
+    title: str
+    summary: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a feed document yielded: its own title, its entries and any tolerated parse problem."""
+
+    title: str | None
+    entries: list[Entry]
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The text and metadata of an entry's page (or of the entry itself when the page failed)."""
+
+    url: str
+    title: str
+    text: str
+    language: str | None = None
+    author: str | None = None
+    sitename: str | None = None
+    published_at: datetime | None = None
+    source: str = "page"  # "page": extracted from the fetched page; "entry": the feed's summary
+    note: str | None = None  # why the page was not used, when source == "entry"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One profile matching one article."""
+
+    profile: str
+    profile_version: str
+    matched_terms: list[str]
+    score: float
+    snippet: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """One alert channel from alerts.yaml; `url` has its ${VAR} references already expanded."""
+
+    key: str  # stable identifier stored with each alert; never contains a secret
+    url: str = field(repr=False)
+    tags: frozenset[str] = frozenset()
+
+    def takes(self, profile_tags: tuple[str, ...]) -> bool:
+        """A channel without tags takes every profile; otherwise it needs a shared tag."""
+        return not self.tags or bool(self.tags.intersection(profile_tags))
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A named keyword query with its alert settings, from config/profiles/NAME.yaml."""
+
+    name: str
+    version: str  # a hash of the file's text: hits record which wording produced them
+    any_terms: tuple[str, ...] = ()
+    all_terms: tuple[str, ...] = ()
+    none_terms: tuple[str, ...] = ()
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    min_score: float = 1.0
+    enabled: bool = True

@@ -1,0 +1,221 @@
+"""One feed through every stage: fetch, parse, drop seen entries, fetch and extract each new
+article, match every profile, store article + hits + pending alerts in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from monitor.errors import ExtractError, FeedParseError, FetchError, FetchStatus
+from monitor.ingest.extract import Extracted, page_date
+from monitor.ingest.feeds import parse_feed
+from monitor.ingest.fetch import Response
+from monitor.ingest.urls import canonical_url
+from monitor.models import Article, Entry, Match
+from monitor.settings import Settings
+from monitor.store import articles, feeds
+from monitor.store.feeds import DueFeed, PollOutcome
+
+log = logging.getLogger("monitor.poll")
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+
+
+class Fetch(Protocol):
+    async def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Response: ...
+
+
+class Extract(Protocol):
+    async def extract(self, html: bytes, url: str) -> Extracted | None: ...
+
+
+class MatchAll(Protocol):
+    def match(self, title: str, text: str) -> list[Match]: ...
+
+
+@dataclass(slots=True)
+class Stages:
+    """The collaborators a poll needs; tests pass their own where they own the seam."""
+
+    engine: Engine
+    fetcher: Fetch
+    extractor: Extract
+    matcher: MatchAll
+    routes: dict[str, list[str]]  # profile → channel keys
+    settings: Settings
+    clock: Callable[[], datetime]
+    limit: asyncio.Semaphore
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    feed: str
+    status: str
+    http_status: int | None = None
+    entries: int = 0
+    entries_new: int = 0
+    hits: int = 0
+    alerts: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+
+
+async def poll_feed(feed: DueFeed, stages: Stages) -> PollReport:
+    """Poll one feed and process its new entries; never raises for a bad feed or entry."""
+    started = time.monotonic()
+    now = stages.clock()
+    interval = feed.interval_seconds or stages.settings.poll_interval
+    report, outcome = await _poll(feed, stages, now)
+    await asyncio.to_thread(
+        feeds.record_poll,
+        stages.engine,
+        feed.id,
+        outcome,
+        stages.clock(),
+        now + timedelta(seconds=interval),
+    )
+    report = replace(report, duration_ms=int((time.monotonic() - started) * 1000))
+    _log_poll(report)
+    return report
+
+
+async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollReport, PollOutcome]:
+    try:
+        async with stages.limit:
+            response = await stages.fetcher.get(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+    except FetchError as exc:
+        status = exc.status if isinstance(exc, FetchStatus) else None
+        return _failed(feed, str(exc), status)
+    if response.not_modified:
+        return PollReport(feed.label, "not_modified", http_status=304), PollOutcome("not_modified")
+    try:
+        parsed = await asyncio.to_thread(
+            parse_feed, response.body, response.url, response.content_type
+        )
+    except FeedParseError as exc:
+        return _failed(feed, str(exc), response.status)
+    if parsed.problem:
+        log.info("feed %s parsed with a problem: %s", feed.label, parsed.problem)
+    new = await asyncio.to_thread(articles.unseen, stages.engine, feed.id, parsed.entries)
+    results = await asyncio.gather(*(_process(feed, entry, stages, now) for entry in new))
+    report = PollReport(
+        feed.label,
+        "ok",
+        http_status=response.status,
+        entries=len(parsed.entries),
+        entries_new=len(new),
+        hits=sum(r.new_hits for r in results if r),
+        alerts=sum(r.new_alerts for r in results if r),
+    )
+    outcome = PollOutcome("ok", None, response.etag, response.last_modified, parsed.title)
+    return report, outcome
+
+
+def _failed(feed: DueFeed, error: str, status: int | None) -> tuple[PollReport, PollOutcome]:
+    return (
+        PollReport(feed.label, "error", http_status=status, error=error),
+        PollOutcome("error", error),
+    )
+
+
+async def _process(
+    feed: DueFeed, entry: Entry, stages: Stages, now: datetime
+) -> articles.Stored | None:
+    """One new entry through fetch, extract, match and store; failures fall back, never raise."""
+    url = canonical_url(entry.link) if entry.link else _entry_urn(feed.id, entry.guid)
+    engine = stages.engine
+    known = await asyncio.to_thread(articles.article_id_for, engine, url)
+    if known is not None:  # processed already (another feed, or the same link twice)
+        await asyncio.to_thread(articles.link_entry, engine, feed.id, entry, known, now)
+        return None
+    article = await _article(entry, url, stages)
+    matches = stages.matcher.match(article.title, article.text)
+    routes = stages.routes if _alertable(entry, feed, stages, now) else {}
+    return await asyncio.to_thread(
+        articles.store_article,
+        engine,
+        feed_id=feed.id,
+        entry=entry,
+        article=article,
+        matches=matches,
+        routes=routes,
+        now=stages.clock(),
+    )
+
+
+async def _article(entry: Entry, url: str, stages: Stages) -> Article:
+    """The entry's page, extracted; on any failure the entry's own title and summary."""
+    if entry.link is None:
+        return _from_entry(entry, url, "the entry has no link")
+    try:
+        async with stages.limit:
+            response = await stages.fetcher.get(entry.link)
+        kind = response.content_type.split(";")[0].strip().lower()
+        if kind not in _HTML_TYPES:
+            return _from_entry(entry, url, f"page skipped: content type {kind}")
+        extracted = await stages.extractor.extract(response.body, response.url)
+    except (FetchError, ExtractError) as exc:
+        return _from_entry(entry, url, f"page not used: {exc}")
+    if extracted is None:
+        return _from_entry(entry, url, "page holds no article text")
+    return Article(
+        url=url,
+        title=entry.title or extracted.title or "",
+        text=extracted.text,
+        language=extracted.language,
+        author=extracted.author,
+        sitename=extracted.sitename,
+        published_at=entry.published_at or page_date(extracted),
+    )
+
+
+def _from_entry(entry: Entry, url: str, note: str) -> Article:
+    return Article(
+        url=url,
+        title=entry.title,
+        text=entry.summary,
+        published_at=entry.published_at,
+        source="entry",
+        note=note,
+    )
+
+
+def _alertable(entry: Entry, feed: DueFeed, stages: Stages, now: datetime) -> bool:
+    """Old entries are stored and matched but alert no one; on a feed's first poll (a
+    backfill) an undated entry counts as old too."""
+    if entry.published_at is None:
+        return not feed.first_poll
+    return now - entry.published_at <= timedelta(seconds=stages.settings.alerts.max_age)
+
+
+def _entry_urn(feed_id: int, guid: str) -> str:
+    return f"urn:monitor:entry:{feed_id}:{hashlib.sha256(guid.encode()).hexdigest()[:24]}"
+
+
+def _log_poll(report: PollReport) -> None:
+    log.log(
+        logging.WARNING if report.status == "error" else logging.INFO,
+        "poll feed=%r status=%s http_status=%s entries=%d entries_new=%d hits=%d alerts=%d "
+        "duration_ms=%d%s",
+        report.feed,
+        report.status,
+        report.http_status,
+        report.entries,
+        report.entries_new,
+        report.hits,
+        report.alerts,
+        report.duration_ms,
+        f" error={report.error!r}" if report.error else "",
+    )

@@ -1,0 +1,140 @@
+"""Entries, articles and hits: what is already known, and storing a processed entry at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from monitor.models import Article, Entry, Match
+from monitor.store.engine import insert_ignoring_duplicates
+from monitor.store.tables import AlertRow, ArticleRow, EntryRow, HitRow
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What storing one entry added."""
+
+    article_id: int
+    new_hits: int
+    new_alerts: int
+
+
+def unseen(engine: Engine, feed_id: int, entries: Iterable[Entry]) -> list[Entry]:
+    """The entries of this feed not stored yet (first occurrence of a repeated guid only)."""
+    pending = {entry.guid: entry for entry in reversed(list(entries))}
+    if not pending:
+        return []
+    known: set[str] = set()
+    guids = list(pending)
+    with Session(engine) as session:
+        for start in range(0, len(guids), 500):
+            chunk = guids[start : start + 500]
+            known.update(
+                session.exec(
+                    select(EntryRow.guid).where(
+                        EntryRow.feed_id == feed_id, col(EntryRow.guid).in_(chunk)
+                    )
+                )
+            )
+    return [entry for guid, entry in reversed(pending.items()) if guid not in known]
+
+
+def article_id_for(engine: Engine, url: str) -> int | None:
+    """The id of an article already stored under this canonical URL."""
+    with Session(engine) as session:
+        return session.exec(select(ArticleRow.id).where(ArticleRow.url == url)).first()
+
+
+def link_entry(engine: Engine, feed_id: int, entry: Entry, article_id: int, now: datetime) -> None:
+    """Record an entry whose article was already processed (e.g. via another feed)."""
+    with Session(engine) as session:
+        session.execute(_entry_insert(engine, feed_id, entry, article_id, now))
+        session.commit()
+
+
+def store_article(
+    engine: Engine,
+    *,
+    feed_id: int,
+    entry: Entry,
+    article: Article,
+    matches: list[Match],
+    routes: dict[str, list[str]],
+    now: datetime,
+) -> Stored:
+    """Store the article, its entry, its hits and their pending alerts in ONE transaction.
+
+    `routes` maps a profile name to the channel keys to alert (absent or empty: no alert).
+    Every insert ignores duplicates, so storing the same entry twice adds nothing.
+    """
+    with Session(engine) as session:
+        session.execute(
+            insert_ignoring_duplicates(engine, ArticleRow).values(
+                url=article.url,
+                link=entry.link or article.url,
+                feed_id=feed_id,
+                title=article.title,
+                text=article.text,
+                language=article.language,
+                author=article.author,
+                sitename=article.sitename,
+                published_at=article.published_at,
+                source=article.source,
+                note=article.note,
+                fetched_at=now,
+            )
+        )
+        article_id = session.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
+        assert article_id is not None
+        session.execute(_entry_insert(engine, feed_id, entry, article_id, now))
+        new_hits = new_alerts = 0
+        for match in matches:
+            hit_id = session.execute(
+                insert_ignoring_duplicates(engine, HitRow)
+                .values(
+                    article_id=article_id,
+                    profile=match.profile,
+                    profile_version=match.profile_version,
+                    matched_terms=match.matched_terms,
+                    score=match.score,
+                    snippet=match.snippet,
+                    created_at=now,
+                )
+                .returning(col(HitRow.id))
+            ).scalar()
+            if hit_id is None:
+                continue  # this hit was stored before: its alerts were created then
+            new_hits += 1
+            for channel in routes.get(match.profile, []):
+                session.execute(
+                    insert_ignoring_duplicates(engine, AlertRow).values(
+                        hit_id=hit_id,
+                        channel=channel,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+                new_alerts += 1
+        session.commit()
+    return Stored(article_id=article_id, new_hits=new_hits, new_alerts=new_alerts)
+
+
+def _entry_insert(
+    engine: Engine, feed_id: int, entry: Entry, article_id: int, now: datetime
+) -> Any:
+    return insert_ignoring_duplicates(engine, EntryRow).values(
+        feed_id=feed_id,
+        guid=entry.guid,
+        link=entry.link,
+        title=entry.title,
+        published_at=entry.published_at,
+        article_id=article_id,
+        seen_at=now,
+    )

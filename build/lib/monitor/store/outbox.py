@@ -1,0 +1,97 @@
+"""The alert outbox in the database: pending alerts with what a message needs, and their results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, col, select
+
+from monitor.store.tables import AlertRow, ArticleRow, FeedRow, HitRow
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """One alert to deliver, with the hit, article and feed it is about."""
+
+    id: int
+    channel: str
+    attempts: int
+    profile: str
+    matched_terms: list[str]
+    score: float
+    snippet: str
+    url: str
+    title: str
+    published_at: datetime | None
+    language: str | None
+    source: str  # the feed's name or title, else its URL
+
+
+def due_alerts(engine: Engine, now: datetime, limit: int = 500) -> list[PendingAlert]:
+    """Pending alerts whose next attempt is due, oldest first."""
+    query = (
+        select(AlertRow, HitRow, ArticleRow, FeedRow)
+        .join(HitRow, col(HitRow.id) == AlertRow.hit_id)
+        .join(ArticleRow, col(ArticleRow.id) == HitRow.article_id)
+        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
+        .where(AlertRow.status == "pending", col(AlertRow.next_attempt_at) <= now)
+        .order_by(col(AlertRow.id))
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        return [
+            PendingAlert(
+                id=alert.id or 0,
+                channel=alert.channel,
+                attempts=alert.attempts,
+                profile=hit.profile,
+                matched_terms=list(hit.matched_terms),
+                score=hit.score,
+                snippet=hit.snippet,
+                url=article.link,
+                title=article.title,
+                published_at=article.published_at,
+                language=article.language,
+                source=feed.name or feed.title or feed.url,
+            )
+            for alert, hit, article, feed in session.exec(query)
+        ]
+
+
+def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:
+    with Session(engine) as session:
+        session.execute(
+            update(AlertRow)
+            .where(col(AlertRow.id) == alert_id, col(AlertRow.status) == "pending")
+            .values(status="sent", sent_at=now, attempts=AlertRow.attempts + 1, last_error=None)
+        )
+        session.commit()
+
+
+def mark_attempt_failed(
+    engine: Engine, alert_id: int, error: str, retry_at: datetime | None
+) -> None:
+    """Count a failed attempt; with no `retry_at` the alert is marked failed for good."""
+    values: dict[str, object] = {"attempts": AlertRow.attempts + 1, "last_error": error[:2000]}
+    if retry_at is None:
+        values["status"] = "failed"
+    else:
+        values["next_attempt_at"] = retry_at
+    with Session(engine) as session:
+        session.execute(
+            update(AlertRow)
+            .where(col(AlertRow.id) == alert_id, col(AlertRow.status) == "pending")
+            .values(**values)
+        )
+        session.commit()
+
+
+def alert_counts(engine: Engine) -> dict[str, int]:
+    """Number of alerts per status."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AlertRow.status, func.count()).group_by(col(AlertRow.status))
+        ).all()
+    return dict(rows)

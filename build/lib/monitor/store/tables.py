@@ -1,0 +1,115 @@
+"""The SQLModel tables. Unique constraints make every write idempotent (re-running a cycle
+never duplicates an entry, an article, a hit or an alert). Append changes as migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+URL_LENGTH = 2048
+
+
+class FeedRow(SQLModel, table=True):
+    """A configured feed and its polling state."""
+
+    __tablename__ = "feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(String(URL_LENGTH), nullable=False, unique=True))
+    name: str | None = None
+    interval_seconds: int | None = None
+    enabled: bool = True
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll_at: datetime | None = Field(default=None, index=True)
+    lease_until: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_failures: int = 0
+    successful_polls: int = 0
+    created_at: datetime
+
+
+class ArticleRow(SQLModel, table=True):
+    """An article page (or an entry's own text when its page failed), keyed by canonical URL."""
+
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(String(URL_LENGTH), nullable=False, unique=True))
+    link: str = Field(sa_column=Column(String(URL_LENGTH), nullable=False))
+    feed_id: int = Field(sa_column=Column(Integer, ForeignKey("feed.id"), nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str | None = None
+    author: str | None = None
+    sitename: str | None = None
+    published_at: datetime | None = None
+    source: str  # "page" or "entry"
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    fetched_at: datetime
+
+
+class EntryRow(SQLModel, table=True):
+    """One feed item seen, pointing at its article."""
+
+    __tablename__ = "entry"
+    __table_args__ = (UniqueConstraint("feed_id", "guid", name="uq_entry_feed_guid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(sa_column=Column(Integer, ForeignKey("feed.id"), nullable=False))
+    guid: str = Field(sa_column=Column(String(URL_LENGTH), nullable=False))
+    link: str | None = Field(default=None, sa_column=Column(String(URL_LENGTH)))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: datetime | None = None
+    article_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("article.id"), index=True)
+    )
+    seen_at: datetime
+
+
+class HitRow(SQLModel, table=True):
+    """One article matching one profile."""
+
+    __tablename__ = "hit"
+    __table_args__ = (
+        UniqueConstraint("article_id", "profile", name="uq_hit_article_profile"),
+        Index("ix_hit_profile_created", "profile", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(sa_column=Column(Integer, ForeignKey("article.id"), nullable=False))
+    profile: str = Field(sa_column=Column(String(200), nullable=False))
+    profile_version: str
+    matched_terms: list[Any] = Field(
+        sa_column=Column(JSON().with_variant(JSONB(), "postgresql"), nullable=False)
+    )
+    score: float
+    snippet: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(index=True)
+
+
+class AlertRow(SQLModel, table=True):
+    """The outbox: one message about one hit to one channel, pending until delivered."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint("hit_id", "channel", name="uq_alert_hit_channel"),
+        Index("ix_alert_status_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    hit_id: int = Field(sa_column=Column(Integer, ForeignKey("hit.id"), nullable=False))
+    channel: str = Field(sa_column=Column(String(200), nullable=False))
+    status: str = "pending"  # pending → sent | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None = None

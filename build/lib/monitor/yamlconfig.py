@@ -1,0 +1,95 @@
+"""Reading configuration YAML with line numbers, and reporting validation errors at their line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from monitor.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def round_trip_yaml() -> YAML:
+    """A YAML reader/writer that keeps comments and positions (safe: builds no Python objects)."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # never fold long URLs onto a second line
+    return yaml
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file; a syntax error becomes a ConfigError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=path) from None
+    try:
+        return round_trip_yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(
+            f"invalid YAML: {exc.problem or exc.context}", path=path, line=line
+        ) from None
+    except YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", path=path) from None
+
+
+def line_of(data: Any, loc: Sequence[int | str]) -> int | None:
+    """The 1-based line of the deepest node on `loc` that the YAML reader recorded."""
+    line: int | None = None
+    node = data
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            line = node.lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def dotted(loc: Sequence[int | str]) -> str:
+    """Render a pydantic location as `feeds[2].interval`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def validate(model: type[M], data: Any, path: Path) -> M:
+    """Validate parsed YAML against a model; all problems are reported, each at its line."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError("expected a mapping of keys at the top level", path=path, line=1)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise located_error(exc, data, path) from None
+
+
+def located_error(exc: ValidationError, data: Any, path: Path) -> ConfigError:
+    """Turn a pydantic ValidationError into one ConfigError listing each problem with its line."""
+    problems: list[tuple[int | None, str]] = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if isinstance(p, int | str)]
+        message = err["msg"].removeprefix("Value error, ")
+        problems.append((line_of(data, loc), f"{dotted(loc)}: {message}"))
+    first_line = next((line for line, _ in problems if line), None)
+    if len(problems) == 1:
+        return ConfigError(problems[0][1], path=path, line=first_line)
+    listed = [f"line {line}, {text}" if line else text for line, text in problems]
+    return ConfigError("\n  " + "\n  ".join(listed), path=path, line=first_line)

@@ -1,0 +1,130 @@
+"""The long-running service: scheduled cycles, clean stop on SIGTERM, configuration reloads,
+and the backfill rule for a feed's first poll."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+from monitor.service import Service
+from monitor.settings import load_settings
+from monitor.store.engine import open_engine, upgrade
+from monitor.store.hits import query_hits
+from monitor.store.outbox import alert_counts
+from tests.conftest import REPO
+from tests.newsroom import serve_newsroom
+
+
+def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes], seconds: float) -> str:
+    """Wait until the log file contains `text` (or the process ends, or time runs out)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        content = path.read_text(encoding="utf-8", errors="replace")
+        if text in content:
+            return content
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not logged; log so far:\n{path.read_text()}")
+
+
+def test_service_polls_on_schedule_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    site = serve_newsroom(httpserver)
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.zh_feed}\n")
+    (config_dir / "monitor.yaml").write_text("tick: 1s\nextract:\n  workers: 1\n")
+    log = tmp_path / "service.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "run_monitor.py"), "--config", str(config_dir)],
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=sink,
+            env={**os.environ, "MONITOR_CONFIG_DIR": ""},
+        )
+        try:
+            _wait_for(log, "cycle feeds_polled=1", process, seconds=120)
+            _wait_for(log, "cycle feeds_polled=0", process, seconds=30)  # next tick: not due
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+            assert time.monotonic() - started < 60
+        finally:
+            if process.poll() is None:
+                process.kill()
+    content = log.read_text()
+    assert "SIGTERM received" in content and "monitor stopped" in content
+    assert "Traceback" not in content
+    engine = open_engine(f"sqlite:///{tmp_path / 'data' / 'monitor.db'}")
+    assert {h.profile for h in query_hits(engine)} >= {"china_cyber_regulator", "great_firewall"}
+    engine.dispose()
+
+
+def test_broken_profile_on_reload_keeps_the_previous_profiles(
+    sqlite_url: str, config_dir: Path
+) -> None:
+    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
+    engine = open_engine(sqlite_url)
+    upgrade(engine)
+    service = Service(config_dir, settings, engine)
+    before = [p.name for p in service.loaded.profiles]
+    (config_dir / "profiles" / "great_firewall.yaml").write_text("match:\n  any: [unclosed\n")
+    service.reload()
+    assert [p.name for p in service.loaded.profiles] == before
+    assert service.matcher.match("", "The Great Firewall of China")
+    engine.dispose()
+
+
+def test_first_poll_backfills_without_alerts_then_new_entries_alert(
+    sqlite_url: str, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    """Undated entries on a feed's first poll are treated as old: stored, matched, no alert.
+    Entries appearing later alert, dated or not; a dated entry past max_age never does."""
+    serve_newsroom(httpserver)  # the article pages
+
+    def feed(items: list[tuple[str, str | None]]) -> str:
+        body = "".join(
+            f"<item><title>Wangxinban {guid}</title><link>{httpserver.url_for('/zh/wangxinban.html')}?n={guid}</link>"
+            f"<guid>{guid}</guid>{f'<pubDate>{date}</pubDate>' if date else ''}</item>"
+            for guid, date in items
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{body}</channel></rss>'
+
+    now = datetime.now(UTC)
+    old = format_datetime(now - timedelta(days=8))
+    fresh = format_datetime(now - timedelta(hours=1))
+    first = [("undated-1", None), ("old-1", old)]
+    second = [*first, ("undated-2", None), ("fresh-2", fresh), ("old-2", old)]
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {httpserver.url_for('/feed.xml')}\n")
+    (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
+    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
+    engine = open_engine(sqlite_url)
+    upgrade(engine)
+    service = Service(config_dir, settings, engine)
+
+    httpserver.expect_oneshot_request("/feed.xml").respond_with_data(
+        feed(first), content_type="application/rss+xml"
+    )
+    backfill = asyncio.run(service.run_once())
+    assert backfill.entries_new == 2 and backfill.hits > 0
+    assert backfill.alerts_created == 0
+
+    httpserver.expect_oneshot_request("/feed.xml").respond_with_data(
+        feed(second), content_type="application/rss+xml"
+    )
+    later = asyncio.run(service.run_once(everything=True))
+    assert later.entries_new == 3
+    alerted = {h.url.rsplit("=", 1)[1] for h in query_hits(engine) if h.profile == "great_firewall"}
+    assert alerted == {"undated-1", "old-1", "undated-2", "fresh-2", "old-2"}  # all stored …
+    per_entry = later.hits // 3
+    assert later.alerts_created == 2 * per_entry  # … but only undated-2 and fresh-2 alert
+    assert alert_counts(engine) == {"sent": 2 * per_entry}
+    engine.dispose()
