@@ -90,13 +90,16 @@ def test_first_poll_backfills_without_alerts_then_new_entries_alert(
     Entries appearing later alert, dated or not; a dated entry past max_age never does."""
     serve_newsroom(httpserver)  # the article pages
 
+    page = httpserver.url_for("/zh/wangxinban.html")
+
     def feed(items: list[tuple[str, str | None]]) -> str:
         body = "".join(
-            f"<item><title>Wangxinban {guid}</title><link>{httpserver.url_for('/zh/wangxinban.html')}?n={guid}</link>"
-            f"<guid>{guid}</guid>{f'<pubDate>{date}</pubDate>' if date else ''}</item>"
+            f"<item><title>Wangxinban {guid}</title><link>{page}?n={guid}</link><guid>{guid}</guid>"
+            + (f"<pubDate>{date}</pubDate>" if date else "")
+            + "</item>"
             for guid, date in items
         )
-        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{body}</channel></rss>'
+        return f'<rss version="2.0"><channel><title>T</title>{body}</channel></rss>'
 
     now = datetime.now(UTC)
     old = format_datetime(now - timedelta(days=8))

@@ -23,7 +23,7 @@ def open_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(
-            f"database_url {url!r} is not a database URL "
+            f"database_url (monitor.yaml or MONITOR_DATABASE_URL) {url!r} is not a database URL "
             "(expected sqlite:///path.db or postgresql+psycopg://user@host/db)"
         ) from None
     if parsed.get_backend_name() == "sqlite":
@@ -34,7 +34,10 @@ def open_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
-    raise ConfigError(f"database_url: unsupported database {parsed.get_backend_name()!r}")
+    raise ConfigError(
+        f"database_url (monitor.yaml or MONITOR_DATABASE_URL): unsupported database "
+        f"{parsed.get_backend_name()!r}; use sqlite:///path.db or postgresql+psycopg://…"
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
