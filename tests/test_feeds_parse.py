@@ -69,3 +69,15 @@ def test_doctype_after_the_first_element_is_left_alone() -> None:
 def test_not_a_feed_is_an_error() -> None:
     with pytest.raises(FeedParseError, match="not a feed"):
         parse_feed(b"\x00\x01 definitely not xml <<<", BASE, "application/octet-stream")
+
+
+def test_a_guid_that_is_not_a_url_is_not_taken_for_the_link() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>T</title>'
+        b"<item><title>A</title><guid>g3</guid></item>"
+        b"<item><title>B</title><guid>https://e.example/b</guid></item>"
+        b"</channel></rss>"
+    )
+    first, second = parse_feed(body, BASE).entries
+    assert (first.guid, first.link) == ("g3", None)
+    assert (second.guid, second.link) == ("https://e.example/b", "https://e.example/b")

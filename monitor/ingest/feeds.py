@@ -44,7 +44,9 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     try:
         doc = feedparser.parse(
             io.BytesIO(defuse_doctype(body)),
-            response_headers={"content-type": content_type, "content-location": url},
+            # No content-location: feedparser would resolve a bare <guid> ("g3") against it
+            # and present it as the entry link; entry links are resolved below instead.
+            response_headers={"content-type": content_type},
             sanitize_html=False,
             resolve_relative_uris=False,
         )
@@ -64,7 +66,10 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
 
 
 def _entry(raw: Any, base: str) -> Entry:
-    link = absolute_link(base, raw.get("link"))
+    link = raw.get("link")
+    if raw.get("guidislink") and not str(link or "").startswith(("http://", "https://")):
+        link = None  # feedparser took a non-URL <guid> ("g3", "urn:…") for the link
+    link = absolute_link(base, link)
     title = _text(raw.get("title", ""))
     summary = _summary(raw)
     guid = (raw.get("id") or "").strip() or link

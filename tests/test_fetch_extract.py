@@ -1,0 +1,116 @@
+"""The HTTP fetcher and the extraction pool against real servers and real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from monitor.errors import ExtractError, FetchStatus, FetchTimeout, FetchTooLarge
+from monitor.ingest.extract import Extracted, Extractor
+from monitor.ingest.fetch import Fetcher
+from monitor.ingest.fetch import Response as Response_
+from monitor.settings import ExtractSettings, FetchSettings
+from tests.newsroom import article_page, seed_text
+
+
+def _fetch(settings: FetchSettings, url: str, **kwargs: str) -> Response_:
+    async def go() -> Response_:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.get(url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_conditional_get_returns_not_modified(httpserver: HTTPServer) -> None:
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(
+            "<rss/>", headers={"ETag": '"v1"', "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT"}
+        )
+
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    first = _fetch(FetchSettings(), httpserver.url_for("/feed"))
+    assert first.status == 200 and first.etag == '"v1"' and first.body == b"<rss/>"
+    again = _fetch(FetchSettings(), httpserver.url_for("/feed"), etag='"v1"')
+    assert again.not_modified and again.body == b""
+
+
+def test_error_status_is_reported(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/gone").respond_with_data("no", status=410)
+    with pytest.raises(FetchStatus) as caught:
+        _fetch(FetchSettings(), httpserver.url_for("/gone"))
+    assert caught.value.status == 410
+    assert "/gone" in str(caught.value)
+
+
+def test_body_cap_applies_after_decompression(httpserver: HTTPServer) -> None:
+    bomb = gzip.compress(b"a" * 2_000_000)  # about 2 KB on the wire
+    httpserver.expect_request("/bomb").respond_with_data(
+        bomb, headers={"Content-Encoding": "gzip"}, content_type="text/html"
+    )
+    with pytest.raises(FetchTooLarge, match="limit of 100000 bytes"):
+        _fetch(FetchSettings(max_bytes=100_000), httpserver.url_for("/bomb"))
+
+
+def test_slow_server_hits_the_deadline(httpserver: HTTPServer) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(2)
+        return Response("late")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    started = time.monotonic()
+    with pytest.raises(FetchTimeout):
+        _fetch(FetchSettings(timeout=0.5, read_timeout=0.5), httpserver.url_for("/slow"))
+    assert time.monotonic() - started < 1.9
+
+
+Outcome = Extracted | ExtractError | None
+
+
+def _extract(settings: ExtractSettings, pages: list[bytes]) -> list[Outcome]:
+    async def go() -> list[Outcome]:
+        results: list[Outcome] = []
+        async with Extractor(settings) as extractor:
+            for page in pages:
+                try:
+                    results.append(await extractor.extract(page, "https://news.example/a"))
+                except ExtractError as exc:
+                    results.append(exc)
+        return results
+
+    return asyncio.run(go())
+
+
+def test_extraction_of_an_article_page() -> None:
+    paragraphs = [p for p in seed_text().splitlines() if p.strip()]
+    page = article_page("WIC opens", paragraphs).encode()
+    [extracted] = _extract(ExtractSettings(workers=1), [page])
+    assert isinstance(extracted, Extracted)
+    assert "Wuzhen" in extracted.text
+    assert "All rights reserved" not in extracted.text
+
+
+def test_slow_page_is_abandoned_and_the_worker_replaced() -> None:
+    huge = article_page(
+        "Many paragraphs", [f"Paragraph number {i} of a long page." for i in range(20_000)]
+    )
+    normal = article_page("WIC opens", [p for p in seed_text().splitlines() if p.strip()])
+    timed_out, after = _extract(
+        ExtractSettings(workers=1, timeout=0.3), [huge.encode(), normal.encode()]
+    )
+    assert isinstance(timed_out, ExtractError) and "took over 0.3 s" in str(timed_out)
+    assert isinstance(after, Extracted)
+    assert "Wuzhen" in after.text
+
+
+def test_oversized_page_is_refused_before_extraction() -> None:
+    [refused] = _extract(
+        ExtractSettings(workers=1, max_bytes=1000), [b"<p>" + b"x" * 5000 + b"</p>"]
+    )
+    assert isinstance(refused, ExtractError) and "exceeds the limit of 1000" in str(refused)

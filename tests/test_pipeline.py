@@ -1,0 +1,128 @@
+"""One feed through the stages when parts of the web fail: dead pages, non-HTML links,
+entries without links, a broken feed next to a good one, and conditional GET."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from werkzeug import Request, Response
+
+from monitor.service import Service
+from monitor.settings import load_settings
+from monitor.store.engine import open_engine, upgrade
+from monitor.store.feeds import feed_rows
+from monitor.store.tables import ArticleRow
+
+GFW_TEXT = "Observers say the Great Firewall now blocks more foreign news sites than ever."
+
+
+@pytest.fixture
+def service(sqlite_url: str, config_dir: Path) -> Iterator[tuple[Service, Engine]]:
+    (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
+    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
+    engine = open_engine(sqlite_url)
+    upgrade(engine)
+    yield Service(config_dir, settings, engine), engine
+    engine.dispose()
+
+
+def _use_feeds(service: Service, *urls: str) -> None:
+    (service.config_dir / "feeds.yaml").write_text(
+        "feeds:\n" + "".join(f"  - url: {u}\n" for u in urls)
+    )
+    service.reload()
+
+
+def test_failed_pages_fall_back_to_the_entry_text(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, engine = service
+    httpserver.expect_request("/dead.html").respond_with_data("gone", status=404)
+    httpserver.expect_request("/report.pdf").respond_with_data(
+        b"%PDF-1.7", content_type="application/pdf"
+    )
+    items = "".join(
+        f"<item><title>Story {n}</title>{link}<guid>g{n}</guid>"
+        f"<description>{GFW_TEXT}</description></item>"
+        for n, link in [
+            (1, f"<link>{httpserver.url_for('/dead.html')}</link>"),
+            (2, f"<link>{httpserver.url_for('/report.pdf')}</link>"),
+            (3, ""),
+        ]
+    )
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>',
+        content_type="application/rss+xml",
+    )
+    _use_feeds(svc, httpserver.url_for("/feed.xml"))
+
+    report = asyncio.run(svc.run_once())
+
+    assert report.entries_new == 3
+    assert report.hits == 3  # every entry matched great_firewall on its own text
+    with Session(engine) as session:
+        notes = {a.title: (a.source, a.note or "") for a in session.exec(select(ArticleRow))}
+    assert notes["Story 1"][0] == "entry" and "HTTP status 404" in notes["Story 1"][1]
+    assert notes["Story 2"] == ("entry", "page skipped: content type application/pdf")
+    assert notes["Story 3"] == ("entry", "the entry has no link")
+
+
+def test_a_broken_feed_does_not_stop_the_others(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, engine = service
+    httpserver.expect_request("/broken.xml").respond_with_data(
+        "<html><body>not a feed", content_type="text/html"
+    )
+    httpserver.expect_request("/ok.xml").respond_with_data(
+        f'<rss version="2.0"><channel><title>OK</title><item><title>{GFW_TEXT}</title>'
+        "<guid>1</guid></item></channel></rss>",
+        content_type="application/rss+xml",
+    )
+    _use_feeds(
+        svc,
+        httpserver.url_for("/broken.xml"),
+        httpserver.url_for("/ok.xml"),
+        "http://127.0.0.1:1/refused",
+    )
+
+    report = asyncio.run(svc.run_once())
+
+    assert (report.feeds_polled, report.feeds_failed, report.hits) == (3, 2, 1)
+    rows = feed_rows(engine)
+    assert rows[httpserver.url_for("/ok.xml")].last_status == "ok"
+    broken = rows[httpserver.url_for("/broken.xml")]
+    assert broken.last_status == "error" and "not a feed" in (broken.last_error or "")
+    refused = rows["http://127.0.0.1:1/refused"]
+    assert refused.consecutive_failures == 1 and "127.0.0.1:1" in (refused.last_error or "")
+
+
+def test_unchanged_feed_is_answered_304(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, engine = service
+    seen: list[str | None] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(
+            '<rss version="2.0"><channel><title>T</title>'
+            "<item><title>x</title><guid>1</guid></item></channel></rss>",
+            headers={"ETag": '"v1"'},
+            content_type="application/rss+xml",
+        )
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    _use_feeds(svc, httpserver.url_for("/feed.xml"))
+    asyncio.run(svc.run_once())
+    asyncio.run(svc.run_once(everything=True))
+    assert seen == [None, '"v1"']
+    assert feed_rows(engine)[httpserver.url_for("/feed.xml")].last_status == "not_modified"
