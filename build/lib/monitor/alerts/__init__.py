@@ -1,1 +1,0 @@
-"""Alerts: channel configuration, message composition, delivery through Apprise, the outbox."""

@@ -1,1 +1,0 @@
-"""Getting articles in: HTTP fetching, feed parsing, URL canonical forms, text extraction."""

@@ -1,1 +1,0 @@
-"""Everything SQL: tables, engine and migrations, and the reads and writes the stages need."""
