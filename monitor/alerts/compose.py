@@ -15,23 +15,22 @@ class Message:
 
 def compose(alert: PendingAlert) -> Message:
     """One alert about one hit: profile, linked headline, source, time, terms, snippet."""
-    when = (
-        alert.published_at.strftime("%Y-%m-%d %H:%M UTC") if alert.published_at else "date unknown"
-    )
-    language = f" · {alert.language}" if alert.language else ""
-    terms = ", ".join(alert.matched_terms)
+    hit = alert.hit
+    when = hit.published_at.strftime("%Y-%m-%d %H:%M UTC") if hit.published_at else "date unknown"
+    language = f" · {hit.language}" if hit.language else ""
+    terms = ", ".join(hit.matched_terms)
     lines = [
-        f"**[{_escape(alert.title)}]({alert.url})**",
+        f"**[{_escape(hit.title)}]({hit.url})**",
         "",
-        f"{_escape(alert.source)} · {when}{language}",
+        f"{_escape(hit.feed)} · {when}{language}",
         "",
-        f"Profile **{alert.profile}** matched: {terms} (score {alert.score:g})",
+        f"Profile **{hit.profile}** matched: {terms} (score {hit.score:g})",
         "",
-        f"> {alert.snippet}",
+        f"> {hit.snippet}",
         "",
-        alert.url,
+        hit.url,
     ]
-    return Message(title=f"[{alert.profile}] {alert.title}", body="\n".join(lines))
+    return Message(title=f"[{hit.profile}] {hit.title}", body="\n".join(lines))
 
 
 def _escape(text: str) -> str:

@@ -1,24 +1,26 @@
-"""Reading stored hits for people and scripts (the `monitor hits` command)."""
+"""Reading stored hits with their article and feed: for people, scripts and alert messages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
 
 
 @dataclass(frozen=True, slots=True)
 class HitView:
-    """One stored hit with its article and feed, as shown and exported."""
+    """One stored hit with its article and feed, as shown, exported and alerted."""
 
     profile: str
     url: str
     title: str
-    feed: str
+    feed: str  # the feed's name or title, else its URL
     published_at: datetime | None
     matched_terms: list[str]
     score: float
@@ -26,6 +28,32 @@ class HitView:
     created_at: datetime
     language: str | None
     profile_version: str
+
+
+def hits_joined(*extra: Any) -> Any:
+    """SELECT hit, article, feed (and `extra` entities first) joined along their keys."""
+    return (
+        sa_select(*extra, HitRow, ArticleRow, FeedRow)
+        .select_from(HitRow)
+        .join(ArticleRow, col(ArticleRow.id) == HitRow.article_id)
+        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
+    )
+
+
+def hit_view(hit: HitRow, article: ArticleRow, feed: FeedRow) -> HitView:
+    return HitView(
+        profile=hit.profile,
+        url=article.link,
+        title=article.title,
+        feed=feed.name or feed.title or feed.url,
+        published_at=article.published_at,
+        matched_terms=list(hit.matched_terms),
+        score=hit.score,
+        snippet=hit.snippet,
+        created_at=hit.created_at,
+        language=article.language,
+        profile_version=hit.profile_version,
+    )
 
 
 def query_hits(
@@ -36,12 +64,7 @@ def query_hits(
     limit: int | None = None,
 ) -> list[HitView]:
     """Hits newest first, optionally for one profile and created at or after `since`."""
-    query = (
-        select(HitRow, ArticleRow, FeedRow)
-        .join(ArticleRow, col(ArticleRow.id) == HitRow.article_id)
-        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
-        .order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
-    )
+    query = hits_joined().order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
     if profile is not None:
         query = query.where(HitRow.profile == profile)
     if since is not None:
@@ -49,19 +72,4 @@ def query_hits(
     if limit is not None:
         query = query.limit(limit)
     with Session(engine) as session:
-        return [
-            HitView(
-                profile=hit.profile,
-                url=article.link,
-                title=article.title,
-                feed=feed.name or feed.title or feed.url,
-                published_at=article.published_at,
-                matched_terms=list(hit.matched_terms),
-                score=hit.score,
-                snippet=hit.snippet,
-                created_at=hit.created_at,
-                language=article.language,
-                profile_version=hit.profile_version,
-            )
-            for hit, article, feed in session.exec(query)
-        ]
+        return [hit_view(*row) for row in session.exec(query)]

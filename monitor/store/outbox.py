@@ -8,55 +8,33 @@ from datetime import datetime
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from monitor.store.tables import AlertRow, ArticleRow, FeedRow, HitRow
+from monitor.store.hits import HitView, hit_view, hits_joined
+from monitor.store.tables import AlertRow, HitRow
 
 
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
-    """One alert to deliver, with the hit, article and feed it is about."""
+    """One alert to deliver and the hit it is about."""
 
     id: int
     channel: str
     attempts: int
-    profile: str
-    matched_terms: list[str]
-    score: float
-    snippet: str
-    url: str
-    title: str
-    published_at: datetime | None
-    language: str | None
-    source: str  # the feed's name or title, else its URL
+    hit: HitView
 
 
 def due_alerts(engine: Engine, now: datetime, limit: int = 500) -> list[PendingAlert]:
     """Pending alerts whose next attempt is due, oldest first."""
     query = (
-        select(AlertRow, HitRow, ArticleRow, FeedRow)
-        .join(HitRow, col(HitRow.id) == AlertRow.hit_id)
-        .join(ArticleRow, col(ArticleRow.id) == HitRow.article_id)
-        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
-        .where(AlertRow.status == "pending", col(AlertRow.next_attempt_at) <= now)
+        hits_joined(AlertRow)
+        .join(AlertRow, col(AlertRow.hit_id) == HitRow.id)
+        .where(col(AlertRow.status) == "pending", col(AlertRow.next_attempt_at) <= now)
         .order_by(col(AlertRow.id))
         .limit(limit)
     )
     with Session(engine) as session:
         return [
-            PendingAlert(
-                id=alert.id or 0,
-                channel=alert.channel,
-                attempts=alert.attempts,
-                profile=hit.profile,
-                matched_terms=list(hit.matched_terms),
-                score=hit.score,
-                snippet=hit.snippet,
-                url=article.link,
-                title=article.title,
-                published_at=article.published_at,
-                language=article.language,
-                source=feed.name or feed.title or feed.url,
-            )
-            for alert, hit, article, feed in session.exec(query)
+            PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit_view(*rest))
+            for alert, *rest in session.exec(query)
         ]
 
 
