@@ -109,18 +109,33 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     if parsed.problem:
         log.info("feed %s parsed with a problem: %s", feed.label, parsed.problem)
     new = await asyncio.to_thread(articles.unseen, stages.engine, feed.id, parsed.entries)
-    results = await asyncio.gather(*(_process(feed, entry, stages, now) for entry in new))
+    results = await asyncio.gather(
+        *(_process(feed, entry, stages, now) for entry in new), return_exceptions=True
+    )
+    stored = [r for r in results if isinstance(r, articles.Stored)]
+    failed = [(e, r) for e, r in zip(new, results, strict=True) if isinstance(r, BaseException)]
+    for entry, error in failed:  # not stored: the entry is new again at the next poll
+        log.error(
+            "entry %s of feed %s not processed, retried next poll: %s: %s",
+            entry.guid,
+            feed.label,
+            type(error).__name__,
+            error,
+            exc_info=error,
+        )
     report = PollReport(
         feed.label,
         "ok",
         http_status=response.status,
         entries=len(parsed.entries),
-        entries_new=len(new),
-        hits=sum(r.new_hits for r in results if r),
-        alerts=sum(r.new_alerts for r in results if r),
+        entries_new=len(new) - len(failed),
+        hits=sum(r.new_hits for r in stored),
+        alerts=sum(r.new_alerts for r in stored),
+        error=f"{len(failed)} entries failed" if failed else None,
     )
-    outcome = PollOutcome("ok", None, response.etag, response.last_modified, parsed.title)
-    return report, outcome
+    if failed:  # forget the validators so the next poll gets the whole document again
+        return report, PollOutcome("ok", None, None, None, parsed.title)
+    return report, PollOutcome("ok", None, response.etag, response.last_modified, parsed.title)
 
 
 def _failed(feed: DueFeed, error: str, status: int | None) -> tuple[PollReport, PollOutcome]:

@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from werkzeug import Request, Response
 
+from monitor.models import Match
+from monitor.profiles.matcher import Matcher
 from monitor.service import Service
 from monitor.settings import load_settings
 from monitor.store.engine import open_engine, upgrade
@@ -126,3 +128,42 @@ def test_unchanged_feed_is_answered_304(
     asyncio.run(svc.run_once(everything=True))
     assert seen == [None, '"v1"']
     assert feed_rows(engine)[httpserver.url_for("/feed.xml")].last_status == "not_modified"
+
+
+class _FailsOn:
+    """A matcher that breaks on one headline, standing in for a bug met by one entry."""
+
+    def __init__(self, real: Matcher, title: str) -> None:
+        self.real, self.title = real, title
+
+    def match(self, title: str, text: str) -> list[Match]:
+        if title == self.title:
+            raise RuntimeError("matcher bug")
+        return self.real.match(title, text)
+
+
+def test_an_entry_that_fails_is_retried_and_does_not_fail_its_feed(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, engine = service
+    items = "".join(
+        f"<item><title>{title}</title><guid>{title}</guid>"
+        f"<description>{GFW_TEXT}</description></item>"
+        for title in ("Fine", "Boom")
+    )
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>',
+        content_type="application/rss+xml",
+        headers={"ETag": '"v1"'},
+    )
+    _use_feeds(svc, httpserver.url_for("/feed.xml"))
+    real = svc.matcher
+    svc.matcher = _FailsOn(real, "Boom")  # type: ignore[assignment]
+
+    first = asyncio.run(svc.run_once())
+
+    assert (first.feeds_failed, first.entries_new, first.hits) == (0, 1, 1)
+    assert feed_rows(engine)[httpserver.url_for("/feed.xml")].etag is None  # refetch in full
+    svc.matcher = real
+    second = asyncio.run(svc.run_once(everything=True))
+    assert (second.entries_new, second.hits) == (1, 1)
