@@ -25,14 +25,21 @@ class ConfigError(MonitorError):
     """A user's configuration is wrong; the message names the file, line and key."""
 
     def __init__(
-        self, message: str, *, path: Path | str | None = None, line: int | None = None
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        column: int | None = None,
     ) -> None:
         self.path = str(path) if path is not None else None
         self.line = line
+        self.column = column
         self.detail = message
         where = ""
         if self.path is not None:
             where = self.path if line is None else f"{self.path}:{line}"
+            where += "" if line is None or column is None else f":{column}"
             where += ": "
         super().__init__(where + message)
 

@@ -60,6 +60,7 @@ class Match:
     matched_terms: list[str]
     score: float
     snippet: str
+    snippets: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
 
 
@@ -74,18 +75,3 @@ class ChannelSpec:
     def takes(self, profile_tags: tuple[str, ...]) -> bool:
         """A channel without tags takes every profile; otherwise it needs a shared tag."""
         return not self.tags or bool(self.tags.intersection(profile_tags))
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """A named keyword query with its alert settings, from config/profiles/NAME.yaml."""
-
-    name: str
-    version: str  # a hash of the file's text: hits record which wording produced them
-    any_terms: tuple[str, ...] = ()
-    all_terms: tuple[str, ...] = ()
-    none_terms: tuple[str, ...] = ()
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    min_score: float = 1.0
-    enabled: bool = True

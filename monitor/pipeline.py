@@ -18,8 +18,10 @@ from monitor.errors import ExtractError, FeedParseError, FetchError, FetchStatus
 from monitor.ingest.extract import Extracted, page_date
 from monitor.ingest.feeds import parse_feed
 from monitor.ingest.fetch import Response
+from monitor.ingest.language import detect_language
 from monitor.ingest.urls import canonical_url
 from monitor.models import Article, Entry, Match
+from monitor.profiles.profile import Doc
 from monitor.settings import Settings
 from monitor.store import articles, feeds
 from monitor.store.feeds import DueFeed, PollOutcome
@@ -40,7 +42,7 @@ class Extract(Protocol):
 
 
 class MatchAll(Protocol):
-    def match(self, title: str, text: str) -> list[Match]: ...
+    def match(self, doc: Doc) -> list[Match]: ...
 
 
 @dataclass(slots=True)
@@ -109,8 +111,9 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     if parsed.problem:
         log.info("feed %s parsed with a problem: %s", feed.label, parsed.problem)
     new = await asyncio.to_thread(articles.unseen, stages.engine, feed.id, parsed.entries)
+    source = " | ".join(dict.fromkeys(s for s in (feed.name, parsed.title) if s))
     results = await asyncio.gather(
-        *(_process(feed, entry, stages, now) for entry in new), return_exceptions=True
+        *(_process(feed, source, entry, stages, now) for entry in new), return_exceptions=True
     )
     stored = [r for r in results if isinstance(r, articles.Stored)]
     failed = [(e, r) for e, r in zip(new, results, strict=True) if isinstance(r, BaseException)]
@@ -146,7 +149,7 @@ def _failed(feed: DueFeed, error: str, status: int | None) -> tuple[PollReport, 
 
 
 async def _process(
-    feed: DueFeed, entry: Entry, stages: Stages, now: datetime
+    feed: DueFeed, source: str, entry: Entry, stages: Stages, now: datetime
 ) -> articles.Stored | None:
     """One new entry through fetch, extract, match and store; failures fall back, never raise."""
     url = canonical_url(entry.link) if entry.link else _entry_urn(feed.id, entry.guid)
@@ -156,7 +159,14 @@ async def _process(
         await asyncio.to_thread(articles.link_entry, engine, feed.id, entry, known, now)
         return None
     article = await _article(entry, url, stages)
-    matches = stages.matcher.match(article.title, article.text)
+    doc = Doc(
+        title=article.title,
+        text=article.text,
+        url=entry.link or url,
+        source=" | ".join(s for s in (source, article.sitename) if s),
+        language=article.language,
+    )
+    matches = stages.matcher.match(doc)
     routes = stages.routes if _alertable(entry, feed, stages, now) else {}
     return await asyncio.to_thread(
         articles.store_article,
@@ -189,7 +199,7 @@ async def _article(entry: Entry, url: str, stages: Stages) -> Article:
         url=url,
         title=entry.title or extracted.title or "",
         text=extracted.text,
-        language=extracted.language,
+        language=extracted.language or detect_language(extracted.text),
         author=extracted.author,
         sitename=extracted.sitename,
         published_at=entry.published_at or page_date(extracted),
@@ -201,6 +211,7 @@ def _from_entry(entry: Entry, url: str, note: str) -> Article:
         url=url,
         title=entry.title,
         text=entry.summary,
+        language=detect_language(f"{entry.title}\n{entry.summary}"),
         published_at=entry.published_at,
         source="entry",
         note=note,

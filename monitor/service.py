@@ -16,18 +16,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from monitor.alerts.channels import load_channels, route
+from monitor.alerts.channels import ALERTS_FILE, load_channels, route
 from monitor.alerts.compose import Message
 from monitor.alerts.deliver import Notifier
 from monitor.alerts.outbox import DeliveryReport, deliver_pending
-from monitor.errors import ConfigError
-from monitor.feedlist import load_feeds
+from monitor.errors import ConfigError, DeliveryError
+from monitor.feedlist import FEEDS_FILE, load_feeds
 from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
-from monitor.models import ChannelSpec, FeedSpec, Profile
+from monitor.models import ChannelSpec, FeedSpec
 from monitor.pipeline import Extract, Fetch, PollReport, Stages, poll_feed
-from monitor.profiles.files import load_profiles
+from monitor.profiles.concepts import CONCEPTS_FILE
+from monitor.profiles.files import PROFILES_DIR, load_profiles
 from monitor.profiles.matcher import Matcher
+from monitor.profiles.profile import Profile
 from monitor.settings import Settings
 from monitor.store import feeds
 from monitor.store.feeds import DueFeed, PollOutcome
@@ -36,6 +38,7 @@ log = logging.getLogger("monitor.service")
 
 LEASE = timedelta(minutes=15)  # a crashed poll's feed becomes claimable again after this
 DRAIN_SECONDS = 30.0  # how long a shutdown waits for the cycle in progress
+SYSTEM_TAG = "system"  # channels with this tag (and untagged ones) get notices about the monitor
 
 
 def utc_now() -> datetime:
@@ -52,8 +55,25 @@ class Loaded:
 
 
 def load_config(config_dir: Path) -> Loaded:
-    """Read feeds.yaml, profiles/ and alerts.yaml; ConfigError names the file and line."""
+    """Read feeds.yaml, profiles/, concepts.yaml and alerts.yaml; ConfigError names the file
+    and line. (monitor.yaml settings are read once at start-up.)"""
     return Loaded(load_feeds(config_dir), load_profiles(config_dir), load_channels(config_dir))
+
+
+def config_signature(config_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """What the reloadable files look like on disk (name, size, mtime): cheap to compare."""
+    paths = [config_dir / name for name in (FEEDS_FILE, ALERTS_FILE, CONCEPTS_FILE)]
+    folder = config_dir / PROFILES_DIR
+    if folder.is_dir():
+        paths += sorted(folder.iterdir())
+    out = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +105,7 @@ class Service:
         self.clock = clock
         self._send = send or Notifier().send
         self._delivery_lock = asyncio.Lock()
+        self._signature = config_signature(config_dir)
         self._apply(load_config(config_dir))
 
     def _apply(self, loaded: Loaded) -> None:
@@ -92,12 +113,45 @@ class Service:
         self.matcher = Matcher(loaded.profiles)
         self.routes = {p.name: route(loaded.channels, p.tags) for p in loaded.profiles}
 
-    def reload(self) -> None:
-        """Re-read the configuration; on an error keep running with what we had and say why."""
+    def reload(self) -> bool:
+        """Re-read the configuration files if any changed on disk; True when applied.
+
+        An invalid edit is logged and sent to the channels that take system notices; the
+        previous configuration stays active until the files are fixed.
+        """
+        signature = config_signature(self.config_dir)
+        if signature == self._signature:
+            return False
+        self._signature = signature
         try:
-            self._apply(load_config(self.config_dir))
+            loaded = load_config(self.config_dir)
         except ConfigError as exc:
             log.error("configuration not reloaded, keeping the previous one: %s", exc)
+            self._notify_system(
+                "Configuration not reloaded",
+                f"{exc}\n\nThe previous configuration stays active until the file is fixed.",
+            )
+            return False
+        self._apply(loaded)
+        log.info(
+            "configuration reloaded: %d feeds, %d profiles (%d terms), %d channels",
+            len(loaded.feeds),
+            len(loaded.profiles),
+            self.matcher.term_count,
+            len(loaded.channels),
+        )
+        return True
+
+    def _notify_system(self, title: str, body: str) -> None:
+        """A notice about the monitor itself, to channels tagged `system` and untagged ones."""
+        for key in route(self.loaded.channels, (SYSTEM_TAG,)):
+            channel = next((c for c in self.loaded.channels if c.key == key), None)
+            if channel is None:
+                continue  # no channel takes system notices: the log line above is the notice
+            try:
+                self._send(channel, Message(title=f"[monitor] {title}", body=body))
+            except DeliveryError as exc:
+                log.error("system notice to %s failed: %s", key, exc)
 
     async def cycle(
         self, fetcher: Fetch, extractor: Extract, *, everything: bool = False

@@ -67,10 +67,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    """A config folder with the shipped profiles, an empty feed list and no alert channel."""
+    """A config folder with the shipped profiles and concepts, no feed and no alert channel."""
     folder = tmp_path / "config"
     folder.mkdir()
     shutil.copytree(REPO / "config" / "profiles", folder / "profiles")
+    if (REPO / "config" / "concepts.yaml").exists():
+        shutil.copy(REPO / "config" / "concepts.yaml", folder / "concepts.yaml")
     (folder / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
     return folder
 

@@ -15,6 +15,7 @@ from werkzeug import Request, Response
 
 from monitor.models import Match
 from monitor.profiles.matcher import Matcher
+from monitor.profiles.profile import Doc
 from monitor.service import Service
 from monitor.settings import load_settings
 from monitor.store.engine import open_engine, upgrade
@@ -136,10 +137,10 @@ class _FailsOn:
     def __init__(self, real: Matcher, title: str) -> None:
         self.real, self.title = real, title
 
-    def match(self, title: str, text: str) -> list[Match]:
-        if title == self.title:
+    def match(self, doc: Doc) -> list[Match]:
+        if doc.title == self.title:
             raise RuntimeError("matcher bug")
-        return self.real.match(title, text)
+        return self.real.match(doc)
 
 
 def test_an_entry_that_fails_is_retried_and_does_not_fail_its_feed(

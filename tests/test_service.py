@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from monitor.profiles.profile import Doc
 from monitor.service import Service
 from monitor.settings import load_settings
 from monitor.store.engine import open_engine, upgrade
@@ -79,7 +80,7 @@ def test_broken_profile_on_reload_keeps_the_previous_profiles(
     (config_dir / "profiles" / "great_firewall.yaml").write_text("match:\n  any: [unclosed\n")
     service.reload()
     assert [p.name for p in service.loaded.profiles] == before
-    assert service.matcher.match("", "The Great Firewall of China")
+    assert service.matcher.match(Doc("", "The Great Firewall of China"))
     engine.dispose()
 
 
@@ -130,4 +131,41 @@ def test_first_poll_backfills_without_alerts_then_new_entries_alert(
     per_entry = later.hits // 3
     assert later.alerts_created == 2 * per_entry  # … but only undated-2 and fresh-2 alert
     assert alert_counts(engine) == {"sent": 2 * per_entry}
+    engine.dispose()
+
+
+def test_edited_profiles_are_picked_up_and_bad_edits_reported(
+    sqlite_url: str, config_dir: Path
+) -> None:
+    (config_dir / "alerts.yaml").write_text(
+        "channels:\n  - url: json://127.0.0.1:1/ops\n    name: ops\n    tags: [system]\n"
+        "  - url: json://127.0.0.1:1/analyst\n    name: analyst\n    tags: [wic]\n"
+    )
+    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
+    engine = open_engine(sqlite_url)
+    upgrade(engine)
+    notices: list[tuple[str, str]] = []
+    service = Service(
+        config_dir,
+        settings,
+        engine,
+        send=lambda channel, message: notices.append((channel.key, message.title)),
+    )
+    doc = Doc("", "The bakery on the corner sells sourdough")
+    assert not service.reload()  # nothing changed on disk
+    path = config_dir / "profiles" / "bakery.yaml"
+    path.write_text('description: bread\nquery: sourdough OR "rye bread"\n')
+    assert service.reload()
+    assert [m.profile for m in service.matcher.match(doc)] == ["bakery"]
+
+    path.write_text("description: bread\nquery: sourdough OR\n")  # an invalid edit
+    assert not service.reload()
+    assert [m.profile for m in service.matcher.match(doc)] == ["bakery"]  # previous version
+    assert notices == [("ops", "[monitor] Configuration not reloaded")]
+    assert not service.reload()  # reported once, not at every tick
+    assert len(notices) == 1
+
+    path.write_text("description: bread\nquery: baguette\n")  # fixed
+    assert service.reload()
+    assert service.matcher.match(doc) == []
     engine.dispose()

@@ -1,15 +1,16 @@
 """Profile files (config/profiles/NAME.yaml): read, validate and turn into Profile records.
 
-Format (the query language of a later version will add a `query:` key beside `match:`):
-
-    description: what the profile follows
-    tags: [china]          # alert routing
+    description: What the profile follows.
+    query: '"great firewall" OR 防火长城 OR (@CAC NEAR/10 (block* OR 屏蔽))'
+    languages: [en, zh]      # optional: only articles in these languages (code prefixes)
+    sources: [Xinhua]        # optional: only articles from feeds/sites with these names
+    tags: [china-internet]   # alert routing
+    alert: instant           # or digest
     min_score: 1
+    regex: false             # true allows /regular expressions/ in the query
     enabled: true
-    match:
-      any:  [phrases, at least one must occur]
-      all:  [phrases, every one must occur]
-      none: [phrases, none may occur]
+
+`match: {any: [...], all: [...], none: [...]}` may stand instead of `query` for plain lists.
 """
 
 from __future__ import annotations
@@ -17,23 +18,25 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
 
 from monitor.errors import ConfigError
-from monitor.models import Profile
-from monitor.profiles.normalize import fold_term
+from monitor.profiles.concepts import load_concepts
+from monitor.profiles.nodes import And, Node, Not, Or, Term
+from monitor.profiles.profile import Profile
+from monitor.profiles.query import QueryError, parse_query
 from monitor.yamlconfig import read_yaml, validate
 
 PROFILES_DIR = "profiles"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-def _terms(values: list[str]) -> list[str]:
-    for value in values:
-        if not fold_term(value):
-            raise ValueError(f"empty term {value!r}")
-    return values
 
 
 class _Match(BaseModel):
@@ -43,12 +46,13 @@ class _Match(BaseModel):
     all: list[str] = []
     none: list[str] = []
 
-    _check = field_validator("any", "all", "none")(classmethod(lambda cls, v: _terms(v)))
-
     @model_validator(mode="after")
     def _needs_positive_terms(self) -> _Match:
         if not self.any and not self.all:
             raise ValueError("give at least one phrase under `any` or `all`")
+        for term in (*self.any, *self.all, *self.none):
+            if not term.strip():
+                raise ValueError("a phrase may not be empty")
         return self
 
 
@@ -57,13 +61,47 @@ class _ProfileFile(BaseModel):
 
     name: str | None = None
     description: str = ""
+    query: str | None = None
+    match: _Match | None = None
+    languages: list[str] = []
+    sources: list[str] = []
     tags: list[str] = []
+    alert: Literal["instant", "digest"] = "instant"
     min_score: float = Field(default=1.0, ge=0)
+    regex: bool = False
     enabled: bool = True
-    match: _Match
+
+    @model_validator(mode="after")
+    def _one_query(self) -> _ProfileFile:
+        if (self.query is None) == (self.match is None):
+            raise ValueError("give either `query` or `match` (not both)")
+        return self
 
 
-def load_profile(path: Path) -> Profile:
+def _from_lists(match: _Match) -> Node:
+    """`match:` lists as a query: (any₁ OR any₂ …) AND all₁ AND … AND NOT none₁ …"""
+    parts: list[Node] = []
+    if match.any:
+        terms = tuple(Term(t, source=t) for t in match.any)
+        parts.append(terms[0] if len(terms) == 1 else Or(terms, " OR ".join(match.any)))
+    parts += [Term(t, source=t) for t in match.all]
+    parts += [Not(Term(t, source=t), f"NOT {t}") for t in match.none]
+    return parts[0] if len(parts) == 1 else And(tuple(parts), "match lists")
+
+
+def _query_position(data: Any, error: QueryError, lines: list[str]) -> tuple[int, int]:
+    """File line and column (1-based) of a query error in a plain, quoted or block scalar."""
+    line, column = data.lc.value("query")  # 0-based, where the value starts
+    value = data["query"]
+    if isinstance(value, LiteralScalarString | FoldedScalarString):
+        file_line = line + 1 + error.line  # the block starts on the line after `query: |`
+        text = lines[file_line - 1] if file_line <= len(lines) else ""
+        return file_line, len(text) - len(text.lstrip()) + error.column
+    quoted = isinstance(value, DoubleQuotedScalarString | SingleQuotedScalarString)
+    return line + error.line, column + error.column + int(quoted)
+
+
+def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
     """One profile file; its name is the file's stem (a `name:` key, if present, must agree)."""
     name = path.stem
     if not _NAME.match(name):
@@ -79,24 +117,41 @@ def load_profile(path: Path) -> Profile:
             path=path,
             line=data.lc.key("name")[0] + 1,
         )
-    version = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    if parsed.query is not None:
+        try:
+            query = parse_query(parsed.query, concepts=concepts, allow_regex=parsed.regex)
+        except QueryError as exc:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            line, column = _query_position(data, exc, lines)
+            raise ConfigError(
+                f"query: {exc.message}\n{exc.caret()}", path=path, line=line, column=column
+            ) from None
+    else:
+        assert parsed.match is not None
+        query = _from_lists(parsed.match)
     return Profile(
         name=name,
-        version=version,
-        any_terms=tuple(parsed.match.any),
-        all_terms=tuple(parsed.match.all),
-        none_terms=tuple(parsed.match.none),
+        version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
+        query=query,
+        query_text=parsed.query or "",
         description=parsed.description,
         tags=tuple(parsed.tags),
         min_score=parsed.min_score,
         enabled=parsed.enabled,
+        languages=tuple(parsed.languages),
+        sources=tuple(parsed.sources),
+        alert=parsed.alert,
     )
 
 
-def load_profiles(config_dir: Path) -> list[Profile]:
-    """Every profile in config_dir/profiles, sorted by name; errors name the file and line."""
+def profile_paths(config_dir: Path) -> list[Path]:
     folder = config_dir / PROFILES_DIR
     if not folder.is_dir():
         raise ConfigError("profile folder not found", path=folder)
-    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
-    return [load_profile(path) for path in paths]
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def load_profiles(config_dir: Path) -> list[Profile]:
+    """Every profile in config_dir/profiles (with config_dir/concepts.yaml), sorted by name."""
+    concepts = load_concepts(config_dir)
+    return [load_profile(path, concepts) for path in profile_paths(config_dir)]

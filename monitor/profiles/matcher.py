@@ -1,9 +1,10 @@
-"""Match every profile against an article at once: one Aho-Corasick automaton for all terms.
+"""Match every profile against an article at once.
 
-Terms and text are folded the same way (normalize.fold). Terms in space-separated scripts
-match on word boundaries and tolerate plural and possessive endings ("firewalls",
-"Firewall's"); terms in Chinese, Japanese or Korean match anywhere. Each profile's any / all /
-none lists are then evaluated on the set of terms found.
+All terms of all profiles go into one Aho-Corasick automaton, so scanning costs about the
+same for ten terms or ten thousand. Terms in space-separated scripts must sit on word
+boundaries (a plural or possessive ending is tolerated: "firewalls", "Firewall's"); CJK
+terms match anywhere. Each profile's query is then evaluated on the positions found: only
+profiles with at least one term present are looked at.
 """
 
 from __future__ import annotations
@@ -14,128 +15,179 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from monitor.models import Match, Profile
+from monitor.models import Match
+from monitor.profiles.evaluate import Evaluation, FoldedField, Occurrence
+from monitor.profiles.nodes import Regex, Term, needs_text, positive_leaves, walk
 from monitor.profiles.normalize import fold, fold_term, is_word_char
+from monitor.profiles.profile import Doc, Profile
+from monitor.profiles.snippets import snippets
 
-TITLE_WEIGHT = 3.0  # a term in the headline says more than one in the body
-SNIPPET_RADIUS = 90  # characters of context on each side of the first match
-MARK = "**"  # how matches are marked in snippets (Markdown bold)
+TITLE_WEIGHT = 3.0  # an occurrence in the headline says more than one in the body
 _ENDINGS = ("s", "es", "'s", "s'")  # apostrophes are folded to ' before matching
 
 
 @dataclass(frozen=True, slots=True)
-class _Term:
+class _Leaf:
     folded: str
     left_edge: bool  # must start at a word boundary
     right_edge: bool  # must end at a word boundary (after an optional plural/possessive)
+    prefix: bool  # `censor*`: may run on to the end of the word
 
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     profile: Profile
-    any_ids: frozenset[int]
-    all_ids: frozenset[int]
-    none_ids: frozenset[int]
-    positive: tuple[tuple[str, int], ...]  # (term as written, term id), all terms then any terms
-
-
-@dataclass(slots=True)
-class _Field:
-    original: str
-    folded: str
-    origin: list[int]
+    leaf_ids: frozenset[int]
+    needs_text: bool
+    has_regex: bool
 
 
 class Matcher:
-    """All enabled profiles compiled into one automaton; build once, reuse for every article."""
+    """All enabled profiles compiled together; build once, reuse for every article."""
 
     def __init__(self, profiles: Iterable[Profile]) -> None:
         self.profiles = [p for p in profiles if p.enabled]
-        self._terms: list[_Term] = []
-        self._ids: dict[str, int] = {}
+        self._leaves: list[_Leaf] = []
+        self._leaf_of: dict[tuple[str, bool], int] = {}
+        self._term_leaf: dict[Term, int] = {}
+        self._by_pattern: dict[str, list[int]] = defaultdict(list)
+        self._compiled = [self._compile(p) for p in self.profiles]
         self._automaton = ahocorasick.Automaton()
-        self._compiled = [
-            _Compiled(
-                profile,
-                any_ids=frozenset(self._term_id(t) for t in profile.any_terms),
-                all_ids=frozenset(self._term_id(t) for t in profile.all_terms),
-                none_ids=frozenset(self._term_id(t) for t in profile.none_terms),
-                positive=tuple(
-                    (t, self._term_id(t)) for t in (*profile.all_terms, *profile.any_terms)
-                ),
-            )
-            for profile in self.profiles
-        ]
-        if self._terms:
+        for pattern, ids in self._by_pattern.items():
+            self._automaton.add_word(pattern, tuple(ids))
+        if self._by_pattern:
             self._automaton.make_automaton()
 
-    def _term_id(self, term: str) -> int:
-        folded = fold_term(term)
-        if folded not in self._ids:
-            self._ids[folded] = len(self._terms)
-            self._terms.append(_Term(folded, is_word_char(folded[0]), is_word_char(folded[-1])))
-            self._automaton.add_word(folded, self._ids[folded])
-        return self._ids[folded]
+    @property
+    def term_count(self) -> int:
+        return len(self._leaves)
 
-    def match(self, title: str, text: str) -> list[Match]:
-        """Every profile this article satisfies, with matched terms, score and a snippet."""
-        if not self._terms:
-            return []
-        fields = {"title": _field(title), "text": _field(text)}
-        found: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-        for name, field in fields.items():
-            for term_id, start, end in self._scan(field.folded):
-                found[term_id].append((name, start, end))
-        if not found:
-            return []
-        return [m for c in self._compiled if (m := _evaluate(c, found, fields)) is not None]
+    def _compile(self, profile: Profile) -> _Compiled:
+        ids = set()
+        has_regex = False
+        for node in walk(profile.query):
+            if isinstance(node, Term):
+                ids.add(self._leaf_id(node))
+            has_regex = has_regex or isinstance(node, Regex)
+        return _Compiled(profile, frozenset(ids), needs_text(profile.query), has_regex)
 
-    def _scan(self, folded: str) -> Iterable[tuple[int, int, int]]:
-        for last, term_id in self._automaton.iter(folded):
-            term = self._terms[term_id]
-            start = last + 1 - len(term.folded)
-            end = last + 1
-            if term.left_edge and start > 0 and is_word_char(folded[start - 1]):
+    def _leaf_id(self, term: Term) -> int:
+        if term in self._term_leaf:
+            return self._term_leaf[term]
+        folded = fold_term(term.text)
+        key = (folded, term.prefix)
+        if key not in self._leaf_of:
+            self._leaf_of[key] = len(self._leaves)
+            self._leaves.append(
+                _Leaf(folded, is_word_char(folded[0]), is_word_char(folded[-1]), term.prefix)
+            )
+            self._by_pattern[folded].append(self._leaf_of[key])
+        self._term_leaf[term] = self._leaf_of[key]
+        return self._leaf_of[key]
+
+    def match(self, doc: Doc) -> list[Match]:
+        """Every profile this article satisfies, with matched terms, score and snippets."""
+        fields = {"title": FoldedField.of(doc.title), "text": FoldedField.of(doc.text)}
+        found = self._scan(fields)
+        matches = []
+        for compiled in self._compiled:
+            if (
+                compiled.needs_text
+                and not compiled.has_regex
+                and compiled.leaf_ids.isdisjoint(found)
+            ):
                 continue
-            if term.right_edge:
-                end = _word_end(folded, end)
-                if end < 0:
-                    continue
-            yield term_id, start, end
+            result = outcome(self.evaluation(compiled.profile, doc, fields, found))
+            if result.matched:
+                matches.append(result.as_match())
+        return matches
+
+    def evaluation(
+        self,
+        profile: Profile,
+        doc: Doc,
+        fields: dict[str, FoldedField] | None = None,
+        found: dict[int, list[Occurrence]] | None = None,
+    ) -> Evaluation:
+        """The query of `profile` evaluated on `doc` (also used to explain a match)."""
+        if fields is None:
+            fields = {"title": FoldedField.of(doc.title), "text": FoldedField.of(doc.text)}
+        if found is None:
+            found = self._scan(fields)
+        return Evaluation(profile, doc, fields, found, self._term_leaf)
+
+    def _scan(self, fields: dict[str, FoldedField]) -> dict[int, list[Occurrence]]:
+        found: dict[int, list[Occurrence]] = defaultdict(list)
+        if not self._leaves:
+            return found
+        for name, field in fields.items():
+            folded = field.folded
+            for last, ids in self._automaton.iter(folded):
+                for leaf_id in ids:
+                    leaf = self._leaves[leaf_id]
+                    start, end = last + 1 - len(leaf.folded), last + 1
+                    if leaf.left_edge and start > 0 and is_word_char(folded[start - 1]):
+                        continue
+                    if leaf.prefix:
+                        while end < len(folded) and is_word_char(folded[end]):
+                            end += 1
+                    elif leaf.right_edge:
+                        end = _word_end(folded, end)
+                        if end < 0:
+                            continue
+                    found[leaf_id].append(Occurrence(name, start, end))
+        return found
 
 
-def _evaluate(
-    compiled: _Compiled,
-    found: dict[int, list[tuple[str, int, int]]],
-    fields: dict[str, _Field],
-) -> Match | None:
-    """The Match of one profile given the terms found, or None when it does not hold."""
-    if not compiled.none_ids.isdisjoint(found) or not compiled.all_ids.issubset(found):
-        return None
-    if compiled.any_ids and compiled.any_ids.isdisjoint(found):
-        return None
-    terms: dict[str, int] = {}
-    for term, term_id in compiled.positive:
-        if term_id in found and term_id not in terms.values():
-            terms[term] = term_id
-    spans = [span for term_id in terms.values() for span in found[term_id]]
-    score = sum(TITLE_WEIGHT if where == "title" else 1.0 for where, _, _ in spans)
-    profile = compiled.profile
-    if score < profile.min_score:
-        return None
-    return Match(
-        profile=profile.name,
-        profile_version=profile.version,
-        matched_terms=list(terms),
-        score=score,
-        snippet=_snippet(spans, fields),
-        tags=profile.tags,
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A profile tested on an article: whether it matches and what it found either way."""
+
+    profile: Profile
+    matched: bool
+    matched_terms: list[str]
+    score: float
+    snippets: list[str]
+    evaluation: Evaluation
+
+    def as_match(self) -> Match:
+        return Match(
+            profile=self.profile.name,
+            profile_version=self.profile.version,
+            matched_terms=self.matched_terms,
+            score=self.score,
+            snippet=self.snippets[0] if self.snippets else "",
+            snippets=tuple(self.snippets),
+            tags=self.profile.tags,
+        )
+
+
+def outcome(evaluation: Evaluation) -> Outcome:
+    """Evaluate the query, the language and source filters and the minimum score."""
+    profile = evaluation.profile
+    terms: dict[str, None] = {}
+    spans: list[Occurrence] = []
+    seen: set[tuple[Occurrence, ...]] = set()
+    for leaf in positive_leaves(profile.query):
+        occurrences = evaluation.occurrences(leaf)
+        key = tuple(occurrences)
+        if occurrences and key not in seen:  # 網絡主權 and 网络主权 fold to one term
+            seen.add(key)
+            terms[leaf.source if isinstance(leaf, Regex) else _shown(leaf)] = None
+            spans += occurrences
+    score = sum(TITLE_WEIGHT if o.field == "title" else 1.0 for o in set(spans))
+    matched = (
+        evaluation.holds()
+        and (not profile.languages or any(evaluation.language_is(c) for c in profile.languages))
+        and (not profile.sources or any(evaluation.source_has(s) for s in profile.sources))
+        and score >= profile.min_score  # min_score 0 lets a metadata-only query match
     )
+    found_snippets = snippets(spans, evaluation.fields) if spans else []
+    return Outcome(profile, matched, list(terms), score, found_snippets, evaluation)
 
 
-def _field(text: str) -> _Field:
-    folded, origin = fold(text)
-    return _Field(text, folded, origin)
+def _shown(term: Term) -> str:
+    return term.text + ("*" if term.prefix else "")
 
 
 def _word_end(folded: str, end: int) -> int:
@@ -151,35 +203,4 @@ def _word_end(folded: str, end: int) -> int:
     return -1
 
 
-def _snippet(spans: list[tuple[str, int, int]], fields: dict[str, _Field]) -> str:
-    """Context around the first body match (else the title), matches marked with MARK."""
-    where = "text" if any(s[0] == "text" for s in spans) else "title"
-    field = fields[where]
-    marks = sorted((field.origin[s], field.origin[e - 1] + 1) for w, s, e in spans if w == where)
-    first_start, first_end = marks[0]
-    lo = max(0, first_start - SNIPPET_RADIUS)
-    hi = min(len(field.original), first_end + SNIPPET_RADIUS)
-    lo, hi = _widen_to_words(field.original, lo, hi)
-    pieces: list[str] = []
-    cursor = lo
-    for start, end in marks:
-        if start < cursor or end > hi:
-            continue  # overlaps a span already marked, or lies outside the window
-        pieces += [field.original[cursor:start], MARK, field.original[start:end], MARK]
-        cursor = end
-    pieces.append(field.original[cursor:hi])
-    body = " ".join("".join(pieces).split())
-    return ("…" if lo > 0 else "") + body + ("…" if hi < len(field.original) else "")
-
-
-def _widen_to_words(text: str, lo: int, hi: int) -> tuple[int, int]:
-    """Move the window edges out to the nearest space (at most 20 characters) to avoid cut words."""
-    for _ in range(20):
-        if lo <= 0 or text[lo - 1].isspace():
-            break
-        lo -= 1
-    for _ in range(20):
-        if hi >= len(text) or text[hi].isspace():
-            break
-        hi += 1
-    return lo, hi
+__all__ = ["Doc", "Matcher", "fold"]

@@ -1,14 +1,34 @@
-"""Text folding shared by terms and articles, with a map back to the original characters."""
+"""Text folding shared by query terms and articles, with a map back to the original characters.
+
+One pass over the text: Unicode NFKC (full-width letters become ASCII), case folding,
+Traditional Chinese folded to Simplified (OpenCC, character by character), typographic
+apostrophes to ', invisible characters (zero-width spaces and joiners, soft hyphens, BOM)
+dropped, any run of whitespace (full-width included) collapsed to one space, whitespace
+between two CJK characters dropped (Chinese has none: "防火 长城" is "防火长城"), and pinyin
+that mirror sites insert after characters removed ("互聯(lián)網(wǎng)" is "互联网").
+"""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
-# Characters that carry no letters: zero-width spaces/joiners, word joiner, BOM, soft hyphen.
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
-# Typographic apostrophes are written for the ASCII one ("China’s" = "China's").
 _APOSTROPHES = frozenset("\u2019\u02bc\uff07")
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+# A parenthesised pinyin syllable with a tone mark, right after a Han character.
+_PINYIN = re.compile(
+    rf"(?<=[\u3400-\u9fff\uf900-\ufaff])[(（]\s*[a-zü{_TONED}]*[{_TONED}][a-zü{_TONED}]*\s*[)）]"
+)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc  # noqa: PLC0415  (loads its dictionaries: only when first needed)
+
+    return opencc.OpenCC("t2s")
 
 
 @lru_cache(maxsize=65536)
@@ -19,40 +39,50 @@ def _fold_char(ch: str) -> str:
         return " "
     if ch in _APOSTROPHES:
         return "'"
-    return unicodedata.normalize("NFKC", ch).casefold()
+    folded = unicodedata.normalize("NFKC", ch).casefold().replace(" ", "")  # "¨" is " ̈"
+    if folded and is_cjk(folded[0]):
+        folded = str(_t2s().convert(folded))
+    return folded
 
 
 def fold(text: str) -> tuple[str, list[int]]:
-    """Fold text for matching: NFKC, case folding, typographic apostrophes to ', invisible
-    characters dropped, runs of any whitespace (full-width included) collapsed to one space.
+    """Fold text for matching (see the module docstring).
 
     Returns the folded text and, for each of its characters, the index of the original
     character it came from, so matches can be shown in the text as the author wrote it.
     """
+    skip = _pinyin_spans(text)
     out: list[str] = []
     origin: list[int] = []
-    last_space = True  # also strips leading whitespace
+    space_at = -1  # original index of a pending space, -1 when none
     for index, ch in enumerate(text):
+        if skip and index in skip:
+            continue
         folded = _fold_char(ch)
         if not folded:
             continue
         if folded == " ":
-            if last_space:
-                continue
-            last_space = True
-        else:
-            last_space = False
+            if out and space_at < 0:
+                space_at = index
+            continue
+        if space_at >= 0:
+            if not (is_cjk(out[-1][-1]) and is_cjk(folded[0])):
+                out.append(" ")
+                origin.append(space_at)
+            space_at = -1
         out.append(folded)
         origin.extend([index] * len(folded))
-    folded_text = "".join(out)
-    if folded_text.endswith(" "):
-        folded_text = folded_text[:-1]
-        origin.pop()
-    return folded_text, origin
+    return "".join(out), origin
+
+
+def _pinyin_spans(text: str) -> set[int]:
+    if "(" not in text and "（" not in text:
+        return set()
+    return {i for m in _PINYIN.finditer(text) for i in range(m.start(), m.end())}
 
 
 def fold_term(term: str) -> str:
-    """The folded form of a profile term."""
+    """The folded form of a query term."""
     return fold(term)[0]
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from monitor.models import Article, Entry, Match
 from monitor.store.engine import insert_ignoring_duplicates
-from monitor.store.tables import AlertRow, ArticleRow, EntryRow, HitRow
+from monitor.store.tables import AlertRow, ArticleRow, EntryRow, FeedRow, HitRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,7 @@ def store_article(
                     matched_terms=match.matched_terms,
                     score=match.score,
                     snippet=match.snippet,
+                    snippets=list(match.snippets),
                     created_at=now,
                 )
                 .returning(col(HitRow.id))
@@ -138,3 +139,57 @@ def _entry_insert(
         article_id=article_id,
         seen_at=now,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored, with its feed's name: what a profile is re-run against."""
+
+    id: int
+    url: str
+    title: str
+    text: str
+    language: str | None
+    source: str
+
+
+def stored_articles(engine: Engine, since: datetime | None) -> list[StoredArticle]:
+    """Articles fetched at or after `since` (all without it), oldest first."""
+    query = (
+        select(ArticleRow, FeedRow)
+        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
+        .order_by(col(ArticleRow.id))
+    )
+    if since is not None:
+        query = query.where(col(ArticleRow.fetched_at) >= since)
+    with Session(engine) as session:
+        return [
+            StoredArticle(
+                id=article.id or 0,
+                url=article.link,
+                title=article.title,
+                text=article.text,
+                language=article.language,
+                source=" | ".join(
+                    s for s in (feed.name or feed.title or feed.url, article.sitename) if s
+                ),
+            )
+            for article, feed in session.exec(query)
+        ]
+
+
+def hit_article_ids(engine: Engine, profile: str, article_ids: Iterable[int]) -> set[int]:
+    """Which of these articles have a stored hit for `profile`."""
+    ids = list(article_ids)
+    found: set[int] = set()
+    with Session(engine) as session:
+        for start in range(0, len(ids), 500):
+            found.update(
+                session.exec(
+                    select(HitRow.article_id).where(
+                        HitRow.profile == profile,
+                        col(HitRow.article_id).in_(ids[start : start + 500]),
+                    )
+                )
+            )
+    return found

@@ -25,6 +25,7 @@ class HitView:
     matched_terms: list[str]
     score: float
     snippet: str
+    snippets: list[str]
     created_at: datetime
     language: str | None
     profile_version: str
@@ -50,6 +51,7 @@ def hit_view(hit: HitRow, article: ArticleRow, feed: FeedRow) -> HitView:
         matched_terms=list(hit.matched_terms),
         score=hit.score,
         snippet=hit.snippet,
+        snippets=list(hit.snippets),
         created_at=hit.created_at,
         language=article.language,
         profile_version=hit.profile_version,

@@ -92,6 +92,12 @@ class HitRow(SQLModel, table=True):
     )
     score: float
     snippet: str = Field(sa_column=Column(Text, nullable=False))
+    snippets: list[Any] = Field(
+        default_factory=list,
+        sa_column=Column(
+            JSON().with_variant(JSONB(), "postgresql"), nullable=False, server_default="[]"
+        ),
+    )
     created_at: datetime = Field(index=True)
 
 

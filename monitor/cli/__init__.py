@@ -1,0 +1,42 @@
+"""The `monitor` command: thin modules, one per command group, calling the layers below."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from monitor.cli.common import root_options
+from monitor.cli.feeds import feeds_app
+from monitor.cli.hits import hits
+from monitor.cli.profiles import profiles_app
+from monitor.cli.run import db_app, run
+from monitor.errors import ConfigError, MonitorError, StoreError
+
+app = typer.Typer(
+    help="Governance-news monitor: polls feeds, matches profiles, stores hits, sends alerts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.callback()(root_options)
+app.command()(run)
+app.command()(hits)
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(db_app, name="db")
+
+
+def main() -> None:
+    """Console entry point: user mistakes exit 2 with a message, never a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        sys.stderr.write(f"configuration error: {exc}\n")
+        sys.exit(2)
+    except StoreError as exc:
+        sys.stderr.write(f"database error: {exc}\n")
+        sys.exit(1)
+    except MonitorError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(1)

@@ -1,0 +1,72 @@
+"""What every command shares: the console, the configuration folder, settings and database."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from monitor.errors import ConfigError
+from monitor.logs import configure_logging
+from monitor.settings import Settings, load_settings, parse_duration
+from monitor.store.engine import open_engine, upgrade
+
+out = Console()
+
+
+def root_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Configuration folder (default: $MONITOR_CONFIG_DIR or ./config).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = config or Path(os.environ.get("MONITOR_CONFIG_DIR") or "config")
+
+
+def config_dir(ctx: typer.Context) -> Path:
+    path: Path = ctx.find_root().obj
+    if not path.is_dir():
+        raise ConfigError(
+            "configuration folder not found (use --config DIR or MONITOR_CONFIG_DIR)", path=path
+        )
+    return path
+
+
+def settings(ctx: typer.Context) -> Settings:
+    loaded = load_settings(config_dir(ctx))
+    configure_logging(loaded.log_level)
+    return loaded
+
+
+def engine(loaded: Settings) -> Engine:
+    opened = open_engine(loaded.database_url)
+    upgrade(opened)
+    return opened
+
+
+def since(value: str | None) -> datetime | None:
+    """`--since`: a duration back from now (7d, 12h) or an ISO date."""
+    if value is None:
+        return None
+    try:
+        return datetime.now(UTC) - timedelta(seconds=float(parse_duration(value)))
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: expected a duration like 7d or 12h, or a date like 2026-11-01",
+            param_hint="--since",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,97 @@
+"""`monitor feeds …`: list and edit feeds.yaml, OPML in and out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from monitor.cli.common import config_dir, engine, out, settings
+from monitor.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
+from monitor.models import FeedSpec
+from monitor.settings import parse_duration
+from monitor.store.feeds import feed_rows
+
+feeds_app = typer.Typer(help="List and edit the feeds in feeds.yaml.", no_args_is_help=True)
+
+
+@feeds_app.command("list")
+def feeds_list(ctx: typer.Context) -> None:
+    """List configured feeds with their last poll."""
+    specs = load_feeds(config_dir(ctx))
+    loaded = settings(ctx)
+    rows = feed_rows(engine(loaded))
+    table = Table("url", "name", "interval", "last poll", "status")
+    for spec in specs:
+        row = rows.get(spec.url)
+        last = f"{row.last_polled_at:%Y-%m-%d %H:%M}" if row and row.last_polled_at else "never"
+        status = (row.last_status or "") if row else ""
+        if row and row.last_error:
+            status += f": {row.last_error}"
+        interval = spec.interval or loaded.poll_interval
+        name = spec.name or ""
+        table.add_row(
+            spec.url, name, f"{interval:g}s", last, status if spec.enabled else "disabled"
+        )
+    out.print(table)
+    out.print(f"{len(specs)} feed(s)")
+
+
+@feeds_app.command("add")
+def feeds_add(
+    ctx: typer.Context,
+    url: str,
+    name: Annotated[str | None, typer.Option(help="A display name.")] = None,
+    interval: Annotated[str | None, typer.Option(help="Poll interval: seconds, 15m, 2h.")] = None,
+) -> None:
+    """Add a feed to feeds.yaml."""
+    seconds = None
+    if interval is not None:
+        try:
+            seconds = int(parse_duration(interval))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--interval") from None
+        if seconds < 60:
+            raise typer.BadParameter(
+                "intervals below 60 s are not accepted", param_hint="--interval"
+            )
+    try:
+        added = add_feeds(config_dir(ctx), [FeedSpec(url=url, name=name, interval=seconds)])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="URL") from None
+    out.print(f"added {url}" if added else f"already listed: {url}")
+
+
+@feeds_app.command("remove")
+def feeds_remove(ctx: typer.Context, url: str) -> None:
+    """Remove a feed from feeds.yaml (its stored articles and hits are kept)."""
+    if not remove_feed(config_dir(ctx), url):
+        out.print(f"not listed: {url}")
+        raise typer.Exit(1)
+    out.print(f"removed {url}")
+
+
+@feeds_app.command("import-opml")
+def feeds_import_opml(ctx: typer.Context, file: Path) -> None:
+    """Add every feed of an OPML file to feeds.yaml."""
+    specs = read_opml(file)
+    added = add_feeds(config_dir(ctx), specs)
+    out.print(f"{len(added)} feed(s) added, {len(specs) - len(added)} already listed")
+
+
+@feeds_app.command("export-opml")
+def feeds_export_opml(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Write the feed list as OPML."""
+    document = write_opml(load_feeds(config_dir(ctx)))
+    if output is None:
+        sys.stdout.write(document)
+    else:
+        output.write_text(document, encoding="utf-8")

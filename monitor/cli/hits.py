@@ -1,0 +1,76 @@
+"""`monitor hits`: stored hits as a table, JSON, JSON lines or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import asdict
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from monitor.cli.common import engine, out, settings
+from monitor.cli.common import since as parse_since
+from monitor.store.hits import HitView, query_hits
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _hit_record(hit: HitView) -> dict[str, Any]:
+    record = asdict(hit)
+    for key in ("published_at", "created_at"):
+        record[key] = record[key].isoformat() if record[key] else None
+    return record
+
+
+def hits(
+    ctx: typer.Context,
+    profile: Annotated[str | None, typer.Option(help="Only this profile.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only hits since a duration ago (7d, 12h) or a date.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most N hits (table default: 50; others: all).")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Show stored hits, newest first."""
+    loaded = settings(ctx)
+    if fmt is Format.table and limit is None:
+        limit = 50
+    found = query_hits(engine(loaded), profile=profile, since=parse_since(since), limit=limit)
+    records = [_hit_record(h) for h in found]
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is Format.jsonl:
+        for record in records:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif fmt is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["profile"])
+        writer.writeheader()
+        for record in records:
+            writer.writerow({**record, "matched_terms": "; ".join(record["matched_terms"])})
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table("created", "profile", "score", "title", "feed", "terms")
+        for h in found:
+            table.add_row(
+                f"{h.created_at:%Y-%m-%d %H:%M}",
+                h.profile,
+                f"{h.score:g}",
+                h.title,
+                h.feed,
+                ", ".join(h.matched_terms),
+            )
+        out.print(table)
+        out.print(f"{len(found)} hit(s)")

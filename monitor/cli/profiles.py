@@ -1,0 +1,221 @@
+"""`monitor profiles …`: list and validate profiles, test them on a text, a file or a URL,
+and backtest an edited profile against the stored articles."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from monitor.cli.common import config_dir, engine, out, settings
+from monitor.cli.common import since as parse_since
+from monitor.errors import ConfigError, FetchError
+from monitor.ingest.extract import extract_page
+from monitor.ingest.fetch import Fetcher
+from monitor.ingest.language import detect_language
+from monitor.profiles.concepts import load_concepts
+from monitor.profiles.explain import explain
+from monitor.profiles.files import load_profiles
+from monitor.profiles.matcher import Matcher, Outcome, outcome
+from monitor.profiles.profile import Doc, Profile
+from monitor.profiles.query import QueryError, parse_query
+from monitor.settings import FetchSettings
+from monitor.store.articles import hit_article_ids, stored_articles
+
+profiles_app = typer.Typer(
+    help="List, validate, test and backtest keyword profiles.", no_args_is_help=True
+)
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@profiles_app.command("list")
+def profiles_list(ctx: typer.Context) -> None:
+    """List profiles with their tags and queries (validates every file)."""
+    table = Table("name", "enabled", "tags", "alert", "query")
+    for p in load_profiles(config_dir(ctx)):
+        table.add_row(
+            p.name,
+            "yes" if p.enabled else "no",
+            ", ".join(p.tags),
+            p.alert,
+            escape(p.query_text or p.query.source),
+        )
+    out.print(table)
+
+
+@profiles_app.command("validate")
+def profiles_validate(ctx: typer.Context) -> None:
+    """Check every profile and concepts.yaml; exit 2 with the file, line and column of an error."""
+    folder = config_dir(ctx)
+    concepts = load_concepts(folder)
+    profiles = load_profiles(folder)
+    terms = Matcher(profiles).term_count
+    out.print(
+        f"{len(profiles)} profile(s) and {len(concepts)} concept(s) are valid "
+        f"({terms} distinct terms)"
+    )
+
+
+def _doc(
+    fetch: FetchSettings, text: str | None, file: Path | None, url: str | None, title: str
+) -> Doc:
+    if [text, file, url].count(None) != 2:
+        raise typer.BadParameter("give exactly one of --text, --file or --url")
+    if text is not None:
+        return Doc(title=title, text=text, language=detect_language(f"{title}\n{text}"))
+    if file is not None:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise typer.BadParameter(f"{file}: {exc.strerror}", param_hint="--file") from None
+        if file.suffix.lower() in (".html", ".htm"):
+            return _page_doc(raw, file.as_uri(), title)
+        body = raw.decode("utf-8", errors="replace")
+        return Doc(title=title, text=body, language=detect_language(f"{title}\n{body}"))
+    assert url is not None
+    return _page_doc(asyncio.run(_download(fetch, url)), url, title)
+
+
+async def _download(fetch: FetchSettings, url: str) -> bytes:
+    """A URL given on the command line is trusted like a configured feed."""
+    async with Fetcher(fetch) as fetcher:
+        try:
+            return (await fetcher.get(url)).body
+        except FetchError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--url") from None
+
+
+def _page_doc(html: bytes, url: str, title: str) -> Doc:
+    extracted = extract_page(html, url)
+    if extracted is None:
+        raise typer.BadParameter(f"{url}: no article text found on the page")
+    return Doc(
+        title=title or extracted.title or "",
+        text=extracted.text,
+        url=url,
+        source=extracted.sitename or "",
+        language=extracted.language or detect_language(extracted.text),
+    )
+
+
+def _record(result: Outcome, with_tree: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "profile": result.profile.name,
+        "matched": result.matched,
+        "matched_terms": result.matched_terms,
+        "score": result.score,
+        "snippets": result.snippets,
+        "language": result.evaluation.doc.language,
+    }
+    if with_tree:
+        record["explain"] = explain(result.evaluation)
+    return record
+
+
+@profiles_app.command("test")
+def profiles_test(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="A profile name.", show_default=False)] = None,
+    every: Annotated[bool, typer.Option("--all", help="Test every profile.")] = False,
+    query: Annotated[str | None, typer.Option(help="Test an ad-hoc query instead.")] = None,
+    text: Annotated[str | None, typer.Option(help="The text to test on.")] = None,
+    file: Annotated[Path | None, typer.Option(help="A text or HTML file to test on.")] = None,
+    url: Annotated[str | None, typer.Option(help="A page to fetch and test on.")] = None,
+    title: Annotated[str, typer.Option(help="A headline to go with --text or --file.")] = "",
+    show_tree: Annotated[bool, typer.Option("--explain", help="Show which clauses held.")] = False,
+    fmt: Annotated[Output, typer.Option("--format", help="text or json.")] = Output.text,
+) -> None:
+    """Does a profile match this text? Exit 0 when one matched, 1 when none did."""
+    if [name is not None, every, query is not None].count(True) != 1:
+        raise typer.BadParameter("give exactly one of NAME, --all or --query")
+    folder = config_dir(ctx)
+    if query is not None:
+        try:
+            parsed = parse_query(query, concepts=load_concepts(folder), allow_regex=True)
+        except QueryError as exc:
+            raise typer.BadParameter(
+                f"{exc.message}\n{exc.caret()}", param_hint="--query"
+            ) from None
+        profiles = [
+            Profile(name="(query)", version="", query=parsed, query_text=query, min_score=0)
+        ]
+    else:
+        profiles = [p for p in load_profiles(folder) if every or p.name == name]
+        if not profiles:
+            raise ConfigError(f"no profile named {name!r} in {folder / 'profiles'}")
+    doc = _doc(settings(ctx).fetch, text, file, url, title)
+    matcher = Matcher(profiles)
+    results = [outcome(matcher.evaluation(p, doc)) for p in profiles]
+    if fmt is Output.json:
+        records = [_record(r, show_tree) for r in results]
+        sys.stdout.write(
+            json.dumps(records if every else records[0], ensure_ascii=False, indent=2) + "\n"
+        )
+    else:
+        for result in results:
+            _print(result, show_tree)
+    raise typer.Exit(0 if any(r.matched for r in results) else 1)
+
+
+def _print(result: Outcome, show_tree: bool) -> None:
+    verdict = "[green]matches[/]" if result.matched else "[red]does not match[/]"
+    out.print(f"[bold]{escape(result.profile.name)}[/] {verdict} (score {result.score:g})")
+    if result.matched_terms:
+        out.print("  terms: " + escape(", ".join(result.matched_terms)))
+    for snippet in result.snippets:
+        out.print("  > " + escape(snippet))
+    if show_tree:
+        for line in explain(result.evaluation):
+            out.print("  " + escape(line))
+
+
+@profiles_app.command("backtest")
+def profiles_backtest(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The profile to re-run.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only articles stored since (30d or a date).")
+    ] = "30d",
+    fmt: Annotated[Output, typer.Option("--format", help="text or json.")] = Output.text,
+) -> None:
+    """Run the profile file as it is now over stored articles: what would it add or remove?"""
+    folder = config_dir(ctx)
+    profile = next((p for p in load_profiles(folder) if p.name == name), None)
+    if profile is None:
+        raise ConfigError(f"no profile named {name!r} in {folder / 'profiles'}")
+    db = engine(settings(ctx))
+    stored = stored_articles(db, parse_since(since))
+    had = hit_article_ids(db, name, (a.id for a in stored))
+    matcher = Matcher([profile])
+    now = {a.id for a in stored if matcher.match(Doc(a.title, a.text, a.url, a.source, a.language))}
+    by_id = {a.id: a for a in stored}
+    added = [by_id[i] for i in sorted(now - had)]
+    removed = [by_id[i] for i in sorted(had - now)]
+    if fmt is Output.json:
+        report = {
+            "profile": name,
+            "articles": len(stored),
+            "kept": len(now & had),
+            "added": [{"url": a.url, "title": a.title} for a in added],
+            "removed": [{"url": a.url, "title": a.title} for a in removed],
+        }
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        return
+    out.print(
+        f"{name}: {len(stored)} stored article(s); {len(now & had)} hit(s) kept, "
+        f"{len(added)} would be added, {len(removed)} would be removed"
+    )
+    for sign, articles in (("+", added), ("-", removed)):
+        for a in articles:
+            out.print(f"  {sign} {escape(a.title)}  {escape(a.url)}")

@@ -1,0 +1,183 @@
+"""Evaluating one profile's query on the term positions found in one article."""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_left
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import regex
+
+from monitor.profiles.nodes import And, Meta, Node, Not, Or, Proximity, Regex, Term
+from monitor.profiles.normalize import fold, is_cjk, is_word_char
+from monitor.profiles.profile import Doc, Profile
+
+log = logging.getLogger(__name__)
+
+REGEX_SECONDS = 0.05  # a regular expression gets this long per field, then counts as no match
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """Where a term occurs: the field and the character span in the field's folded text."""
+
+    field: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class FoldedField:
+    """A field's original text, its folded form and the map from one to the other."""
+
+    original: str
+    folded: str
+    origin: list[int]
+    _token_at: list[int] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, text: str) -> FoldedField:
+        folded, origin = fold(text)
+        return cls(text, folded, origin)
+
+    def token_at(self, offset: int) -> int:
+        """The word number at a character offset (a CJK character counts as one word)."""
+        if self._token_at is None:
+            self._token_at = _token_numbers(self.folded)
+        return self._token_at[min(offset, len(self._token_at) - 1)] if self._token_at else 0
+
+
+def _token_numbers(text: str) -> list[int]:
+    numbers = []
+    count = -1
+    previous_word = False
+    for ch in text:
+        if is_cjk(ch):
+            count += 1
+            previous_word = False
+        elif is_word_char(ch):
+            if not previous_word:
+                count += 1
+            previous_word = True
+        else:
+            previous_word = False
+        numbers.append(max(count, 0))
+    return numbers
+
+
+class Evaluation:
+    """One profile against one article; results are computed on demand and remembered."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        doc: Doc,
+        fields: dict[str, FoldedField],
+        found: Mapping[int, list[Occurrence]],
+        term_leaf: Mapping[Term, int],
+    ) -> None:
+        self.profile = profile
+        self.doc = doc
+        self.fields = fields
+        self._found = found
+        self._term_leaf = term_leaf
+        self._memo: dict[int, bool] = {}
+
+    def holds(self, node: Node | None = None) -> bool:
+        node = self.profile.query if node is None else node
+        key = id(node)
+        if key not in self._memo:
+            self._memo[key] = self._holds(node)
+        return self._memo[key]
+
+    def _holds(self, node: Node) -> bool:
+        if isinstance(node, Term | Regex):
+            return bool(self.occurrences(node))
+        if isinstance(node, Meta):
+            return self._meta(node)
+        if isinstance(node, And):
+            return all(self.holds(p) for p in node.parts)
+        if isinstance(node, Or):
+            return any(self.holds(p) for p in node.parts)
+        if isinstance(node, Not):
+            return not self.holds(node.part)
+        return self._near(node)
+
+    def occurrences(self, node: Node) -> list[Occurrence]:
+        """Where a term, a regex or an OR of terms occurs (respecting field scopes)."""
+        if isinstance(node, Term):
+            leaf = self._term_leaf.get(node)
+            found = self._found.get(leaf, []) if leaf is not None else []
+            return [o for o in found if node.field is None or o.field == node.field]
+        if isinstance(node, Regex):
+            return self._regex(node)
+        if isinstance(node, Or):
+            return [o for part in node.parts for o in self.occurrences(part)]
+        return []
+
+    def _regex(self, node: Regex) -> list[Occurrence]:
+        out = []
+        for name, folded in self.fields.items():
+            if node.field is not None and name != node.field:
+                continue
+            try:
+                for m in regex.finditer(node.pattern, folded.folded, timeout=REGEX_SECONDS):
+                    if m.end() > m.start():
+                        out.append(Occurrence(name, m.start(), m.end()))
+            except TimeoutError:
+                log.warning(
+                    "profile %s: regex %s timed out on %s", self.profile.name, node.source, name
+                )
+        return out
+
+    def _meta(self, node: Meta) -> bool:
+        if node.field == "lang":
+            return self.language_is(node.value)
+        if node.field == "source":
+            return self.source_has(node.value)
+        return node.value.casefold() in self.doc.url.casefold()
+
+    def language_is(self, code: str) -> bool:
+        """Language codes match by prefix: zh matches zh-CN and zh-Hant."""
+        language = (self.doc.language or "").lower().replace("_", "-")
+        code = code.lower().replace("_", "-")
+        return bool(language) and (language == code or language.startswith(code + "-"))
+
+    def source_has(self, name: str) -> bool:
+        return name.casefold() in self.doc.source.casefold()
+
+    def _near(self, node: Proximity) -> bool:
+        lists = [self.occurrences(part) for part in node.parts]
+        if not all(lists):
+            return False
+        for name, folded in self.fields.items():
+            spans = [
+                sorted(
+                    (folded.token_at(o.start), folded.token_at(o.end - 1))
+                    for o in found
+                    if o.field == name
+                )
+                for found in lists
+            ]
+            if all(spans) and _within(spans, node.distance):
+                return True
+        return False
+
+
+def _within(spans: list[list[tuple[int, int]]], distance: int) -> bool:
+    """Whether one occurrence of every part fits in a stretch with at most `distance`
+    other words in it. Tries each occurrence of the first part as an anchor and takes, for
+    every other part, the occurrences nearest to it."""
+    for anchor in spans[0]:
+        chosen = [anchor]
+        for others in spans[1:]:
+            i = bisect_left(others, anchor)
+            near = [others[j] for j in (i - 1, i) if 0 <= j < len(others)]
+            chosen.append(min(near, key=lambda s: abs(s[0] - anchor[0])))
+        first = min(s[0] for s in chosen)
+        last = max(s[1] for s in chosen)
+        covered = len({t for s in chosen for t in range(s[0], s[1] + 1)})
+        if (last - first + 1) - covered <= distance:
+            return True
+    return False

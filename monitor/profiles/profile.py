@@ -1,0 +1,38 @@
+"""A profile as the rest of the monitor sees it, and the article fields it is matched against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from monitor.profiles.nodes import Node
+
+AlertMode = Literal["instant", "digest"]
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A named query with its alert settings, from config/profiles/NAME.yaml."""
+
+    name: str
+    version: str  # a hash of the file's text: hits record which wording produced them
+    query: Node
+    query_text: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    min_score: float = 1.0
+    enabled: bool = True
+    languages: tuple[str, ...] = ()  # language code prefixes; empty: any language
+    sources: tuple[str, ...] = ()  # feed or site names (substrings); empty: any source
+    alert: AlertMode = "instant"
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What a profile is matched against: headline and body text plus metadata."""
+
+    title: str
+    text: str
+    url: str = ""
+    source: str = ""  # the feed's name or title and the site's name
+    language: str | None = None

@@ -1,0 +1,315 @@
+"""The query language: a Lucene-style grammar (lark) and its translation into a query tree.
+
+    great firewall                      both words (the default operator is AND)
+    "great firewall" OR 防火长城         a phrase, or a Chinese term
+    censor* -"fire safety"              a prefix wildcard; `-x` and `NOT x` exclude
+    "cyberspace administration draft"~10   all three words within 10 words of each other
+    @CAC NEAR/5 (draft OR 草案)          a concept (config/concepts.yaml) near a term
+    title:(firewall OR 防火长城) lang:zh  field scopes: title text url source lang
+    /GFW-?\\d+/                          a regular expression (only where a profile allows)
+
+Precedence, tightest first: field scope, NEAR, NOT/-, AND (also implicit), OR.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import regex
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from monitor.profiles.nodes import (
+    META_FIELDS,
+    And,
+    Meta,
+    Node,
+    Not,
+    Or,
+    Proximity,
+    Regex,
+    Term,
+    TextField,
+)
+
+GRAMMAR = r"""
+?start: or_expr
+
+?or_expr: and_expr
+        | or_expr OR and_expr          -> or_
+
+?and_expr: unary
+         | and_expr AND unary          -> and_
+         | and_expr unary              -> and_
+
+?unary: NOT unary                      -> not_
+      | MINUS unary                    -> not_
+      | near
+
+?near: scoped
+     | near NEAR scoped                -> near
+
+?scoped: FIELD base                    -> scoped
+       | base
+
+?base: TERM                            -> term
+     | PHRASE SLOP?                    -> phrase
+     | REGEX                           -> regex
+     | CONCEPT                         -> concept
+     | "(" or_expr ")"
+
+OR.3: /OR(?=[\s()"]|$)/
+AND.3: /AND(?=[\s()"]|$)/
+NOT.3: /NOT(?=[\s()"]|$)/
+NEAR.3: /NEAR\/\d+(?=[\s()"]|$)/
+FIELD.3: /(title|text|url|source|lang):/
+MINUS.2: /-(?=[^\s-])/
+PHRASE: /"(?:[^"\\]|\\.)*"/
+SLOP: /~\d+/
+REGEX: /\/(?:[^\/\\\n]|\\.)+\//
+CONCEPT: /@[^\s()":@]+/
+TERM: /[^\s()":\/\-~@][^\s()":]*/
+
+%import common.WS
+%ignore WS
+"""
+
+_EXPECTED = {
+    "TERM": "a term",
+    "PHRASE": 'a "phrase"',
+    "REGEX": "a /regex/",
+    "CONCEPT": "an @concept",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "FIELD": "a field such as title:",
+    "NOT": "NOT",
+    "MINUS": "'-'",
+    "AND": "AND",
+    "OR": "OR",
+    "NEAR": "NEAR/n",
+    "SLOP": "~n",
+    "$END": "the end of the query",
+}
+_FIRST = ("TERM", "PHRASE", "CONCEPT", "LPAR", "FIELD", "NOT", "MINUS", "REGEX")
+
+
+@dataclass
+class QueryError(Exception):
+    """A query that does not parse, with the 1-based line and column in the query text."""
+
+    message: str
+    line: int
+    column: int
+    query: str
+
+    def __str__(self) -> str:
+        return f"{self.message} (line {self.line}, column {self.column} of the query)"
+
+    def caret(self) -> str:
+        """The offending query line with a caret under the column."""
+        text = self.query.splitlines()[self.line - 1] if self.query.strip() else ""
+        return f"    {text}\n    {' ' * (self.column - 1)}^"
+
+
+class _Build(Transformer[Token, Node]):
+    """Turns the parse tree into query nodes; checks what the grammar cannot."""
+
+    def __init__(self, query: str, concepts: Mapping[str, tuple[str, ...]], allow_regex: bool):
+        super().__init__()
+        self.query = query
+        self.concepts = concepts
+        self.allow_regex = allow_regex
+
+    def _error(self, message: str, token: Token) -> QueryError:
+        return QueryError(message, token.line or 1, token.column or 1, self.query)
+
+    @v_args(inline=True)
+    def term(self, token: Token) -> Node:
+        text = str(token)
+        prefix = text.endswith("*")
+        word = text.rstrip("*")
+        if "*" in word or "?" in word:
+            raise self._error("a wildcard is only allowed at the end of a term (censor*)", token)
+        if not word:
+            raise self._error("a wildcard needs a few letters before it (censor*)", token)
+        return Term(word, prefix=prefix, source=text)
+
+    @v_args(inline=True)
+    def phrase(self, token: Token, slop: Token | None = None) -> Node:
+        text = re.sub(r"\\(.)", r"\1", str(token)[1:-1]).strip()
+        if not text:
+            raise self._error("an empty phrase matches nothing", token)
+        source = str(token) + (str(slop) if slop else "")
+        if slop is None:
+            return Term(text, source=source)
+        words = text.split()
+        if len(words) < 2:
+            raise self._error("~n needs a phrase of two or more words", slop)
+        return Proximity(tuple(Term(w, source=w) for w in words), int(str(slop)[1:]), source)
+
+    @v_args(inline=True)
+    def regex(self, token: Token) -> Node:
+        if not self.allow_regex:
+            raise self._error(
+                "regular expressions are off for this profile (add `regex: true` to allow them)",
+                token,
+            )
+        pattern = str(token)[1:-1].replace("\\/", "/")
+        try:
+            regex.compile(pattern)
+        except regex.error as exc:
+            raise self._error(f"invalid regular expression: {exc}", token) from None
+        return Regex(pattern, source=str(token))
+
+    @v_args(inline=True)
+    def concept(self, token: Token) -> Node:
+        name = str(token)[1:]
+        if name not in self.concepts:
+            known = ", ".join(f"@{n}" for n in sorted(self.concepts)) or "none defined"
+            raise self._error(f"unknown concept @{name} (known: {known})", token)
+        return Or(tuple(Term(alias, source=alias) for alias in self.concepts[name]), str(token))
+
+    @v_args(inline=True)
+    def scoped(self, field: Token, node: Node) -> Node:
+        name = str(field)[:-1]
+        if name in META_FIELDS:
+            if not isinstance(node, Term) or node.prefix:
+                raise self._error(f"{name}: takes one term or one quoted phrase", field)
+            return Meta(name, node.text, f"{field}{node.source}")  # type: ignore[arg-type]
+        return _scope(node, name)  # type: ignore[arg-type]
+
+    @v_args(inline=True)
+    def near(self, left: Node, op: Token, right: Node) -> Node:
+        distance = int(str(op).split("/")[1])
+        chain = (
+            isinstance(left, Proximity)
+            and "NEAR/" in left.source
+            and left.distance == distance * (len(left.parts) - 1)
+        )
+        for side in (right,) if chain else (left, right):
+            if not _positional(side):
+                raise self._error(
+                    "NEAR/n joins terms, phrases, concepts or (a OR b) groups of them", op
+                )
+        parts = (*left.parts, right) if chain and isinstance(left, Proximity) else (left, right)
+        # a chain of k parts allows N other words per gap: a NEAR/1 b NEAR/1 c fits "a x b x c"
+        return Proximity(parts, distance * (len(parts) - 1), f"{_src(left)} {op} {_src(right)}")
+
+    def and_(self, items: list[Node | Token]) -> Node:
+        left, right = items[0], items[-1]
+        assert not isinstance(left, Token) and not isinstance(right, Token)
+        if isinstance(left, And):
+            return And((*left.parts, right), f"{left.source} AND {_src(right)}")
+        return And((left, right), f"{_src(left)} AND {_src(right)}")
+
+    @v_args(inline=True)
+    def or_(self, left: Node, _op: Token, right: Node) -> Node:
+        if isinstance(left, Or) and not left.source.startswith("@"):  # keep concepts whole
+            return Or((*left.parts, right), f"{left.source} OR {_src(right)}")
+        return Or((left, right), f"{_src(left)} OR {_src(right)}")
+
+    @v_args(inline=True)
+    def not_(self, _op: Token, node: Node) -> Node:
+        return Not(node, f"NOT {_src(node)}")
+
+
+def _src(node: Node) -> str:
+    """A node's query text, in parentheses where it is a group."""
+    text = node.source
+    grouped = isinstance(node, And | Or) and " " in text and not text.startswith("@")
+    return f"({text})" if grouped else text
+
+
+def _scope(node: Node, field: TextField) -> Node:
+    if isinstance(node, Term):
+        return Term(node.text, field, node.prefix, f"{field}:{node.source}")
+    if isinstance(node, Regex):
+        return Regex(node.pattern, field, f"{field}:{node.source}")
+    if isinstance(node, Meta):
+        return node
+    if isinstance(node, Not):
+        return Not(_scope(node.part, field), f"{field}:{node.source}")
+    parts = tuple(_scope(p, field) for p in node.parts)
+    if isinstance(node, Proximity):
+        return Proximity(parts, node.distance, f"{field}:{node.source}")
+    return type(node)(parts, f"{field}:{node.source}")
+
+
+def _positional(node: Node) -> bool:
+    if isinstance(node, Term):
+        return True
+    if isinstance(node, Or):
+        return all(_positional(p) for p in node.parts)
+    return False
+
+
+_PARSER: Lark | None = None
+
+
+def _parser() -> Lark:
+    global _PARSER  # noqa: PLW0603  (built once, on first use, never at import)
+    if _PARSER is None:
+        _PARSER = Lark(
+            # the basic lexer: a keyword stays a keyword even where the parser cannot take it
+            GRAMMAR,
+            parser="lalr",
+            lexer="basic",
+            propagate_positions=True,
+            maybe_placeholders=False,
+        )
+    return _PARSER
+
+
+def parse_query(
+    query: str,
+    *,
+    concepts: Mapping[str, tuple[str, ...]] | None = None,
+    allow_regex: bool = False,
+) -> Node:
+    """Parse a query into nodes; QueryError says where and what was expected."""
+    if not query.strip():
+        raise QueryError("the query is empty", 1, 1, query)
+    try:
+        tree = _parser().parse(query)
+        node = _Build(query, concepts or {}, allow_regex).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, QueryError):
+            raise exc.orig_exc from None
+        raise
+    except UnexpectedInput as exc:
+        raise _explain(exc, query) from None
+    if isinstance(node, Token):  # a lone token the grammar inlined
+        raise QueryError("expected a term or a phrase", 1, 1, query)
+    only_not = isinstance(node, And) and all(isinstance(p, Not) for p in node.parts)
+    if isinstance(node, Not) or only_not:
+        raise QueryError("a query needs something to match, not only exclusions", 1, 1, query)
+    return node
+
+
+def _explain(exc: UnexpectedInput, query: str) -> QueryError:
+    line, column = exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream or 0
+        char = query[pos] if pos < len(query) else ""
+        if char == '"':
+            return QueryError('unclosed quote: a phrase needs a closing "', line, column, query)
+        if char == ":":
+            fields = ", ".join(f"{f}:" for f in ("title", "text", *META_FIELDS))
+            return QueryError(f"unknown field; fields are {fields}", line, column, query)
+        if char == "/":
+            return QueryError(
+                "unclosed regular expression: it needs a closing /", line, column, query
+            )
+        return QueryError(f"unexpected character {char!r}", line, column, query)
+    expected = set(getattr(exc, "expected", set()) or getattr(exc, "accepts", set()))
+    wanted = [_EXPECTED[name] for name in (*_FIRST, "RPAR") if name in expected]
+    what = ", ".join(wanted) or "a term"
+    token = getattr(exc, "token", None)
+    if isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END"):
+        lines = query.splitlines() or [""]
+        return QueryError(
+            f"the query ends too early: expected {what}", len(lines), len(lines[-1]) + 1, query
+        )
+    return QueryError(f"unexpected {str(token)!r}: expected {what}", line, column, query)
