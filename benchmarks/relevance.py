@@ -9,9 +9,12 @@ free columns such as `language` and `note`, which are ignored.
 For every profile the script prints TP, FP, FN, precision, recall and F1, then names the files
 of each false positive and false negative, so a profile edit can be judged at a glance.
 
-    .venv/bin/python benchmarks/relevance.py [--corpus DIR] [--config DIR]
+    .venv/bin/python benchmarks/relevance.py [--corpus DIR] [--config DIR] [--min 0.9]
 
-Without a corpus folder it says so and exits 0 (the corpus is not shipped with the project).
+With `--min X` it exits 1 when any profile's precision or recall is below X (a profile with no
+labelled positives has no recall, one that found nothing has no precision: those are not
+checked), so a test or CI job can hold the profiles to a floor. Without a corpus folder it says
+so and exits 0 (the corpus is not shipped with the project); a bad config or labels file exits 2.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 from monitor.errors import ConfigError
 from monitor.profiles.files import load_profiles
 from monitor.profiles.matcher import Matcher
+from monitor.profiles.profile import Doc
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "relevance"
@@ -101,7 +105,7 @@ def evaluate(corpus: Path, config: Path) -> dict[str, Score]:
         if not path.is_file():
             print(f"warning: {file} is listed in {LABELS} but missing; skipped")
             continue
-        got = {m.profile for m in matcher.match("", read_body(path))}
+        got = {m.profile for m in matcher.match(Doc("", read_body(path)))}
         for name, score in scores.items():
             score.add(file, expected=expected[name], got=name in got)
     unlabelled = sorted({p.name for p in corpus.glob("*.txt")} - labels.keys())
@@ -139,10 +143,34 @@ def report(scores: dict[str, Score]) -> None:
                 print(f"{name} {kind}: {file}")
 
 
+def below(scores: dict[str, Score], floor: float) -> list[str]:
+    """One line per profile whose precision or recall is below `floor`."""
+    failures = []
+    for name, s in scores.items():
+        for measure, value in (("precision", s.precision), ("recall", s.recall)):
+            if value is not None and value < floor:
+                failures.append(f"{name}: {measure} {value:.2f} < {floor:.2f}")
+    return failures
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="labelled texts")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="holds profiles/")
+    parser.add_argument(
+        "--min",
+        type=_fraction,
+        default=None,
+        metavar="X",
+        help="exit 1 if any profile's precision or recall is below X (0-1)",
+    )
     args = parser.parse_args(argv)
     corpus: Path = args.corpus
     if not corpus.is_dir():
@@ -157,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report(scores)
+    if args.min is not None:
+        failures = below(scores, args.min)
+        for line in failures:
+            print(f"below --min: {line}", file=sys.stderr)
+        if failures:
+            return 1
     return 0
 
 

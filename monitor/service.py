@@ -109,6 +109,13 @@ class Service:
         self._apply(load_config(config_dir))
 
     def _apply(self, loaded: Loaded) -> None:
+        for profile in loaded.profiles:
+            if profile.alert == "digest":
+                log.warning(
+                    "profile %s asks for digest alerts, which this version does not send yet: "
+                    "its alerts are sent one by one",
+                    profile.name,
+                )
         self.loaded = loaded
         self.matcher = Matcher(loaded.profiles)
         self.routes = {p.name: route(loaded.channels, p.tags) for p in loaded.profiles}

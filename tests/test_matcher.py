@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from monitor.models import Match
 from monitor.profiles.matcher import Matcher, outcome
-from monitor.profiles.normalize import fold, fold_term
+from monitor.profiles.normalize import _fold_char, _pinyin_spans, fold, fold_term, is_cjk
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.query import QueryError, parse_query
 from monitor.profiles.snippets import MARK
@@ -46,6 +46,8 @@ def match(query: str, text: str = "", title: str = "", **doc: str | None) -> Mat
         ("防火 Great 长城", "防火 great 长城"),  # … but kept next to Latin words
         ("互聯(lián)網(wǎng)大會(huì )", "互联网大会"),  # pinyin inserted by mirror sites
         ("网信办(CAC)", "网信办(cac)"),  # an acronym in parentheses is not pinyin
+        ("Welt\u2011Internet\u2013Konferenz", "welt-internet-konferenz"),  # hyphens and dashes
+        ("Вошёл ЁЖ", "вошел еж"),  # ё written as е
     ],
 )
 def test_folding(text: str, folded: str) -> None:
@@ -155,6 +157,30 @@ def test_concepts_expand_to_their_aliases() -> None:
     assert found.matched_terms == ["国家互联网信息办公室"]
 
 
+def test_only_clauses_that_held_give_terms_score_and_snippets() -> None:
+    text = "The Great Firewall. Film censors cut many scenes last year. China exports rice."
+    found = match('"great firewall" OR (censor* NEAR/3 china)', text)
+    assert found is not None
+    assert found.matched_terms == ["great firewall"]
+    assert found.score == 1.0
+    assert "**censors**" not in found.snippet
+
+
+def test_proximity_counts_only_the_occurrences_inside_its_window() -> None:
+    text = "China is big. " * 5 + "Censors in China removed posts." + " China trade grew." * 5
+    found = match("censor* NEAR/3 china", text)
+    assert found is not None
+    assert found.score == 2.0  # "Censors" and the one "China" next to it, not all six
+
+
+def test_concept_aliases_may_end_with_a_wildcard() -> None:
+    concepts = {"CENSOR": ("censor*", "цензур*")}
+    node = parse_query("@CENSOR", concepts=concepts)
+    matcher = Matcher([Profile(name="p", version="v", query=node)])
+    assert matcher.match(Doc("", "Интернет-цензура растёт"))
+    assert matcher.match(Doc("", "censorship grows"))
+
+
 def test_regex_runs_on_folded_text() -> None:
     assert match("/gfw-?\\d+/", text="Report GFW-2024 out") is not None
     assert match("/gfw-?\\d+/", text="Report GFW out") is None
@@ -213,7 +239,38 @@ def test_outcome_reports_terms_even_without_a_match() -> None:
     assert result.matched_terms == ["firewall"]
 
 
-# --- properties: nothing crashes -----------------------------------------------------------
+# --- properties: nothing crashes, the fast folding path agrees with the simple one --------
+
+
+def reference_fold(text: str) -> str:
+    """Character by character, the way the module docstring describes it (the oracle)."""
+    skip = _pinyin_spans(text)
+    out = ""
+    pending = False
+    for index, ch in enumerate(text):
+        folded = "" if index in skip else _fold_char(ch)
+        if folded == " ":
+            pending = bool(out)
+        elif folded:
+            if pending and not (is_cjk(out[-1]) and is_cjk(folded[0])):
+                out += " "
+            pending = False
+            out += folded
+    return out
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*list("aZ '(),.-\t\n\u3000\u200b网絡互聯(lián)ìá "), "ﬁ", "ß", "’", "¨"]
+        ),
+        max_size=60,
+    )
+)
+def test_fast_folding_agrees_with_the_reference(text: str) -> None:
+    assert fold(text)[0] == reference_fold(text)
+
 
 WORDS = st.sampled_from(
     ["firewall", "great", "防火长城", "網絡", "CAC", "draft", "e-commerce", "ß", "Ｇ", "'s", "a"]

@@ -123,6 +123,16 @@ def test_errors_on_later_lines_of_a_multiline_query() -> None:
     assert (caught.value.line, caught.value.column) == (2, 7)
 
 
+def test_a_group_starting_with_a_concept_keeps_its_parentheses() -> None:
+    node = parse_query("(@CAC OR b) AND c", concepts=CONCEPTS)
+    assert node.source == "(@CAC OR b) AND c"
+    assert shape(node) == (
+        "and",
+        ("or", ("or", t("Cyberspace Administration of China"), t("网信办")), t("b")),
+        t("c"),
+    )
+
+
 def test_sources_render_the_query_back() -> None:
     node = parse_query("a OR b c -d")
     assert node.source == "a OR (b AND c AND NOT d)"

@@ -20,6 +20,9 @@ def _aliases(value: str | list[str]) -> list[str]:
     aliases = [item.strip() for item in items if item.strip()]
     if not aliases:
         raise ValueError("a concept needs at least one alias")
+    for alias in aliases:
+        if "*" in alias.rstrip("*") or not alias.strip("*"):
+            raise ValueError(f"alias {alias!r}: a wildcard may only end an alias (censor*)")
     return aliases
 
 

@@ -16,6 +16,8 @@ from monitor.profiles.profile import Doc, Profile
 log = logging.getLogger(__name__)
 
 REGEX_SECONDS = 0.05  # a regular expression gets this long per field, then counts as no match
+# For a long OR: its Term parts by automaton leaf id, and its other parts.
+OrIndex = tuple[dict[int, list[Term]], tuple[Node, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +77,17 @@ class Evaluation:
         doc: Doc,
         fields: dict[str, FoldedField],
         found: Mapping[int, list[Occurrence]],
-        term_leaf: Mapping[Term, int],
+        term_leaf: Mapping[int, int],
+        or_index: Mapping[int, OrIndex] | None = None,
     ) -> None:
         self.profile = profile
         self.doc = doc
         self.fields = fields
-        self._found = found
-        self._term_leaf = term_leaf
+        self.found = found
+        self._term_leaf = term_leaf  # id(Term node) → the automaton's leaf id
+        self._or_index = or_index or {}
         self._memo: dict[int, bool] = {}
+        self._near_chosen: dict[int, set[Occurrence]] = {}  # id(Proximity) → occurrences used
 
     def holds(self, node: Node | None = None) -> bool:
         node = self.profile.query if node is None else node
@@ -92,14 +97,16 @@ class Evaluation:
         return self._memo[key]
 
     def _holds(self, node: Node) -> bool:
-        if isinstance(node, Term | Regex):
+        if isinstance(node, Term):  # usually absent: one dictionary lookup settles it
+            return self._term_leaf.get(id(node)) in self.found and bool(self.occurrences(node))
+        if isinstance(node, Regex):
             return bool(self.occurrences(node))
         if isinstance(node, Meta):
             return self._meta(node)
         if isinstance(node, And):
             return all(self.holds(p) for p in node.parts)
         if isinstance(node, Or):
-            return any(self.holds(p) for p in node.parts)
+            return any(self.holds(p) for p in self._candidates(node))
         if isinstance(node, Not):
             return not self.holds(node.part)
         return self._near(node)
@@ -107,13 +114,49 @@ class Evaluation:
     def occurrences(self, node: Node) -> list[Occurrence]:
         """Where a term, a regex or an OR of terms occurs (respecting field scopes)."""
         if isinstance(node, Term):
-            leaf = self._term_leaf.get(node)
-            found = self._found.get(leaf, []) if leaf is not None else []
+            leaf = self._term_leaf.get(id(node))
+            found = self.found.get(leaf, []) if leaf is not None else []
             return [o for o in found if node.field is None or o.field == node.field]
         if isinstance(node, Regex):
             return self._regex(node)
         if isinstance(node, Or):
-            return [o for part in node.parts for o in self.occurrences(part)]
+            return [o for part in self._candidates(node) for o in self.occurrences(part)]
+        return []
+
+    def contributions(
+        self, node: Node | None = None
+    ) -> list[tuple[Term | Regex, list[Occurrence]]]:
+        """The terms (with their occurrences) that made the query hold: clauses that failed,
+        sit under NOT or lie outside a proximity window do not count."""
+        node = self.profile.query if node is None else node
+        if not self.holds(node) or isinstance(node, Meta | Not):
+            return []
+        if isinstance(node, Term | Regex):
+            return [(node, self.occurrences(node))]
+        if isinstance(node, Proximity):
+            chosen = self._near_chosen.get(id(node), set())
+            pairs = [pair for part in node.parts for pair in self._leaves_of(part)]
+            return [(leaf, [o for o in found if o in chosen]) for leaf, found in pairs]
+        parts = self._candidates(node) if isinstance(node, Or) else node.parts
+        return [pair for part in parts for pair in self.contributions(part)]
+
+    def _candidates(self, node: Or) -> list[Node] | tuple[Node, ...]:
+        """The parts of an OR that can hold: for a long OR of terms, only the terms found
+        (looked up by leaf id) and the parts that are not plain terms."""
+        index = self._or_index.get(id(node))
+        if index is None:
+            return node.parts
+        terms_by_leaf, others = index
+        found = [
+            t for leaf in self.found.keys() & terms_by_leaf.keys() for t in terms_by_leaf[leaf]
+        ]
+        return [*found, *others]
+
+    def _leaves_of(self, node: Node) -> list[tuple[Term | Regex, list[Occurrence]]]:
+        if isinstance(node, Term | Regex):
+            return [(node, self.occurrences(node))] if self.holds(node) else []
+        if isinstance(node, Or):
+            return [pair for part in self._candidates(node) for pair in self._leaves_of(part)]
         return []
 
     def _regex(self, node: Regex) -> list[Occurrence]:
@@ -151,33 +194,42 @@ class Evaluation:
         lists = [self.occurrences(part) for part in node.parts]
         if not all(lists):
             return False
+        chosen: set[Occurrence] = set()
         for name, folded in self.fields.items():
             spans = [
                 sorted(
-                    (folded.token_at(o.start), folded.token_at(o.end - 1))
-                    for o in found
-                    if o.field == name
+                    (
+                        ((folded.token_at(o.start), folded.token_at(o.end - 1)), o)
+                        for o in found
+                        if o.field == name
+                    ),
+                    key=lambda s: s[0],
                 )
                 for found in lists
             ]
-            if all(spans) and _within(spans, node.distance):
-                return True
-        return False
+            if all(spans):
+                chosen.update(_windows(spans, node.distance))
+        self._near_chosen[id(node)] = chosen
+        return bool(chosen)
 
 
-def _within(spans: list[list[tuple[int, int]]], distance: int) -> bool:
-    """Whether one occurrence of every part fits in a stretch with at most `distance`
-    other words in it. Tries each occurrence of the first part as an anchor and takes, for
-    every other part, the occurrences nearest to it."""
+Span = tuple[tuple[int, int], Occurrence]  # (first and last word number, the occurrence)
+
+
+def _windows(spans: list[list[Span]], distance: int) -> set[Occurrence]:
+    """The occurrences that fit, one per part, in a stretch with at most `distance` other
+    words. Each occurrence of the first part is tried as an anchor, with the occurrence of
+    every other part nearest to it."""
+    fitting: set[Occurrence] = set()
     for anchor in spans[0]:
         chosen = [anchor]
         for others in spans[1:]:
-            i = bisect_left(others, anchor)
+            i = bisect_left(others, anchor[0], key=lambda s: s[0])
             near = [others[j] for j in (i - 1, i) if 0 <= j < len(others)]
-            chosen.append(min(near, key=lambda s: abs(s[0] - anchor[0])))
-        first = min(s[0] for s in chosen)
-        last = max(s[1] for s in chosen)
-        covered = len({t for s in chosen for t in range(s[0], s[1] + 1)})
+            chosen.append(min(near, key=lambda s: abs(s[0][0] - anchor[0][0])))
+        first = min(s[0][0] for s in chosen)
+        last = max(s[0][1] for s in chosen)
+        covered = len({t for s in chosen for t in range(s[0][0], s[0][1] + 1)})
         if (last - first + 1) - covered <= distance:
-            return True
-    return False
+            fitting.update(s[1] for s in chosen)
+    return fitting

@@ -61,6 +61,6 @@ def _label(evaluation: Evaluation, node: Node) -> str:
         return "NOT"
     if isinstance(node, Proximity):
         return f"within {node.distance} words: {node.source}"
-    if isinstance(node, Or) and node.source.startswith("@"):
+    if isinstance(node, Or) and node.concept:
         return f"{node.source} (any of its aliases)"
     return "AND" if isinstance(node, And) else "OR"

@@ -62,6 +62,7 @@ class And:
 class Or:
     parts: tuple[Node, ...]
     source: str = ""
+    concept: str = ""  # set when the OR is a concept's aliases (@NAME): shown and kept whole
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 One pass over the text: Unicode NFKC (full-width letters become ASCII), case folding,
 Traditional Chinese folded to Simplified (OpenCC, character by character), typographic
 apostrophes to ', invisible characters (zero-width spaces and joiners, soft hyphens, BOM)
-dropped, any run of whitespace (full-width included) collapsed to one space, whitespace
+dropped, hyphens and dashes written as "-", Russian ё as е, any run of whitespace
+(full-width included) collapsed to one space, whitespace
 between two CJK characters dropped (Chinese has none: "防火 长城" is "防火长城"), and pinyin
 that mirror sites insert after characters removed ("互聯(lián)網(wǎng)" is "互联网").
 """
@@ -17,7 +18,14 @@ from typing import Any
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _APOSTROPHES = frozenset("\u2019\u02bc\uff07")
+# Hyphens and dashes that stand between word parts ("Welt‑Internet‑Konferenz") become "-".
+_HYPHENS = frozenset("\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d")
+_LETTER_VARIANTS = {"ё": "е", "Ё": "е"}  # Russian writes е for ё as often as not
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_ASCII_PRINTABLE = frozenset(chr(c) for c in range(0x21, 0x7F))
+# Runs of printable ASCII words joined by single spaces (most of an English text in a few
+# pieces), runs of ASCII whitespace, or any single other character.
+_CHUNKS = re.compile(r"[!-~]+(?: [!-~]+)*|[ \t\n\r\f\v]+|.", re.DOTALL)
 # A parenthesised pinyin syllable with a tone mark, right after a Han character.
 _PINYIN = re.compile(
     rf"(?<=[\u3400-\u9fff\uf900-\ufaff])[(（]\s*[a-zü{_TONED}]*[{_TONED}][a-zü{_TONED}]*\s*[)）]"
@@ -39,6 +47,10 @@ def _fold_char(ch: str) -> str:
         return " "
     if ch in _APOSTROPHES:
         return "'"
+    if ch in _HYPHENS:
+        return "-"
+    if ch in _LETTER_VARIANTS:
+        return _LETTER_VARIANTS[ch]
     folded = unicodedata.normalize("NFKC", ch).casefold().replace(" ", "")  # "¨" is " ̈"
     if folded and is_cjk(folded[0]):
         folded = str(_t2s().convert(folded))
@@ -52,27 +64,57 @@ def fold(text: str) -> tuple[str, list[int]]:
     character it came from, so matches can be shown in the text as the author wrote it.
     """
     skip = _pinyin_spans(text)
-    out: list[str] = []
-    origin: list[int] = []
-    space_at = -1  # original index of a pending space, -1 when none
-    for index, ch in enumerate(text):
-        if skip and index in skip:
-            continue
-        folded = _fold_char(ch)
-        if not folded:
-            continue
+    folder = _Folder()
+    # Printable ASCII runs fold to their lower case in one step (NFKC and case folding agree
+    # with lower() there, and their single spaces stay); everything else goes character by
+    # character through the cache.
+    for chunk in _CHUNKS.finditer(text):
+        start, end = chunk.span()
+        piece = chunk.group()
+        if skip and start in skip:
+            kept = [i for i in range(start, end) if i not in skip]
+            if kept and piece[0] in _ASCII_PRINTABLE:
+                folder.run("".join(text[i] for i in kept).lower(), kept)
+        elif piece[0] in _ASCII_PRINTABLE:
+            folder.run(piece.lower(), range(start, end))
+        elif len(piece) > 1 or piece.isspace():
+            folder.space(start)
+        else:
+            folder.char(_fold_char(piece), start)
+    return "".join(folder.out), folder.origin
+
+
+class _Folder:
+    """Collects folded pieces and their origins; decides where a pending space survives."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.origin: list[int] = []
+        self.space_at = -1  # original index of a pending space, -1 when none
+
+    def space(self, index: int) -> None:
+        if self.out and self.space_at < 0:
+            self.space_at = index
+
+    def _flush(self, next_char: str) -> None:
+        if self.space_at >= 0:
+            if not (is_cjk(self.out[-1][-1]) and is_cjk(next_char)):
+                self.out.append(" ")
+                self.origin.append(self.space_at)
+            self.space_at = -1
+
+    def run(self, folded: str, positions: range | list[int]) -> None:
+        self._flush(folded[0])
+        self.out.append(folded)
+        self.origin.extend(positions)
+
+    def char(self, folded: str, index: int) -> None:
         if folded == " ":
-            if out and space_at < 0:
-                space_at = index
-            continue
-        if space_at >= 0:
-            if not (is_cjk(out[-1][-1]) and is_cjk(folded[0])):
-                out.append(" ")
-                origin.append(space_at)
-            space_at = -1
-        out.append(folded)
-        origin.extend([index] * len(folded))
-    return "".join(out), origin
+            self.space(index)
+        elif folded:
+            self._flush(folded[0])
+            self.out.append(folded)
+            self.origin.extend([index] * len(folded))
 
 
 def _pinyin_spans(text: str) -> set[int]:
@@ -84,6 +126,11 @@ def _pinyin_spans(text: str) -> set[int]:
 def fold_term(term: str) -> str:
     """The folded form of a query term."""
     return fold(term)[0]
+
+
+CJK_RANGES = (  # the same ranges as is_cjk, for regular expressions
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
+)
 
 
 def is_cjk(ch: str) -> bool:

@@ -37,19 +37,20 @@ from monitor.profiles.nodes import (
 GRAMMAR = r"""
 ?start: or_expr
 
-?or_expr: and_expr
-        | or_expr OR and_expr          -> or_
+// Repetitions, not left recursion: a profile may OR together thousands of terms, and a
+// flat tree keeps every later step (and lark's transformer) far from the recursion limit.
+?or_expr: and_expr (OR and_expr)+      -> or_
+        | and_expr
 
-?and_expr: unary
-         | and_expr AND unary          -> and_
-         | and_expr unary              -> and_
+?and_expr: unary (AND? unary)+         -> and_
+         | unary
 
 ?unary: NOT unary                      -> not_
       | MINUS unary                    -> not_
       | near
 
-?near: scoped
-     | near NEAR scoped                -> near
+?near: scoped (NEAR scoped)+           -> near
+     | scoped
 
 ?scoped: FIELD base                    -> scoped
        | base
@@ -169,7 +170,11 @@ class _Build(Transformer[Token, Node]):
         if name not in self.concepts:
             known = ", ".join(f"@{n}" for n in sorted(self.concepts)) or "none defined"
             raise self._error(f"unknown concept @{name} (known: {known})", token)
-        return Or(tuple(Term(alias, source=alias) for alias in self.concepts[name]), str(token))
+        aliases = tuple(
+            Term(alias.rstrip("*"), prefix=alias.endswith("*"), source=alias)
+            for alias in self.concepts[name]
+        )
+        return Or(aliases, str(token), concept=name)
 
     @v_args(inline=True)
     def scoped(self, field: Token, node: Node) -> Node:
@@ -180,35 +185,40 @@ class _Build(Transformer[Token, Node]):
             return Meta(name, node.text, f"{field}{node.source}")  # type: ignore[arg-type]
         return _scope(node, name)  # type: ignore[arg-type]
 
-    @v_args(inline=True)
-    def near(self, left: Node, op: Token, right: Node) -> Node:
-        distance = int(str(op).split("/")[1])
-        chain = (
-            isinstance(left, Proximity)
-            and "NEAR/" in left.source
-            and left.distance == distance * (len(left.parts) - 1)
-        )
-        for side in (right,) if chain else (left, right):
-            if not _positional(side):
+    def near(self, items: list[Node | Token]) -> Node:
+        parts = [i for i in items if not isinstance(i, Token)]
+        ops = [i for i in items if isinstance(i, Token)]
+        distances = {int(str(op).split("/")[1]) for op in ops}
+        if len(distances) > 1:
+            raise self._error("a chain of NEAR/n needs one distance; use parentheses", ops[1])
+        for part, op in zip(parts, [ops[0], *ops], strict=True):
+            if not _positional(part):
                 raise self._error(
                     "NEAR/n joins terms, phrases, concepts or (a OR b) groups of them", op
                 )
-        parts = (*left.parts, right) if chain and isinstance(left, Proximity) else (left, right)
+        source = " ".join(
+            piece
+            for part, op in zip(parts, ["", *ops], strict=True)
+            for piece in (str(op), _src(part))
+            if piece
+        )
         # a chain of k parts allows N other words per gap: a NEAR/1 b NEAR/1 c fits "a x b x c"
-        return Proximity(parts, distance * (len(parts) - 1), f"{_src(left)} {op} {_src(right)}")
+        return Proximity(tuple(parts), distances.pop() * (len(parts) - 1), source)
 
     def and_(self, items: list[Node | Token]) -> Node:
-        left, right = items[0], items[-1]
-        assert not isinstance(left, Token) and not isinstance(right, Token)
-        if isinstance(left, And):
-            return And((*left.parts, right), f"{left.source} AND {_src(right)}")
-        return And((left, right), f"{_src(left)} AND {_src(right)}")
+        parts = tuple(i for i in items if not isinstance(i, Token))
+        return And(parts, " AND ".join(_src(p) for p in parts))
 
-    @v_args(inline=True)
-    def or_(self, left: Node, _op: Token, right: Node) -> Node:
-        if isinstance(left, Or) and not left.source.startswith("@"):  # keep concepts whole
-            return Or((*left.parts, right), f"{left.source} OR {_src(right)}")
-        return Or((left, right), f"{_src(left)} OR {_src(right)}")
+    def or_(self, items: list[Node | Token]) -> Node:
+        parts: list[Node] = []
+        for item in items:
+            if isinstance(item, Token):
+                continue
+            if isinstance(item, Or) and not item.concept:
+                parts.extend(item.parts)  # (a OR b) OR c is a OR b OR c; concepts stay whole
+            else:
+                parts.append(item)
+        return Or(tuple(parts), " OR ".join(_src(p) for p in parts))
 
     @v_args(inline=True)
     def not_(self, _op: Token, node: Node) -> Node:
@@ -218,7 +228,8 @@ class _Build(Transformer[Token, Node]):
 def _src(node: Node) -> str:
     """A node's query text, in parentheses where it is a group."""
     text = node.source
-    grouped = isinstance(node, And | Or) and " " in text and not text.startswith("@")
+    grouped = isinstance(node, And) or (isinstance(node, Or) and not node.concept)
+    grouped = grouped and " " in text
     return f"({text})" if grouped else text
 
 
@@ -234,7 +245,9 @@ def _scope(node: Node, field: TextField) -> Node:
     parts = tuple(_scope(p, field) for p in node.parts)
     if isinstance(node, Proximity):
         return Proximity(parts, node.distance, f"{field}:{node.source}")
-    return type(node)(parts, f"{field}:{node.source}")
+    if isinstance(node, Or):
+        return Or(parts, f"{field}:{node.source}", node.concept)
+    return And(parts, f"{field}:{node.source}")
 
 
 def _positional(node: Node) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from monitor.profiles.normalize import is_cjk
+from monitor.profiles.normalize import CJK_RANGES
 
 if TYPE_CHECKING:
     from monitor.profiles.evaluate import FoldedField, Occurrence
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 MARK = "**"  # Markdown bold: rendered in chat and e-mail, readable as plain text
 RADIUS = 90  # characters of context on each side (a third of that for CJK text)
 MAX_SNIPPETS = 3
+_CJK = re.compile(f"[{CJK_RANGES}]")
 
 
 def snippets(spans: Iterable[Occurrence], fields: dict[str, FoldedField]) -> list[str]:
@@ -74,4 +76,4 @@ def _render(text: str, lo: int, hi: int, marks: list[tuple[int, int]]) -> str:
 
 
 def _mostly_cjk(text: str) -> bool:
-    return sum(is_cjk(c) for c in text) * 2 > len(text)
+    return len(_CJK.findall(text)) * 2 > len(text)
