@@ -93,6 +93,8 @@ def test_queries_parse_into_trees(query: str, expected: object) -> None:
         ("foo:bar", "unknown field", 4),
         ("a*b", "wildcard is only allowed at the end", 1),
         ('""', "empty phrase", 1),
+        ('"\u200b"', "empty phrase", 1),
+        ("\u00ad", "only invisible characters", 1),
         ('"single"~3', "two or more words", 9),
         ("@NOPE", "unknown concept @NOPE (known: @CAC)", 1),
         ("/x(/", "invalid regular expression", 1),

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from monitor.errors import ConfigError
+from monitor.profiles.normalize import fold_term
 from monitor.yamlconfig import line_of, read_yaml, validate
 
 CONCEPTS_FILE = "concepts.yaml"
@@ -21,6 +22,8 @@ def _aliases(value: str | list[str]) -> list[str]:
     if not aliases:
         raise ValueError("a concept needs at least one alias")
     for alias in aliases:
+        if not fold_term(alias.rstrip("*")):
+            raise ValueError(f"alias {alias!r} holds no letters once folded")
         if "*" in alias.rstrip("*") or not alias.strip("*"):
             raise ValueError(f"alias {alias!r}: a wildcard may only end an alias (censor*)")
     return aliases

@@ -31,6 +31,7 @@ from ruamel.yaml.scalarstring import (
 from monitor.errors import ConfigError
 from monitor.profiles.concepts import load_concepts
 from monitor.profiles.nodes import And, Node, Not, Or, Term
+from monitor.profiles.normalize import fold_term
 from monitor.profiles.profile import Profile
 from monitor.profiles.query import QueryError, parse_query
 from monitor.yamlconfig import read_yaml, validate
@@ -51,8 +52,8 @@ class _Match(BaseModel):
         if not self.any and not self.all:
             raise ValueError("give at least one phrase under `any` or `all`")
         for term in (*self.any, *self.all, *self.none):
-            if not term.strip():
-                raise ValueError("a phrase may not be empty")
+            if not fold_term(term):
+                raise ValueError(f"phrase {term!r} is empty once folded")
         return self
 
 

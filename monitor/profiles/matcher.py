@@ -87,7 +87,7 @@ class Matcher:
     def _leaf_id(self, term: Term) -> int:
         if id(term) in self._term_leaf:
             return self._term_leaf[id(term)]
-        folded = fold_term(term.text)
+        folded = fold_term(term.text) or "\x00"  # the parser refuses empty terms; never match
         key = (folded, term.prefix)
         if key not in self._leaf_of:
             self._leaf_of[key] = len(self._leaves)

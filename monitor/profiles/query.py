@@ -33,6 +33,7 @@ from monitor.profiles.nodes import (
     Term,
     TextField,
 )
+from monitor.profiles.normalize import fold_term
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -135,12 +136,14 @@ class _Build(Transformer[Token, Node]):
             raise self._error("a wildcard is only allowed at the end of a term (censor*)", token)
         if not word:
             raise self._error("a wildcard needs a few letters before it (censor*)", token)
+        if not fold_term(word):
+            raise self._error("this term holds only invisible characters", token)
         return Term(word, prefix=prefix, source=text)
 
     @v_args(inline=True)
     def phrase(self, token: Token, slop: Token | None = None) -> Node:
         text = re.sub(r"\\(.)", r"\1", str(token)[1:-1]).strip()
-        if not text:
+        if not fold_term(text):
             raise self._error("an empty phrase matches nothing", token)
         source = str(token) + (str(slop) if slop else "")
         if slop is None:
