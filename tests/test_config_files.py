@@ -151,6 +151,18 @@ def test_profile_needs_positive_terms(tmp_path: Path) -> None:
         load_profiles(tmp_path)
 
 
+def test_profile_version_changes_with_the_concepts_it_uses(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "x.yaml").write_text("query: '@CAC OR firewall'\n")
+    (tmp_path / "profiles" / "y.yaml").write_text("query: firewall\n")
+    (tmp_path / "concepts.yaml").write_text("concepts:\n  CAC: [网信办]\n")
+    first = {p.name: p.version for p in load_profiles(tmp_path)}
+    (tmp_path / "concepts.yaml").write_text("concepts:\n  CAC: [网信办, 国家网信办]\n")
+    second = {p.name: p.version for p in load_profiles(tmp_path)}
+    assert first["x"] != second["x"]
+    assert first["y"] == second["y"]
+
+
 def test_profile_version_changes_with_its_text(tmp_path: Path) -> None:
     (tmp_path / "profiles").mkdir()
     path = tmp_path / "profiles" / "x.yaml"

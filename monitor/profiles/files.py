@@ -30,7 +30,7 @@ from ruamel.yaml.scalarstring import (
 
 from monitor.errors import ConfigError
 from monitor.profiles.concepts import load_concepts
-from monitor.profiles.nodes import And, Node, Not, Or, Term
+from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
 from monitor.profiles.profile import Profile
 from monitor.profiles.query import QueryError, parse_query
@@ -102,6 +102,15 @@ def _query_position(data: Any, error: QueryError, lines: list[str]) -> tuple[int
     return line + error.line, column + error.column + int(quoted)
 
 
+def _version(text: bytes, query: Node, concepts: dict[str, tuple[str, ...]]) -> str:
+    """A hash of the file and of the concepts its query uses: editing either changes it."""
+    digest = hashlib.sha256(text)
+    used = sorted({n.concept for n in walk(query) if isinstance(n, Or) and n.concept})
+    for name in used:
+        digest.update(f"\n@{name}=".encode() + "|".join(concepts[name]).encode())
+    return digest.hexdigest()[:12]
+
+
 def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
     """One profile file; its name is the file's stem (a `name:` key, if present, must agree)."""
     name = path.stem
@@ -132,7 +141,7 @@ def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
         query = _from_lists(parsed.match)
     return Profile(
         name=name,
-        version=hashlib.sha256(path.read_bytes()).hexdigest()[:12],
+        version=_version(path.read_bytes(), query, concepts),
         query=query,
         query_text=parsed.query or "",
         description=parsed.description,
