@@ -156,7 +156,7 @@ def profiles_test(
             raise ConfigError(f"no profile named {name!r} in {folder / 'profiles'}")
     doc = _doc(settings(ctx).fetch, text, file, url, title)
     matcher = Matcher(profiles)
-    results = [outcome(matcher.evaluation(p, doc)) for p in profiles]
+    results = [outcome(matcher.evaluation(p, doc), always_snippets=True) for p in profiles]
     if fmt is Output.json:
         records = [_record(r, show_tree) for r in results]
         sys.stdout.write(

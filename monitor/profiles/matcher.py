@@ -18,7 +18,7 @@ from ahocorasick_rs import AhoCorasick, MatchKind
 from monitor.models import Match
 from monitor.profiles.evaluate import Evaluation, FoldedField, Occurrence, OrIndex
 from monitor.profiles.nodes import Or, Regex, Term, needs_text, positive_leaves, walk
-from monitor.profiles.normalize import fold, fold_term, is_word_char
+from monitor.profiles.normalize import fold_term, is_word_char
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.snippets import snippets
 
@@ -180,7 +180,7 @@ class Outcome:
         )
 
 
-def outcome(evaluation: Evaluation) -> Outcome:
+def outcome(evaluation: Evaluation, *, always_snippets: bool = False) -> Outcome:
     """Evaluate the query, the language and source filters and the minimum score.
 
     Terms, score and snippets come from the clauses that made the query hold (for a query
@@ -209,7 +209,8 @@ def outcome(evaluation: Evaluation) -> Outcome:
         and (not profile.sources or any(evaluation.source_has(s) for s in profile.sources))
         and score >= profile.min_score  # min_score 0 lets a metadata-only query match
     )
-    found_snippets = snippets(spans, evaluation.fields) if spans else []
+    wanted = spans and (matched or always_snippets)  # the service needs them only for hits
+    found_snippets = snippets(spans, evaluation.fields) if wanted else []
     return Outcome(profile, matched, list(terms), score, found_snippets, evaluation)
 
 
@@ -228,6 +229,3 @@ def _word_end(folded: str, end: int) -> int:
         ):
             return stop
     return -1
-
-
-__all__ = ["Doc", "Matcher", "fold"]
