@@ -75,3 +75,23 @@ class ChannelSpec:
     def takes(self, profile_tags: tuple[str, ...]) -> bool:
         """A channel without tags takes every profile; otherwise it needs a shared tag."""
         return not self.tags or bool(self.tags.intersection(profile_tags))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """What the monitor knows about how one feed is doing."""
+
+    id: int
+    url: str
+    name: str | None
+    status: str  # new, ok, not_modified, empty, failing, gone, disabled
+    error_category: str | None
+    error: str | None
+    consecutive_failures: int
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    next_poll_at: datetime | None
+    last_entry_at: datetime | None
+    failure_notice_at: datetime | None
+    silent_notice_at: datetime | None
+    recent_published: tuple[datetime, ...] = ()  # publication dates of its latest entries

@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from monitor.errors import ExtractError, FeedParseError, FetchError, FetchStatus
+from monitor.health import next_poll_at
 from monitor.ingest.extract import Extracted, page_date
 from monitor.ingest.feeds import parse_feed
 from monitor.ingest.fetch import Response
@@ -70,6 +71,8 @@ class PollReport:
     alerts: int = 0
     duration_ms: int = 0
     error: str | None = None
+    error_category: str | None = None
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
 
 
 async def poll_feed(feed: DueFeed, stages: Stages) -> PollReport:
@@ -78,13 +81,12 @@ async def poll_feed(feed: DueFeed, stages: Stages) -> PollReport:
     now = stages.clock()
     interval = feed.interval_seconds or stages.settings.poll_interval
     report, outcome = await _poll(feed, stages, now)
+    failures = feed.consecutive_failures + 1 if outcome.status in ("error", "gone") else 0
+    next_poll = next_poll_at(
+        now, interval, failures, stages.settings.health, retry_after=report.retry_after
+    )
     await asyncio.to_thread(
-        feeds.record_poll,
-        stages.engine,
-        feed.id,
-        outcome,
-        stages.clock(),
-        now + timedelta(seconds=interval),
+        feeds.record_poll, stages.engine, feed.id, outcome, stages.clock(), next_poll
     )
     report = replace(report, duration_ms=int((time.monotonic() - started) * 1000))
     _log_poll(report)
@@ -99,15 +101,24 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             )
     except FetchError as exc:
         status = exc.status if isinstance(exc, FetchStatus) else None
-        return _failed(feed, str(exc), status)
+        category = getattr(exc, "category", None) or "error"
+        if status == 410:
+            category = "gone"
+        return _failed(feed, str(exc), status, category, getattr(exc, "retry_after", None))
     if response.not_modified:
         return PollReport(feed.label, "not_modified", http_status=304), PollOutcome("not_modified")
+    fingerprint = hashlib.sha256(response.body).hexdigest()
+    if fingerprint == feed.body_hash:  # a server without validators sent the same bytes
+        return PollReport(feed.label, "not_modified", http_status=response.status), PollOutcome(
+            "not_modified"
+        )
     try:
         parsed = await asyncio.to_thread(
             parse_feed, response.body, response.url, response.content_type
         )
     except FeedParseError as exc:
-        return _failed(feed, str(exc), response.status)
+        category = getattr(exc, "category", None) or "parse_error"
+        return _failed(feed, str(exc), response.status, category)
     if parsed.problem:
         log.info("feed %s parsed with a problem: %s", feed.label, parsed.problem)
     new = await asyncio.to_thread(articles.unseen, stages.engine, feed.id, parsed.entries)
@@ -126,9 +137,10 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             error,
             exc_info=error,
         )
+    kind = "ok" if parsed.entries else "empty"
     report = PollReport(
         feed.label,
-        "ok",
+        kind,
         http_status=response.status,
         entries=len(parsed.entries),
         entries_new=len(new) - len(failed),
@@ -137,15 +149,34 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
         error=f"{len(failed)} entries failed" if failed else None,
     )
     if failed:  # forget the validators so the next poll gets the whole document again
-        return report, PollOutcome("ok", None, None, None, parsed.title)
-    return report, PollOutcome("ok", None, response.etag, response.last_modified, parsed.title)
-
-
-def _failed(feed: DueFeed, error: str, status: int | None) -> tuple[PollReport, PollOutcome]:
-    return (
-        PollReport(feed.label, "error", http_status=status, error=error),
-        PollOutcome("error", error),
+        return report, PollOutcome(kind, title=parsed.title, new_entries=len(stored))
+    return report, PollOutcome(
+        kind,
+        etag=response.etag,
+        last_modified=response.last_modified,
+        title=parsed.title,
+        body_hash=fingerprint,
+        new_entries=len(stored),
     )
+
+
+def _failed(
+    feed: DueFeed,
+    error: str,
+    status: int | None,
+    category: str,
+    retry_after: float | None = None,
+) -> tuple[PollReport, PollOutcome]:
+    kind = "gone" if category == "gone" else "error"
+    report = PollReport(
+        feed.label,
+        kind,
+        http_status=status,
+        error=error,
+        error_category=category,
+        retry_after=retry_after,
+    )
+    return report, PollOutcome(kind, error, error_category=category)
 
 
 async def _process(
@@ -232,11 +263,12 @@ def _entry_urn(feed_id: int, guid: str) -> str:
 
 def _log_poll(report: PollReport) -> None:
     log.log(
-        logging.WARNING if report.status == "error" else logging.INFO,
-        "poll feed=%r status=%s http_status=%s entries=%d entries_new=%d hits=%d alerts=%d "
-        "duration_ms=%d%s",
+        logging.WARNING if report.status in ("error", "gone") else logging.INFO,
+        "poll feed=%r status=%s error_category=%s http_status=%s entries=%d entries_new=%d "
+        "hits=%d alerts=%d duration_ms=%d%s",
         report.feed,
         report.status,
+        report.error_category,
         report.http_status,
         report.entries,
         report.entries_new,

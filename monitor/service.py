@@ -22,6 +22,7 @@ from monitor.alerts.deliver import Notifier
 from monitor.alerts.outbox import DeliveryReport, deliver_pending
 from monitor.errors import ConfigError, DeliveryError
 from monitor.feedlist import FEEDS_FILE, load_feeds
+from monitor.health import next_poll_at, notices
 from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
 from monitor.models import ChannelSpec, FeedSpec
@@ -133,7 +134,6 @@ class Service:
         try:
             loaded = load_config(self.config_dir)
         except ConfigError as exc:
-            log.error("configuration not reloaded, keeping the previous one: %s", exc)
             self._notify_system(
                 "Configuration not reloaded",
                 f"{exc}\n\nThe previous configuration stays active until the file is fixed.",
@@ -150,7 +150,9 @@ class Service:
         return True
 
     def _notify_system(self, title: str, body: str) -> None:
-        """A notice about the monitor itself, to channels tagged `system` and untagged ones."""
+        """A notice about the monitor itself: logged, and sent to the channels tagged `system`
+        and the untagged ones."""
+        log.warning("system notice: %s\n%s", title, body)
         for key in route(self.loaded.channels, (SYSTEM_TAG,)):
             channel = next((c for c in self.loaded.channels if c.key == key), None)
             if channel is None:
@@ -182,6 +184,7 @@ class Service:
         )
         reports = await asyncio.gather(*(self._poll_safely(feed, stages) for feed in due))
         delivery = await self.deliver()
+        await asyncio.to_thread(self.feed_notices)
         report = CycleReport(
             feeds_polled=len(reports),
             feeds_failed=sum(r.status == "error" for r in reports),
@@ -215,15 +218,23 @@ class Service:
             error = f"internal error: {type(exc).__name__}: {exc}"
             now = self.clock()
             interval = feed.interval_seconds or self.settings.poll_interval
-            await asyncio.to_thread(
-                feeds.record_poll,
-                self.engine,
-                feed.id,
-                PollOutcome("error", error),
-                now,
-                now + timedelta(seconds=interval),
+            outcome = PollOutcome("error", error, error_category="internal")
+            next_poll = next_poll_at(
+                now, interval, feed.consecutive_failures + 1, self.settings.health
             )
-            return PollReport(feed.label, "error", error=error)
+            await asyncio.to_thread(
+                feeds.record_poll, self.engine, feed.id, outcome, now, next_poll
+            )
+            return PollReport(feed.label, "error", error=error, error_category="internal")
+
+    def feed_notices(self) -> int:
+        """Tell the system channels about feeds failing, gone, recovered or silent."""
+        now = self.clock()
+        sent = notices(feeds.feed_health(self.engine), self.settings.health, now)
+        for notice in sent:
+            self._notify_system(notice.title, notice.body)
+            feeds.mark_notice(self.engine, notice.feed_id, notice.kind, now)
+        return len(sent)
 
     async def deliver(self) -> DeliveryReport:
         """Deliver due alerts; one delivery pass at a time, so no alert is sent twice."""

@@ -7,6 +7,7 @@ docs/configuration.md (a test keeps that page complete).
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,25 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def parse_networks(value: Any) -> Any:
+    """Accept CIDRs (10.0.0.0/8, fd00::/8; a bare address is just that address) as a list or
+    as one comma-separated string, which is how an environment variable carries a list."""
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    if not isinstance(value, list | tuple):
+        raise ValueError("expected a list of networks such as 10.0.0.0/8")
+    networks = []
+    for item in value:
+        try:
+            networks.append(ip_network(item))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{item!r} is not a network such as 10.0.0.0/8: {exc}") from None
+    return tuple(networks)
+
+
+Networks = Annotated[tuple[IPv4Network | IPv6Network, ...], BeforeValidator(parse_networks)]
+
+
 class FetchSettings(_Section):
     """HTTP fetching of feeds and article pages."""
 
@@ -55,6 +75,7 @@ class FetchSettings(_Section):
     concurrency: int = Field(default=16, ge=1)
     per_host: int = Field(default=2, ge=1)
     user_agent: str = "governance-news-monitor/0.1 (+https://example.invalid/monitor)"
+    allow_networks: Networks = ()  # non-public networks a feed's links may reach
 
 
 class ExtractSettings(_Section):
@@ -73,6 +94,16 @@ class AlertSettings(_Section):
     retry_delay: Seconds = 60.0
 
 
+class HealthSettings(_Section):
+    """Feed health: retry backoff, failure and silence notices."""
+
+    failure_threshold: int = Field(default=5, ge=1)
+    reminder: Seconds = 86400.0
+    max_backoff: Seconds = 86400.0
+    silent_factor: float = Field(default=5.0, gt=1)
+    silent_min: Seconds = 2 * 86400.0
+
+
 class Settings(_Section):
     """Everything the service reads from monitor.yaml and MONITOR_* variables."""
 
@@ -83,6 +114,7 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
     alerts: AlertSettings = AlertSettings()
+    health: HealthSettings = HealthSettings()
 
 
 def setting_names(model: type[BaseModel] = Settings, prefix: str = "") -> dict[str, str]:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections import Counter
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.common import config_dir, engine, out, settings
 from monitor.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
 from monitor.models import FeedSpec
 from monitor.settings import parse_duration
-from monitor.store.feeds import feed_rows
+from monitor.store.feeds import feed_health, feed_rows
 
 feeds_app = typer.Typer(help="List and edit the feeds in feeds.yaml.", no_args_is_help=True)
 
@@ -95,3 +100,59 @@ def feeds_export_opml(
         sys.stdout.write(document)
     else:
         output.write_text(document, encoding="utf-8")
+
+
+class HealthFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _short(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
+
+
+@feeds_app.command("health")
+def feeds_health(
+    ctx: typer.Context,
+    fmt: Annotated[HealthFormat, typer.Option("--format", help="table or json.")] = (
+        HealthFormat.table
+    ),
+) -> None:
+    """How every feed is doing: status, error category, failures, last success, next poll."""
+    health = feed_health(engine(settings(ctx)))
+    if fmt is HealthFormat.json:
+        records = [
+            {
+                "url": h.url,
+                "name": h.name,
+                "status": h.status,
+                "error_category": h.error_category,
+                "error": h.error,
+                "consecutive_failures": h.consecutive_failures,
+                "last_polled_at": _iso(h.last_polled_at),
+                "last_success_at": _iso(h.last_success_at),
+                "last_entry_at": _iso(h.last_entry_at),
+                "next_poll_at": _iso(h.next_poll_at),
+            }
+            for h in health
+        ]
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("feed", "status", "failures", "last success", "next poll", "error")
+    for h in health:
+        error = f"{h.error_category}: {h.error}" if h.error else ""
+        table.add_row(
+            escape(h.name or h.url),
+            h.status,
+            str(h.consecutive_failures),
+            _short(h.last_success_at),
+            _short(h.next_poll_at),
+            escape(error),
+        )
+    out.print(table)
+    counts = Counter(h.status for h in health)
+    out.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no feeds")

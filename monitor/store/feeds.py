@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from monitor.models import FeedSpec
-from monitor.store.tables import FeedRow
+from monitor.models import FeedHealth, FeedSpec
+from monitor.store.tables import EntryRow, FeedRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,8 @@ class DueFeed:
     etag: str | None
     last_modified: str | None
     first_poll: bool
+    consecutive_failures: int = 0
+    body_hash: str | None = None
 
     @property
     def label(self) -> str:
@@ -33,11 +36,14 @@ class DueFeed:
 class PollOutcome:
     """What one poll of a feed ended with."""
 
-    status: str  # "ok", "not_modified" or "error"
+    status: str  # "ok", "not_modified", "empty", "error" or "gone"
     error: str | None = None
     etag: str | None = None
     last_modified: str | None = None
     title: str | None = None
+    error_category: str | None = None
+    body_hash: str | None = None
+    new_entries: int = 0
 
 
 def sync_feeds(engine: Engine, specs: list[FeedSpec], now: datetime) -> None:
@@ -53,12 +59,21 @@ def sync_feeds(engine: Engine, specs: list[FeedSpec], now: datetime) -> None:
             row.name = spec.name
             row.interval_seconds = spec.interval
             row.enabled = spec.enabled
+            _follow_enabled(row)
             session.add(row)
         for url, row in rows.items():
             if url not in wanted and row.enabled:
                 row.enabled = False
+                _follow_enabled(row)
                 session.add(row)
         session.commit()
+
+
+def _follow_enabled(row: FeedRow) -> None:
+    if not row.enabled:
+        row.status = "disabled"
+    elif row.status == "disabled":
+        row.status = "new"
 
 
 def claim_due(
@@ -71,6 +86,7 @@ def claim_due(
     """
     query = select(FeedRow).where(
         col(FeedRow.enabled).is_(True),
+        col(FeedRow.status) != "gone",
         or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now),
     )
     if not everything:
@@ -89,6 +105,8 @@ def claim_due(
                 etag=row.etag,
                 last_modified=row.last_modified,
                 first_poll=row.successful_polls == 0,
+                consecutive_failures=row.consecutive_failures,
+                body_hash=row.body_hash,
             )
             for row in rows
         ]
@@ -112,19 +130,25 @@ def record_poll(
             return
         row.last_polled_at = now
         row.last_status = outcome.status
+        row.status = "failing" if outcome.status == "error" else outcome.status
         row.next_poll_at = next_poll_at
         row.lease_until = None
-        if outcome.status == "error":
+        if outcome.status in ("error", "gone"):
             row.last_error = outcome.error
+            row.error_category = outcome.error_category
             row.consecutive_failures += 1
         else:
-            row.last_error = None
+            row.last_error = row.error_category = None
             row.consecutive_failures = 0
             row.successful_polls += 1
-            if outcome.status == "ok":
+            row.last_success_at = now
+            if outcome.status in ("ok", "empty"):
                 row.etag = outcome.etag
                 row.last_modified = outcome.last_modified
                 row.title = outcome.title or row.title
+                row.body_hash = outcome.body_hash
+        if outcome.new_entries:
+            row.last_entry_at = now
         session.add(row)
         session.commit()
 
@@ -144,3 +168,65 @@ def feed_rows(engine: Engine) -> dict[str, FeedRow]:
     """Every feed row by URL (for listings)."""
     with Session(engine) as session:
         return {row.url: row for row in session.exec(select(FeedRow))}
+
+
+RECENT_ENTRIES = 20  # how many of a feed's latest entries tell its publishing rhythm
+
+
+def feed_health(engine: Engine) -> list[FeedHealth]:
+    """Every feed's health, with the publication dates of its latest entries."""
+    number = (
+        func.row_number()
+        .over(partition_by=col(EntryRow.feed_id), order_by=col(EntryRow.published_at).desc())
+        .label("n")
+    )
+    latest = (
+        sa_select(col(EntryRow.feed_id), col(EntryRow.published_at), number)
+        .where(col(EntryRow.published_at).is_not(None))
+        .subquery()
+    )
+    recent: dict[int, list[datetime]] = {}
+    with Session(engine) as session:
+        for feed_id, published, _n in session.execute(
+            sa_select(latest).where(latest.c.n <= RECENT_ENTRIES)
+        ):
+            recent.setdefault(feed_id, []).append(_aware(published))
+        rows = list(session.exec(select(FeedRow).order_by(col(FeedRow.id))))
+    return [
+        FeedHealth(
+            id=row.id or 0,
+            url=row.url,
+            name=row.name or row.title,
+            status=row.status,
+            error_category=row.error_category,
+            error=row.last_error,
+            consecutive_failures=row.consecutive_failures,
+            last_polled_at=row.last_polled_at,
+            last_success_at=row.last_success_at,
+            next_poll_at=row.next_poll_at,
+            last_entry_at=row.last_entry_at,
+            failure_notice_at=row.failure_notice_at,
+            silent_notice_at=row.silent_notice_at,
+            recent_published=tuple(recent.get(row.id or 0, [])),
+        )
+        for row in rows
+    ]
+
+
+def _aware(moment: datetime) -> datetime:
+    """Raw rows from a subquery bypass the UTC column type on SQLite: make them aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def mark_notice(engine: Engine, feed_id: int, kind: str, now: datetime) -> None:
+    """Remember a notice was sent, so it is repeated only when due."""
+    values: dict[str, datetime | None]
+    if kind == "silent":
+        values = {"silent_notice_at": now}
+    elif kind == "recovered":
+        values = {"failure_notice_at": None}
+    else:  # failing, gone
+        values = {"failure_notice_at": now}
+    with Session(engine) as session:
+        session.execute(update(FeedRow).where(col(FeedRow.id) == feed_id).values(**values))
+        session.commit()

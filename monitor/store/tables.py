@@ -34,6 +34,14 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     successful_polls: int = 0
     created_at: datetime
+    # health (migration 0003)
+    status: str = Field(default="new", sa_column_kwargs={"server_default": "new"})
+    error_category: str | None = None
+    last_success_at: datetime | None = None
+    last_entry_at: datetime | None = None  # when an entry new to us last appeared
+    body_hash: str | None = None  # fingerprint of the last body parsed: unchanged → skip
+    failure_notice_at: datetime | None = None
+    silent_notice_at: datetime | None = None
 
 
 class ArticleRow(SQLModel, table=True):
@@ -72,6 +80,7 @@ class EntryRow(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("article.id"), index=True)
     )
     seen_at: datetime
+    content_hash: str | None = None  # title + summary: an edit of a known entry alerts no one
 
 
 class HitRow(SQLModel, table=True):
