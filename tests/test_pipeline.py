@@ -20,6 +20,7 @@ from monitor.service import Service
 from monitor.settings import load_settings
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.feeds import feed_rows
+from monitor.store.hits import query_hits
 from monitor.store.tables import ArticleRow
 
 GFW_TEXT = "Observers say the Great Firewall now blocks more foreign news sites than ever."
@@ -168,3 +169,60 @@ def test_an_entry_that_fails_is_retried_and_does_not_fail_its_feed(
     svc.matcher = real
     second = asyncio.run(svc.run_once(everything=True))
     assert (second.entries_new, second.hits) == (1, 1)
+
+
+def test_markup_and_invisible_characters_do_not_hide_terms_and_hidden_text_never_matches(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, engine = service
+    filler = (
+        "<p>"
+        + "Officials met in the capital to discuss trade, transport and tourism. " * 6
+        + "</p>"
+    )
+    pages = {
+        "/split.html": (
+            "<p>Critics say the Great <b>Firewall</b> and 防火\u200b长城 now block Gmail.</p>"
+        ),
+        "/hidden.html": (
+            "<script>var t = 'Great Firewall';</script>"
+            "<style>.gfw:after{content:'防火长城'}</style><!-- Great Firewall -->"
+        ),
+    }
+    for path, body in pages.items():
+        httpserver.expect_request(path).respond_with_data(
+            f"<html><head><title>T</title></head><body><article><h1>Report</h1>{body}{filler}"
+            "</article></body></html>",
+            content_type="text/html; charset=utf-8",
+        )
+    items = "".join(
+        f"<item><title>Report {p}</title><link>{httpserver.url_for(p)}</link>"
+        f"<guid>{p}</guid></item>"
+        for p in pages
+    )
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>',
+        content_type="application/rss+xml",
+    )
+    _use_feeds(svc, httpserver.url_for("/feed.xml"))
+    asyncio.run(svc.run_once())
+    hits = {(h.title, h.profile): h for h in query_hits(engine)}
+    split = hits[("Report /split.html", "great_firewall")]
+    assert split.matched_on == "page"
+    assert {"great firewall", "防火长城"} <= {t.lower() for t in split.matched_terms}
+    assert not any(title == "Report /hidden.html" for title, _ in hits)
+
+
+def test_hits_on_entry_text_say_so(service: tuple[Service, Engine], httpserver: HTTPServer) -> None:
+    svc, engine = service
+    httpserver.expect_request("/dead.html").respond_with_data("gone", status=404)
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        f'<rss version="2.0"><channel><title>T</title><item><title>Dead link</title>'
+        f"<link>{httpserver.url_for('/dead.html')}</link><guid>1</guid>"
+        f"<description>{GFW_TEXT}</description></item></channel></rss>",
+        content_type="application/rss+xml",
+    )
+    _use_feeds(svc, httpserver.url_for("/feed.xml"))
+    asyncio.run(svc.run_once())
+    [hit] = [h for h in query_hits(engine) if h.profile == "great_firewall"]
+    assert hit.matched_on == "entry" and "404" in (hit.note or "")

@@ -30,6 +30,8 @@ def compose(alert: PendingAlert) -> Message:
         "",
         hit.url,
     ]
+    if hit.matched_on == "entry":
+        lines[5:5] = [f"(matched on the feed's own title and summary; {hit.note})", ""]
     return Message(title=f"[{hit.profile}] {hit.title}", body="\n".join(lines))
 
 

@@ -29,6 +29,8 @@ class HitView:
     created_at: datetime
     language: str | None
     profile_version: str
+    matched_on: str = "page"  # "page", or "entry" when the page was not used (see note)
+    note: str | None = None
 
 
 def hits_joined(*extra: Any) -> Any:
@@ -55,6 +57,8 @@ def hit_view(hit: HitRow, article: ArticleRow, feed: FeedRow) -> HitView:
         created_at=hit.created_at,
         language=article.language,
         profile_version=hit.profile_version,
+        matched_on=article.source,
+        note=article.note,
     )
 
 
