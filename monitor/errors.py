@@ -2,10 +2,13 @@
 
 MonitorError
  ├── ConfigError           a configuration file or MONITOR_* variable is wrong (CLI exit 2)
- ├── FetchError            an HTTP fetch did not give us a usable body
- │    ├── FetchTimeout     connect, read or total deadline exceeded
- │    ├── FetchTooLarge    the body grew past the byte cap
- │    └── FetchStatus      the server answered with a non-success status (.status)
+ ├── FetchError            an HTTP fetch gave no usable body (.url, .reason, .category);
+ │    │                    raised as such for the categories dns, tls, connect, redirect, protocol
+ │    ├── FetchTimeout     connect, read or total deadline passed         timeout
+ │    ├── FetchTooLarge    the body passed the cap, sent or decompressed  too_large
+ │    ├── FetchStatus      a status we cannot use (.status, .retry_after) http_4xx, http_5xx, gone
+ │    └── FetchBlocked     refused before connecting: by the address      blocked_address,
+ │                         policy, or the URL is not http(s)              bad_scheme
  ├── FeedParseError        a feed document yielded no entries and a fatal parse error
  ├── ExtractError          an article page could not be turned into text
  ├── StoreError            the database could not be reached or migrated
@@ -15,6 +18,7 @@ MonitorError
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar, Literal
 
 
 class MonitorError(Exception):
@@ -44,33 +48,90 @@ class ConfigError(MonitorError):
         super().__init__(where + message)
 
 
-class FetchError(MonitorError):
-    """An HTTP fetch failed; the message says which URL and why."""
+FetchCategory = Literal[
+    "timeout",  # connect, read (gap between bytes) or total deadline passed
+    "dns",  # the host name did not resolve
+    "tls",  # TLS handshake or certificate failure
+    "connect",  # refused, reset or closed before an answer
+    "http_4xx",  # a 4xx status other than 410
+    "http_5xx",  # a 5xx status
+    "too_large",  # the body passed fetch.max_bytes, as sent or after decompression
+    "redirect",  # a loop, too many redirects, no usable Location, a 3xx we do not follow
+    "blocked_address",  # the address policy refused the host (private, loopback, link-local …)
+    "bad_scheme",  # not an http(s) URL: javascript:, data:, file:, ftp:, mailto:, garbage
+    "gone",  # 410 Gone: the resource will not come back
+    "protocol",  # malformed HTTP: bad status line, broken body or encoding
+]
 
-    def __init__(self, url: str, reason: str) -> None:
+
+class FetchError(MonitorError):
+    """An HTTP fetch failed; the message says which URL and why, `category` says what kind."""
+
+    def __init__(self, url: str, reason: str, category: FetchCategory) -> None:
         self.url = url
         self.reason = reason
+        self.category: FetchCategory = category
         super().__init__(f"{url}: {reason}")
 
 
 class FetchTimeout(FetchError):
     """The server did not answer within the configured deadline."""
 
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(url, reason, "timeout")
+
 
 class FetchTooLarge(FetchError):
     """The body exceeded the configured byte cap."""
 
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(url, reason, "too_large")
+
 
 class FetchStatus(FetchError):
-    """The server answered with an HTTP status we cannot use."""
+    """The server answered with an HTTP status we cannot use; on 429/503 `retry_after` holds
+    the seconds the server asked us to wait (None when it did not say)."""
 
-    def __init__(self, url: str, status: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        status: int,
+        reason: str | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         self.status = status
-        super().__init__(url, f"HTTP status {status}")
+        self.retry_after = retry_after
+        super().__init__(url, reason or f"HTTP status {status}", _status_category(status))
+
+
+def _status_category(status: int) -> FetchCategory:
+    if status == 410:
+        return "gone"
+    if 400 <= status < 500:
+        return "http_4xx"
+    if 500 <= status < 600:
+        return "http_5xx"
+    return "redirect" if 300 <= status < 400 else "protocol"
+
+
+class FetchBlocked(FetchError):
+    """The policy refused the URL before any connection: a non-public address the feed may not
+    send us to ("blocked_address") or a scheme other than http/https ("bad_scheme")."""
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        category: Literal["blocked_address", "bad_scheme"] = "blocked_address",
+    ) -> None:
+        super().__init__(url, reason, category)
 
 
 class FeedParseError(MonitorError):
-    """A feed document could not be parsed into any entry."""
+    """A feed document could not be parsed into any entry; `category` names why for feed health."""
+
+    category: ClassVar[str] = "parse_error"
 
 
 class ExtractError(MonitorError):

@@ -18,22 +18,36 @@ class FeedSpec:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One item of a parsed feed document."""
+    """One item of a parsed feed document.
+
+    `guid` is the entry's identity within its feed: the feed's GUID, else the canonical link,
+    else "sha256:" + a hash of title and date. `content_hash` (sha256 of title and summary,
+    whitespace collapsed) changes when the publisher edits a known entry. `date_clamped` marks
+    a date that lay after the `now` given to the parser and was replaced by it.
+    """
 
     guid: str
     link: str | None
     title: str
     summary: str
     published_at: datetime | None
+    content_hash: str | None = None
+    date_clamped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """What a feed document yielded: its own title, its entries and any tolerated parse problem."""
+    """What a feed document yielded: its own title, its entries and any tolerated parse problem.
+
+    `version` is the format ("rss20", "atom10", "rss10", "json11" …); `encoding` the codec the
+    bytes were read with and what decided it, e.g. "gb18030 (detected)".
+    """
 
     title: str | None
     entries: list[Entry]
     problem: str | None = None
+    version: str | None = None
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +63,7 @@ class Article:
     published_at: datetime | None = None
     source: str = "page"  # "page": extracted from the fetched page; "entry": the feed's summary
     note: str | None = None  # why the page was not used, when source == "entry"
+    signature: bytes | None = None  # MinHash of the text (monitor.stories), for near-duplicates
 
 
 @dataclass(frozen=True, slots=True)

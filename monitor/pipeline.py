@@ -8,7 +8,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,29 +17,42 @@ from sqlalchemy import Engine
 from monitor.errors import ExtractError, FeedParseError, FetchError, FetchStatus
 from monitor.health import next_poll_at
 from monitor.ingest.extract import Extracted, page_date
-from monitor.ingest.feeds import parse_feed
+from monitor.ingest.feeds import NotAFeed, parse_feed
 from monitor.ingest.fetch import Response
 from monitor.ingest.language import detect_language
 from monitor.ingest.urls import canonical_url
-from monitor.models import Article, Entry, Match
+from monitor.models import Article, Entry, Match, ParsedFeed
 from monitor.profiles.profile import Doc
 from monitor.settings import Settings
 from monitor.store import articles, feeds
 from monitor.store.feeds import DueFeed, PollOutcome
+from monitor.stories import THRESHOLD, bands, signature, similarity
 
 log = logging.getLogger("monitor.poll")
+
+STORY_WINDOW = timedelta(days=7)
+LARGE_FEED_BYTES = 256 * 1024  # a near-duplicate joins a story started this recently
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 
 
 class Fetch(Protocol):
     async def get(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        origin: str | None = None,
     ) -> Response: ...
 
 
 class Extract(Protocol):
     async def extract(self, html: bytes, url: str) -> Extracted | None: ...
+
+    async def parse(
+        self, body: bytes, url: str, content_type: str, now: datetime
+    ) -> ParsedFeed: ...
 
 
 class MatchAll(Protocol):
@@ -58,6 +71,7 @@ class Stages:
     settings: Settings
     clock: Callable[[], datetime]
     limit: asyncio.Semaphore
+    store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +114,9 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
     except FetchError as exc:
-        status = exc.status if isinstance(exc, FetchStatus) else None
-        category = getattr(exc, "category", None) or "error"
-        if status == 410:
-            category = "gone"
-        return _failed(feed, str(exc), status, category, getattr(exc, "retry_after", None))
+        if isinstance(exc, FetchStatus):
+            return _failed(feed, str(exc), exc.status, exc.category, exc.retry_after)
+        return _failed(feed, str(exc), None, exc.category)
     if response.not_modified:
         return PollReport(feed.label, "not_modified", http_status=304), PollOutcome("not_modified")
     fingerprint = hashlib.sha256(response.body).hexdigest()
@@ -113,12 +125,20 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             "not_modified"
         )
     try:
-        parsed = await asyncio.to_thread(
-            parse_feed, response.body, response.url, response.content_type
-        )
+        try:
+            parsed = await _parse(response, stages, now)
+        except NotAFeed as page:  # a web page: follow its <link rel="alternate"> once
+            if not page.alternates:
+                raise
+            log.info("feed %s is a web page; using its feed %s", feed.label, page.alternates[0])
+            async with stages.limit:
+                response = await stages.fetcher.get(page.alternates[0], origin=feed.url)
+            fingerprint = hashlib.sha256(response.body).hexdigest()
+            parsed = await _parse(response, stages, now)
+    except FetchError as exc:
+        return _failed(feed, str(exc), None, exc.category)
     except FeedParseError as exc:
-        category = getattr(exc, "category", None) or "parse_error"
-        return _failed(feed, str(exc), response.status, category)
+        return _failed(feed, str(exc), response.status, exc.category)
     if parsed.problem:
         log.info("feed %s parsed with a problem: %s", feed.label, parsed.problem)
     new = await asyncio.to_thread(articles.unseen, stages.engine, feed.id, parsed.entries)
@@ -160,6 +180,16 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     )
 
 
+async def _parse(response: Response, stages: Stages, now: datetime) -> ParsedFeed:
+    """Small documents are parsed in a thread; large ones (feedparser needs seconds for
+    10,000 items) in the worker pool, with its time limit, so the event loop keeps going."""
+    if len(response.body) > LARGE_FEED_BYTES:
+        return await stages.extractor.parse(response.body, response.url, response.content_type, now)
+    return await asyncio.to_thread(
+        parse_feed, response.body, response.url, response.content_type, now=now
+    )
+
+
 def _failed(
     feed: DueFeed,
     error: str,
@@ -189,7 +219,7 @@ async def _process(
     if known is not None:  # processed already (another feed, or the same link twice)
         await asyncio.to_thread(articles.link_entry, engine, feed.id, entry, known, now)
         return None
-    article = await _article(entry, url, stages)
+    article = await _article(entry, url, feed.url, stages)
     doc = Doc(
         title=article.title,
         text=article.text,
@@ -199,25 +229,42 @@ async def _process(
     )
     matches = stages.matcher.match(doc)
     routes = stages.routes if _alertable(entry, feed, stages, now) else {}
-    return await asyncio.to_thread(
-        articles.store_article,
-        engine,
-        feed_id=feed.id,
-        entry=entry,
-        article=article,
-        matches=matches,
-        routes=routes,
-        now=stages.clock(),
+    async with stages.store_lock:  # two copies of a story in one cycle must see each other
+        story_id, band_values = await _story(article, stages, now)
+        return await asyncio.to_thread(
+            articles.store_article,
+            engine,
+            feed_id=feed.id,
+            entry=entry,
+            article=article,
+            matches=matches,
+            routes=routes,
+            now=stages.clock(),
+            story_id=story_id,
+            band_values=band_values,
+        )
+
+
+async def _story(article: Article, stages: Stages, now: datetime) -> tuple[int | None, list[int]]:
+    """The story an earlier near-duplicate started (None: a new story), and the bands."""
+    if article.signature is None:
+        return None, []
+    band_values = bands(article.signature)
+    candidates = await asyncio.to_thread(
+        articles.story_candidates, stages.engine, band_values, now - STORY_WINDOW
     )
+    scored = [(similarity(article.signature, sig), story) for story, sig in candidates]
+    best = max(scored, default=(0.0, None))
+    return (best[1] if best[0] >= THRESHOLD else None), band_values
 
 
-async def _article(entry: Entry, url: str, stages: Stages) -> Article:
+async def _article(entry: Entry, url: str, feed_url: str, stages: Stages) -> Article:
     """The entry's page, extracted; on any failure the entry's own title and summary."""
     if entry.link is None:
         return _from_entry(entry, url, "the entry has no link")
     try:
         async with stages.limit:
-            response = await stages.fetcher.get(entry.link)
+            response = await stages.fetcher.get(entry.link, origin=feed_url)
         kind = response.content_type.split(";")[0].strip().lower()
         if kind not in _HTML_TYPES:
             return _from_entry(entry, url, f"page skipped: content type {kind}")
@@ -234,6 +281,7 @@ async def _article(entry: Entry, url: str, stages: Stages) -> Article:
         author=extracted.author,
         sitename=extracted.sitename,
         published_at=entry.published_at or page_date(extracted),
+        signature=extracted.signature,
     )
 
 
@@ -242,6 +290,7 @@ def _from_entry(entry: Entry, url: str, note: str) -> Article:
         url=url,
         title=entry.title,
         text=entry.summary,
+        signature=signature(f"{entry.title}\n{entry.summary}"),
         language=detect_language(f"{entry.title}\n{entry.summary}"),
         published_at=entry.published_at,
         source="entry",

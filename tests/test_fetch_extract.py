@@ -10,7 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.errors import ExtractError, FetchStatus, FetchTimeout, FetchTooLarge
+from monitor.errors import ExtractError, FetchBlocked, FetchStatus, FetchTimeout, FetchTooLarge
 from monitor.ingest.extract import Extracted, Extractor
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.fetch import Response as Response_
@@ -46,7 +46,23 @@ def test_error_status_is_reported(httpserver: HTTPServer) -> None:
     with pytest.raises(FetchStatus) as caught:
         _fetch(FetchSettings(), httpserver.url_for("/gone"))
     assert caught.value.status == 410
+    assert caught.value.category == "gone"
     assert "/gone" in str(caught.value)
+
+
+def test_a_feed_may_link_to_pages_on_its_own_origin(httpserver: HTTPServer) -> None:
+    """A feed and its article pages on one loopback server: its links are same-origin."""
+    httpserver.expect_request("/article.html").respond_with_data(
+        "<p>ok</p>", content_type="text/html"
+    )
+    feed = httpserver.url_for("/feed.xml")
+    page = _fetch(FetchSettings(), httpserver.url_for("/article.html"), origin=feed)
+    assert page.status == 200 and page.body == b"<p>ok</p>"
+    # the same server under another host name is another origin, and loopback is refused
+    elsewhere = httpserver.url_for("/article.html").replace("localhost", "127.0.0.1")
+    with pytest.raises(FetchBlocked) as caught:
+        _fetch(FetchSettings(), elsewhere, origin=feed)
+    assert caught.value.category == "blocked_address"
 
 
 def test_body_cap_applies_after_decompression(httpserver: HTTPServer) -> None:
@@ -54,8 +70,9 @@ def test_body_cap_applies_after_decompression(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/bomb").respond_with_data(
         bomb, headers={"Content-Encoding": "gzip"}, content_type="text/html"
     )
-    with pytest.raises(FetchTooLarge, match="limit of 100000 bytes"):
+    with pytest.raises(FetchTooLarge, match="limit of 100000 bytes") as caught:
         _fetch(FetchSettings(max_bytes=100_000), httpserver.url_for("/bomb"))
+    assert caught.value.category == "too_large"
 
 
 def test_slow_server_hits_the_deadline(httpserver: HTTPServer) -> None:
@@ -65,9 +82,10 @@ def test_slow_server_hits_the_deadline(httpserver: HTTPServer) -> None:
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
     started = time.monotonic()
-    with pytest.raises(FetchTimeout):
+    with pytest.raises(FetchTimeout) as caught:
         _fetch(FetchSettings(timeout=0.5, read_timeout=0.5), httpserver.url_for("/slow"))
     assert time.monotonic() - started < 1.9
+    assert caught.value.category == "timeout"
 
 
 Outcome = Extracted | ExtractError | None

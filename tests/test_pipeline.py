@@ -226,3 +226,23 @@ def test_hits_on_entry_text_say_so(service: tuple[Service, Engine], httpserver: 
     asyncio.run(svc.run_once())
     [hit] = [h for h in query_hits(engine) if h.profile == "great_firewall"]
     assert hit.matched_on == "entry" and "404" in (hit.note or "")
+
+
+def test_a_web_page_given_as_feed_is_answered_by_autodiscovery(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, engine = service
+    httpserver.expect_request("/news/").respond_with_data(
+        '<html><head><link rel="alternate" type="application/rss+xml" href="/news/rss.xml">'
+        "</head><body><h1>News</h1></body></html>",
+        content_type="text/html",
+    )
+    httpserver.expect_request("/news/rss.xml").respond_with_data(
+        f'<rss version="2.0"><channel><title>News</title><item><title>{GFW_TEXT}</title>'
+        "<guid>1</guid></item></channel></rss>",
+        content_type="application/rss+xml",
+    )
+    _use_feeds(svc, httpserver.url_for("/news/"))
+    report = asyncio.run(svc.run_once())
+    assert (report.feeds_failed, report.entries_new, report.hits) == (0, 1, 1)
+    assert feed_rows(engine)[httpserver.url_for("/news/")].status == "ok"

@@ -30,6 +30,10 @@ def compose(alert: PendingAlert) -> Message:
         "",
         hit.url,
     ]
+    if alert.also:
+        outlets = ", ".join(f"[{_escape(name)}]({link})" for name, link in alert.also[:10])
+        more = f" and {len(alert.also) - 10} more" if len(alert.also) > 10 else ""
+        lines += ["", f"Also carried by: {outlets}{more}"]
     if hit.matched_on == "entry":
         lines[5:5] = [f"(matched on the feed's own title and summary; {hit.note})", ""]
     return Message(title=f"[{hit.profile}] {hit.title}", body="\n".join(lines))

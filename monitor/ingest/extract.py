@@ -14,8 +14,11 @@ import pebble
 import trafilatura
 from pebble import ProcessExpired
 
-from monitor.errors import ExtractError
+from monitor.errors import ExtractError, FeedParseError
+from monitor.ingest.feeds import parse_feed
+from monitor.models import ParsedFeed
 from monitor.settings import ExtractSettings
+from monitor.stories import signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class Extracted:
     sitename: str | None
     language: str | None
     date: str | None  # YYYY-MM-DD from htmldate
+    signature: bytes | None = None  # near-duplicate signature, computed here off the main loop
 
 
 def extract_page(html: bytes, url: str) -> Extracted | None:
@@ -51,6 +55,7 @@ def extract_page(html: bytes, url: str) -> Extracted | None:
         sitename=doc.sitename,
         language=doc.language,
         date=doc.date,
+        signature=signature(doc.text),
     )
 
 
@@ -85,6 +90,24 @@ class Extractor:
             pool, self._pool = self._pool, None
             pool.close()  # type: ignore[no-untyped-call]
             await asyncio.to_thread(pool.join, 10)
+
+    async def parse(self, body: bytes, url: str, content_type: str, now: datetime) -> ParsedFeed:
+        """A feed document parsed in a worker, within the same time limit as a page."""
+        if self._pool is None:
+            raise RuntimeError("Extractor used outside `async with`")
+        future = self._pool.schedule(
+            parse_feed,
+            args=(body, url, content_type),
+            kwargs={"now": now},
+            timeout=self._settings.timeout,
+        )
+        try:
+            parsed: ParsedFeed = await asyncio.wrap_future(future)
+        except PoolTimeout:
+            raise FeedParseError(f"{url}: parsing took over {self._settings.timeout:g} s") from None
+        except ProcessExpired as exc:
+            raise FeedParseError(f"{url}: parsing worker died ({exc})") from None
+        return parsed
 
     async def extract(self, html: bytes, url: str) -> Extracted | None:
         """Text of the page at `url`, or None when it has none; ExtractError when it fails."""

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.models import Article, Entry, Match
 from monitor.store.engine import insert_ignoring_duplicates
-from monitor.store.tables import AlertRow, ArticleRow, EntryRow, FeedRow, HitRow
+from monitor.store.tables import AlertRow, ArticleRow, EntryRow, FeedRow, HitRow, StoryBandRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,31 @@ def link_entry(engine: Engine, feed_id: int, entry: Entry, article_id: int, now:
         session.commit()
 
 
+def story_candidates(
+    engine: Engine, band_values: list[int], since: datetime
+) -> list[tuple[int, bytes]]:
+    """(story id, signature) of articles fetched since `since` that share a signature band."""
+    if not band_values:
+        return []
+    query = (
+        select(ArticleRow.story_id, ArticleRow.signature)
+        .join(StoryBandRow, col(StoryBandRow.article_id) == ArticleRow.id)
+        .where(
+            or_(
+                *(
+                    and_(col(StoryBandRow.band) == b, col(StoryBandRow.value) == v)
+                    for b, v in enumerate(band_values)
+                )
+            ),
+            col(ArticleRow.fetched_at) >= since,
+            col(ArticleRow.signature).is_not(None),
+        )
+        .distinct()
+    )
+    with Session(engine) as session:
+        return [(story, sig) for story, sig in session.exec(query) if story and sig]
+
+
 def store_article(
     engine: Engine,
     *,
@@ -66,11 +91,15 @@ def store_article(
     matches: list[Match],
     routes: dict[str, list[str]],
     now: datetime,
+    story_id: int | None = None,
+    band_values: list[int] | None = None,
 ) -> Stored:
     """Store the article, its entry, its hits and their pending alerts in ONE transaction.
 
     `routes` maps a profile name to the channel keys to alert (absent or empty: no alert).
-    Every insert ignores duplicates, so storing the same entry twice adds nothing.
+    `story_id` joins the article to a story found earlier (None: it starts its own); a
+    profile already hit by another article of the story alerts no one again. Every insert
+    ignores duplicates, so storing the same entry twice adds nothing.
     """
     with Session(engine) as session:
         session.execute(
@@ -87,10 +116,23 @@ def store_article(
                 source=article.source,
                 note=article.note,
                 fetched_at=now,
+                signature=article.signature,
             )
         )
         article_id = session.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
         assert article_id is not None
+        story_id = story_id or article_id
+        session.execute(
+            update(ArticleRow)
+            .where(col(ArticleRow.id) == article_id, col(ArticleRow.story_id).is_(None))
+            .values(story_id=story_id)
+        )
+        for band, value in enumerate(band_values or []):
+            session.execute(
+                insert_ignoring_duplicates(engine, StoryBandRow).values(
+                    article_id=article_id, band=band, value=value
+                )
+            )
         session.execute(_entry_insert(engine, feed_id, entry, article_id, now))
         new_hits = new_alerts = 0
         for match in matches:
@@ -111,6 +153,8 @@ def store_article(
             if hit_id is None:
                 continue  # this hit was stored before: its alerts were created then
             new_hits += 1
+            if _story_already_hit(session, story_id, article_id, match.profile):
+                continue  # one alert per story per profile: the first outlet's alert lists others
             for channel in routes.get(match.profile, []):
                 session.execute(
                     insert_ignoring_duplicates(engine, AlertRow).values(
@@ -127,6 +171,20 @@ def store_article(
     return Stored(article_id=article_id, new_hits=new_hits, new_alerts=new_alerts)
 
 
+def _story_already_hit(session: Session, story_id: int, article_id: int, profile: str) -> bool:
+    earlier = session.exec(
+        select(HitRow.id)
+        .join(ArticleRow, col(ArticleRow.id) == HitRow.article_id)
+        .where(
+            ArticleRow.story_id == story_id,
+            col(ArticleRow.id) != article_id,
+            HitRow.profile == profile,
+        )
+        .limit(1)
+    ).first()
+    return earlier is not None
+
+
 def _entry_insert(
     engine: Engine, feed_id: int, entry: Entry, article_id: int, now: datetime
 ) -> Any:
@@ -138,6 +196,7 @@ def _entry_insert(
         published_at=entry.published_at,
         article_id=article_id,
         seen_at=now,
+        content_hash=entry.content_hash,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
 
@@ -31,6 +31,8 @@ class HitView:
     profile_version: str
     matched_on: str = "page"  # "page", or "entry" when the page was not used (see note)
     note: str | None = None
+    article_id: int = 0
+    story_id: int | None = None
 
 
 def hits_joined(*extra: Any) -> Any:
@@ -59,7 +61,23 @@ def hit_view(hit: HitRow, article: ArticleRow, feed: FeedRow) -> HitView:
         profile_version=hit.profile_version,
         matched_on=article.source,
         note=article.note,
+        article_id=article.id or 0,
+        story_id=article.story_id,
     )
+
+
+def story_outlets(session: Session, story_id: int, but: int) -> list[tuple[str, str]]:
+    """(outlet, link) of the other articles of a story, in the order they arrived."""
+    rows = session.exec(
+        select(ArticleRow, FeedRow)
+        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
+        .where(ArticleRow.story_id == story_id, col(ArticleRow.id) != but)
+        .order_by(col(ArticleRow.id))
+    )
+    return [
+        (article.sitename or feed.name or feed.title or feed.url, article.link)
+        for article, feed in rows
+    ]
 
 
 def query_hits(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from monitor.store.hits import HitView, hit_view, hits_joined
+from monitor.store.hits import HitView, hit_view, hits_joined, story_outlets
 from monitor.store.tables import AlertRow, HitRow
 
 
@@ -20,6 +20,7 @@ class PendingAlert:
     channel: str
     attempts: int
     hit: HitView
+    also: tuple[tuple[str, str], ...] = ()  # (outlet, link) of the story's other articles
 
 
 def due_alerts(engine: Engine, now: datetime, limit: int = 500) -> list[PendingAlert]:
@@ -32,10 +33,14 @@ def due_alerts(engine: Engine, now: datetime, limit: int = 500) -> list[PendingA
         .limit(limit)
     )
     with Session(engine) as session:
-        return [
-            PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit_view(*rest))
-            for alert, *rest in session.exec(query)
-        ]
+        pending = []
+        for alert, *rest in session.exec(query):
+            hit = hit_view(*rest)
+            also = story_outlets(session, hit.story_id, hit.article_id) if hit.story_id else []
+            pending.append(
+                PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, tuple(also))
+            )
+        return pending
 
 
 def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:

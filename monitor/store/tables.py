@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -62,6 +73,22 @@ class ArticleRow(SQLModel, table=True):
     source: str  # "page" or "entry"
     note: str | None = Field(default=None, sa_column=Column(Text))
     fetched_at: datetime
+    # stories (migration 0004): near-duplicates share the story_id of the first of them
+    story_id: int | None = Field(default=None, index=True)
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
+class StoryBandRow(SQLModel, table=True):
+    """One band of an article's MinHash signature: articles sharing a band are candidates."""
+
+    __tablename__ = "story_band"
+    __table_args__ = (Index("ix_story_band_value", "band", "value"),)
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id"), primary_key=True, autoincrement=False)
+    )
+    band: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class EntryRow(SQLModel, table=True):
