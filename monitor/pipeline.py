@@ -30,8 +30,9 @@ from monitor.stories import THRESHOLD, bands, signature, similarity
 
 log = logging.getLogger("monitor.poll")
 
-STORY_WINDOW = timedelta(days=7)
-LARGE_FEED_BYTES = 256 * 1024  # a near-duplicate joins a story started this recently
+STORY_WINDOW = timedelta(days=7)  # a near-duplicate joins a story started this recently
+LARGE_FEED_BYTES = 256 * 1024  # larger feed documents are parsed in the worker pool
+REVALIDATE_EVERY = 12  # one poll in this many ignores ETag/Last-Modified and the body hash
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 
@@ -108,10 +109,15 @@ async def poll_feed(feed: DueFeed, stages: Stages) -> PollReport:
 
 
 async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollReport, PollOutcome]:
+    # Validators are a hint: every REVALIDATE_EVERY-th poll asks for the whole document, so a
+    # server whose 304 lies (or whose body we stopped parsing) cannot hide entries forever.
+    fresh = feed.successful_polls % REVALIDATE_EVERY == REVALIDATE_EVERY - 1
     try:
         async with stages.limit:
             response = await stages.fetcher.get(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified
+                feed.url,
+                etag=None if fresh else feed.etag,
+                last_modified=None if fresh else feed.last_modified,
             )
     except FetchError as exc:
         if isinstance(exc, FetchStatus):
@@ -120,7 +126,7 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     if response.not_modified:
         return PollReport(feed.label, "not_modified", http_status=304), PollOutcome("not_modified")
     fingerprint = hashlib.sha256(response.body).hexdigest()
-    if fingerprint == feed.body_hash:  # a server without validators sent the same bytes
+    if fingerprint == feed.body_hash and not fresh:  # the same bytes as last time
         return PollReport(feed.label, "not_modified", http_status=response.status), PollOutcome(
             "not_modified"
         )

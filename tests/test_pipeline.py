@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from werkzeug import Request, Response
 
 from monitor.models import Match
+from monitor.pipeline import REVALIDATE_EVERY
 from monitor.profiles.matcher import Matcher
 from monitor.profiles.profile import Doc
 from monitor.service import Service
@@ -246,3 +247,24 @@ def test_a_web_page_given_as_feed_is_answered_by_autodiscovery(
     report = asyncio.run(svc.run_once())
     assert (report.feeds_failed, report.entries_new, report.hits) == (0, 1, 1)
     assert feed_rows(engine)[httpserver.url_for("/news/")].status == "ok"
+
+
+def test_a_lying_304_cannot_hide_new_entries_forever(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, _engine = service
+    items = [f"<item><title>{GFW_TEXT}</title><guid>first</guid></item>"]
+
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match"):
+            return Response(status=304)  # says "unchanged" whatever happened
+        body = f'<rss version="2.0"><channel><title>T</title>{"".join(items)}</channel></rss>'
+        return Response(body, headers={"ETag": '"v1"'}, content_type="application/rss+xml")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    _use_feeds(svc, httpserver.url_for("/feed.xml"))
+    asyncio.run(svc.run_once())
+    items.append(f"<item><title>Second: {GFW_TEXT}</title><guid>second</guid></item>")
+    new = [asyncio.run(svc.run_once(everything=True)).entries_new for _ in range(REVALIDATE_EVERY)]
+    assert sum(new) == 1  # found at the periodic full fetch …
+    assert new.index(1) == REVALIDATE_EVERY - 2  # … within REVALIDATE_EVERY polls

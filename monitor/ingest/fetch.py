@@ -123,10 +123,14 @@ class Fetcher:
         while True:
             seen.append(str(target))
             session = self._guarded if route.guarded(target) else self._trusted
+            loop = asyncio.get_running_loop()
+            queued = loop.time()
             async with self._slot(f"{target.raw_host}:{target.port}"):
-                # the deadline starts once a slot is ours: queueing behind our own requests
-                # to a busy host is not the server's slowness
-                deadline = deadline or asyncio.get_running_loop().time() + self._settings.timeout
+                # the deadline runs only while a slot is ours: queueing behind our own requests
+                # to a busy host (at the first hop or after a redirect) is not the server's
+                # slowness
+                waited = loop.time() - queued
+                deadline = deadline + waited if deadline else loop.time() + self._settings.timeout
                 async with asyncio.timeout_at(deadline):
                     answer = await self._exchange(session, target, headers, route)
             if isinstance(answer, Response):

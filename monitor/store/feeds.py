@@ -26,6 +26,7 @@ class DueFeed:
     first_poll: bool
     consecutive_failures: int = 0
     body_hash: str | None = None
+    successful_polls: int = 0
 
     @property
     def label(self) -> str:
@@ -107,6 +108,7 @@ def claim_due(
                 first_poll=row.successful_polls == 0,
                 consecutive_failures=row.consecutive_failures,
                 body_hash=row.body_hash,
+                successful_polls=row.successful_polls,
             )
             for row in rows
         ]
