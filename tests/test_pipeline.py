@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -268,3 +270,26 @@ def test_a_lying_304_cannot_hide_new_entries_forever(
     new = [asyncio.run(svc.run_once(everything=True)).entries_new for _ in range(REVALIDATE_EVERY)]
     assert sum(new) == 1  # found at the periodic full fetch …
     assert new.index(1) == REVALIDATE_EVERY - 2  # … within REVALIDATE_EVERY polls
+
+
+def test_an_edited_entry_does_not_alert_again(
+    service: tuple[Service, Engine], httpserver: HTTPServer
+) -> None:
+    svc, engine = service
+    title = [f"Breaking: {GFW_TEXT}"]
+
+    def handler(request: Request) -> Response:
+        date = format_datetime(datetime.now(UTC))
+        return Response(
+            f'<rss version="2.0"><channel><title>T</title><item><title>{title[0]}</title>'
+            f"<guid>story-1</guid><pubDate>{date}</pubDate></item></channel></rss>",
+            content_type="application/rss+xml",
+        )
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    _use_feeds(svc, httpserver.url_for("/feed.xml"))
+    asyncio.run(svc.run_once())  # first poll: backfill
+    title[0] = f"Updated: {GFW_TEXT} Officials respond."
+    edited = asyncio.run(svc.run_once(everything=True))
+    assert (edited.entries_new, edited.hits, edited.alerts_created) == (0, 0, 0)
+    assert len(query_hits(engine)) == 1
