@@ -164,25 +164,26 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             exc_info=error,
         )
     kind = "ok" if parsed.entries else "empty"
+    arrived = len(new) - len(failed)  # new entries, also those whose article we already had
     report = PollReport(
         feed.label,
         kind,
         http_status=response.status,
         entries=len(parsed.entries),
-        entries_new=len(new) - len(failed),
+        entries_new=arrived,
         hits=sum(r.new_hits for r in stored),
         alerts=sum(r.new_alerts for r in stored),
         error=f"{len(failed)} entries failed" if failed else None,
     )
     if failed:  # forget the validators so the next poll gets the whole document again
-        return report, PollOutcome(kind, title=parsed.title, new_entries=len(stored))
+        return report, PollOutcome(kind, title=parsed.title, new_entries=arrived)
     return report, PollOutcome(
         kind,
         etag=response.etag,
         last_modified=response.last_modified,
         title=parsed.title,
         body_hash=fingerprint,
-        new_entries=len(stored),
+        new_entries=arrived,
     )
 
 
