@@ -48,6 +48,7 @@ class ParsedFeed:
     problem: str | None = None
     version: str | None = None
     encoding: str | None = None
+    known_skipped: int = 0  # items dropped unparsed because their GUID was already stored
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -52,7 +52,7 @@ class Extract(Protocol):
     async def extract(self, html: bytes, url: str) -> Extracted | None: ...
 
     async def parse(
-        self, body: bytes, url: str, content_type: str, now: datetime
+        self, body: bytes, url: str, content_type: str, now: datetime, known: Set[str]
     ) -> ParsedFeed: ...
 
 
@@ -132,7 +132,7 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
         )
     try:
         try:
-            parsed = await _parse(response, stages, now)
+            parsed = await _parse(feed, response, stages, now)
         except NotAFeed as page:  # a web page: follow its <link rel="alternate"> once
             if not page.alternates:
                 raise
@@ -140,7 +140,7 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             async with stages.limit:
                 response = await stages.fetcher.get(page.alternates[0], origin=feed.url)
             fingerprint = hashlib.sha256(response.body).hexdigest()
-            parsed = await _parse(response, stages, now)
+            parsed = await _parse(feed, response, stages, now)
     except FetchError as exc:
         return _failed(feed, str(exc), None, exc.category)
     except FeedParseError as exc:
@@ -163,13 +163,13 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             error,
             exc_info=error,
         )
-    kind = "ok" if parsed.entries else "empty"
+    kind = "ok" if parsed.entries or parsed.known_skipped else "empty"
     arrived = len(new) - len(failed)  # new entries, also those whose article we already had
     report = PollReport(
         feed.label,
         kind,
         http_status=response.status,
-        entries=len(parsed.entries),
+        entries=len(parsed.entries) + parsed.known_skipped,
         entries_new=arrived,
         hits=sum(r.new_hits for r in stored),
         alerts=sum(r.new_alerts for r in stored),
@@ -187,11 +187,15 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     )
 
 
-async def _parse(response: Response, stages: Stages, now: datetime) -> ParsedFeed:
-    """Small documents are parsed in a thread; large ones (feedparser needs seconds for
-    10,000 items) in the worker pool, with its time limit, so the event loop keeps going."""
+async def _parse(feed: DueFeed, response: Response, stages: Stages, now: datetime) -> ParsedFeed:
+    """Small documents are parsed in a thread. Large ones (feedparser needs seconds for
+    10,000 items) go to the worker pool, with its time limit, without the items already
+    stored, so the event loop keeps going and a known item costs almost nothing."""
     if len(response.body) > LARGE_FEED_BYTES:
-        return await stages.extractor.parse(response.body, response.url, response.content_type, now)
+        known = await asyncio.to_thread(articles.known_guids, stages.engine, feed.id)
+        return await stages.extractor.parse(
+            response.body, response.url, response.content_type, now, known
+        )
     return await asyncio.to_thread(
         parse_feed, response.body, response.url, response.content_type, now=now
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections.abc import Set
 from concurrent.futures import TimeoutError as PoolTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ import trafilatura
 from pebble import ProcessExpired
 
 from monitor.errors import ExtractError, FeedParseError
-from monitor.ingest.feeds import parse_feed
+from monitor.ingest.prune import parse_pruned
 from monitor.models import ParsedFeed
 from monitor.settings import ExtractSettings
 from monitor.stories import signature
@@ -91,14 +92,16 @@ class Extractor:
             pool.close()  # type: ignore[no-untyped-call]
             await asyncio.to_thread(pool.join, 10)
 
-    async def parse(self, body: bytes, url: str, content_type: str, now: datetime) -> ParsedFeed:
-        """A feed document parsed in a worker, within the same time limit as a page."""
+    async def parse(
+        self, body: bytes, url: str, content_type: str, now: datetime, known: Set[str]
+    ) -> ParsedFeed:
+        """A large feed document parsed in a worker, within the same time limit as a page;
+        items whose GUID is in `known` are dropped before feedparser reads the rest."""
         if self._pool is None:
             raise RuntimeError("Extractor used outside `async with`")
         future = self._pool.schedule(
-            parse_feed,
-            args=(body, url, content_type),
-            kwargs={"now": now},
+            parse_pruned,
+            args=(body, url, content_type, now, frozenset(known)),
             timeout=self._settings.timeout,
         )
         try:

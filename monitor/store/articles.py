@@ -252,3 +252,9 @@ def hit_article_ids(engine: Engine, profile: str, article_ids: Iterable[int]) ->
                 )
             )
     return found
+
+
+def known_guids(engine: Engine, feed_id: int) -> set[str]:
+    """Every entry identity stored for a feed (for pruning large documents)."""
+    with Session(engine) as session:
+        return set(session.exec(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
