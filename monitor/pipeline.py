@@ -112,17 +112,11 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     # Validators are a hint: every REVALIDATE_EVERY-th poll asks for the whole document, so a
     # server whose 304 lies (or whose body we stopped parsing) cannot hide entries forever.
     fresh = feed.successful_polls % REVALIDATE_EVERY == REVALIDATE_EVERY - 1
-    try:
-        async with stages.limit:
-            response = await stages.fetcher.get(
-                feed.url,
-                etag=None if fresh else feed.etag,
-                last_modified=None if fresh else feed.last_modified,
-            )
-    except FetchError as exc:
-        if isinstance(exc, FetchStatus):
-            return _failed(feed, str(exc), exc.status, exc.category, exc.retry_after)
-        return _failed(feed, str(exc), None, exc.category)
+    discovered = feed.discovered_url
+    fetched = await _fetch_document(feed, stages, fresh)
+    if not isinstance(fetched, Response):
+        return fetched
+    response = fetched
     if response.not_modified:
         return PollReport(feed.label, "not_modified", http_status=304), PollOutcome("not_modified")
     fingerprint = hashlib.sha256(response.body).hexdigest()
@@ -134,17 +128,19 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
         try:
             parsed = await _parse(feed, response, stages, now)
         except NotAFeed as page:  # a web page: follow its <link rel="alternate"> once
-            if not page.alternates:
+            if discovered or not page.alternates:
                 raise
-            log.info("feed %s is a web page; using its feed %s", feed.label, page.alternates[0])
+            discovered = page.alternates[0]
+            log.info("feed %s is a web page; using its feed %s", feed.label, discovered)
             async with stages.limit:
-                response = await stages.fetcher.get(page.alternates[0], origin=feed.url)
+                response = await stages.fetcher.get(discovered, origin=feed.url)
             fingerprint = hashlib.sha256(response.body).hexdigest()
             parsed = await _parse(feed, response, stages, now)
     except FetchError as exc:
         return _failed(feed, str(exc), None, exc.category)
     except FeedParseError as exc:
-        return _failed(feed, str(exc), response.status, exc.category)
+        forget = "" if feed.discovered_url else None  # the page's feed is no feed any more
+        return _failed(feed, str(exc), response.status, exc.category, discovered_url=forget)
     if parsed.problem:
         log.info("feed %s parsed with a problem: %s", feed.label, parsed.problem)
     new = await asyncio.to_thread(articles.unseen, stages.engine, feed.id, parsed.entries)
@@ -176,7 +172,9 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
         error=f"{len(failed)} entries failed" if failed else None,
     )
     if failed:  # forget the validators so the next poll gets the whole document again
-        return report, PollOutcome(kind, title=parsed.title, new_entries=arrived)
+        return report, PollOutcome(
+            kind, title=parsed.title, new_entries=arrived, discovered_url=discovered
+        )
     return report, PollOutcome(
         kind,
         etag=response.etag,
@@ -184,7 +182,31 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
         title=parsed.title,
         body_hash=fingerprint,
         new_entries=arrived,
+        discovered_url=discovered,
     )
+
+
+async def _fetch_document(
+    feed: DueFeed, stages: Stages, fresh: bool
+) -> Response | tuple[PollReport, PollOutcome]:
+    """The feed document, or the failed poll. A configured web page's feed, once
+    discovered, is fetched directly (as a link found on that page)."""
+    discovered = feed.discovered_url
+    try:
+        async with stages.limit:
+            return await stages.fetcher.get(
+                discovered or feed.url,
+                etag=None if fresh else feed.etag,
+                last_modified=None if fresh else feed.last_modified,
+                origin=feed.url if discovered else None,
+            )
+    except FetchError as exc:
+        if discovered and exc.category in ("http_4xx", "gone"):
+            # the page's feed moved: forget it, the next poll asks the page again
+            return _failed(feed, str(exc), None, "http_4xx", discovered_url="")
+        if isinstance(exc, FetchStatus):
+            return _failed(feed, str(exc), exc.status, exc.category, exc.retry_after)
+        return _failed(feed, str(exc), None, exc.category)
 
 
 async def _parse(feed: DueFeed, response: Response, stages: Stages, now: datetime) -> ParsedFeed:
@@ -207,6 +229,8 @@ def _failed(
     status: int | None,
     category: str,
     retry_after: float | None = None,
+    *,
+    discovered_url: str | None = None,
 ) -> tuple[PollReport, PollOutcome]:
     kind = "gone" if category == "gone" else "error"
     report = PollReport(
@@ -217,7 +241,7 @@ def _failed(
         error_category=category,
         retry_after=retry_after,
     )
-    return report, PollOutcome(kind, error, error_category=category)
+    return report, PollOutcome(kind, error, error_category=category, discovered_url=discovered_url)
 
 
 async def _process(

@@ -248,7 +248,15 @@ def test_a_web_page_given_as_feed_is_answered_by_autodiscovery(
     _use_feeds(svc, httpserver.url_for("/news/"))
     report = asyncio.run(svc.run_once())
     assert (report.feeds_failed, report.entries_new, report.hits) == (0, 1, 1)
-    assert feed_rows(engine)[httpserver.url_for("/news/")].status == "ok"
+    row = feed_rows(engine)[httpserver.url_for("/news/")]
+    assert (row.status, row.discovered_url) == ("ok", httpserver.url_for("/news/rss.xml"))
+    asked = len(httpserver.log)
+    asyncio.run(svc.run_once(everything=True))  # the discovered feed is polled directly
+    assert [r.path for r, _ in httpserver.log[asked:]] == ["/news/rss.xml"]
+    httpserver.clear()  # the page's feed disappears: forgotten, the page is asked again
+    httpserver.expect_request("/news/rss.xml").respond_with_data("gone", status=404)
+    asyncio.run(svc.run_once(everything=True))
+    assert feed_rows(engine)[httpserver.url_for("/news/")].discovered_url is None
 
 
 def test_a_lying_304_cannot_hide_new_entries_forever(

@@ -27,6 +27,7 @@ class DueFeed:
     consecutive_failures: int = 0
     body_hash: str | None = None
     successful_polls: int = 0
+    discovered_url: str | None = None
 
     @property
     def label(self) -> str:
@@ -45,6 +46,7 @@ class PollOutcome:
     error_category: str | None = None
     body_hash: str | None = None
     new_entries: int = 0
+    discovered_url: str | None = None  # a feed found on the configured page; "" forgets it
 
 
 def sync_feeds(engine: Engine, specs: list[FeedSpec], now: datetime) -> None:
@@ -109,6 +111,7 @@ def claim_due(
                 consecutive_failures=row.consecutive_failures,
                 body_hash=row.body_hash,
                 successful_polls=row.successful_polls,
+                discovered_url=row.discovered_url,
             )
             for row in rows
         ]
@@ -151,6 +154,8 @@ def record_poll(
                 row.body_hash = outcome.body_hash
         if outcome.new_entries:
             row.last_entry_at = now
+        if outcome.discovered_url is not None:
+            row.discovered_url = outcome.discovered_url or None
         session.add(row)
         session.commit()
 

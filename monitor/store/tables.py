@@ -53,6 +53,8 @@ class FeedRow(SQLModel, table=True):
     body_hash: str | None = None  # fingerprint of the last body parsed: unchanged → skip
     failure_notice_at: datetime | None = None
     silent_notice_at: datetime | None = None
+    # the feed a configured web page links to (migration 0005); polled instead of the page
+    discovered_url: str | None = Field(default=None, sa_column=Column(String(URL_LENGTH)))
 
 
 class ArticleRow(SQLModel, table=True):
