@@ -16,6 +16,10 @@ from typing import Any
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import Engine
+
+from monitor.settings import Settings, load_settings
+from monitor.store.engine import open_engine, upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = os.environ.get(
@@ -83,6 +87,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def open_database(config_dir: Path, database_url: str) -> tuple[Settings, Engine]:
+    """The settings of `config_dir` pointed at `database_url`, and that database migrated."""
+    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": database_url})
+    engine = open_engine(settings.database_url)
+    upgrade(engine)
+    return settings, engine
 
 
 class _Mailbox:

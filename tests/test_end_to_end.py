@@ -18,10 +18,9 @@ from sqlmodel import Session, select
 from werkzeug import Request, Response
 
 from monitor.service import Service
-from monitor.settings import load_settings
-from monitor.store.engine import open_engine, upgrade
 from monitor.store.hits import query_hits
 from monitor.store.tables import AlertRow, ArticleRow, EntryRow, HitRow
+from tests.conftest import open_database
 from tests.newsroom import SEED_FILE, SEED_TITLE, ZH_TITLE, serve_newsroom
 
 SEED_PROFILES = {
@@ -89,9 +88,7 @@ def test_one_cycle_stores_hits_and_alerts_once(
             (httpserver.url_for("/hook").replace("http://", "json://"), ""),
         ],
     )
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": database_url})
-    engine = open_engine(settings.database_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, database_url)
     service = Service(config_dir, settings, engine)
 
     report = asyncio.run(service.run_once())
@@ -160,9 +157,7 @@ def test_alerts_without_channels_go_to_the_log(
 ) -> None:
     site = serve_newsroom(httpserver, now=datetime.now(UTC))
     (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.zh_feed}\n", encoding="utf-8")
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(settings.database_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     caplog.set_level("WARNING", logger="monitor.alerts")
 
     report = asyncio.run(Service(config_dir, settings, engine).run_once())

@@ -14,9 +14,9 @@ from pytest_httpserver import HTTPServer
 from monitor.health import is_silent, next_poll_at, notices, usual_gap
 from monitor.models import FeedHealth
 from monitor.service import Service
-from monitor.settings import HealthSettings, load_settings
-from monitor.store.engine import open_engine, upgrade
+from monitor.settings import HealthSettings
 from monitor.store.feeds import feed_health
+from tests.conftest import open_database
 from tests.test_cli import monitor
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -135,9 +135,7 @@ def test_failing_feed_is_retried_with_backoff_told_once_then_recovers(
     (config_dir / "alerts.yaml").write_text(
         "channels:\n  - url: json://127.0.0.1:1/ops\n    tags: [system]\n"
     )
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     told: list[str] = []
     service = Service(
         config_dir, settings, engine, send=lambda channel, message: told.append(message.title)

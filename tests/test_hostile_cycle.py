@@ -14,10 +14,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.service import Service
-from monitor.settings import load_settings
-from monitor.store.engine import open_engine, upgrade
 from monitor.store.feeds import feed_health
 from monitor.store.hits import query_hits
+from tests.conftest import open_database
 from tests.hostile import HostileServer
 from tests.newsroom import serve_newsroom
 
@@ -86,9 +85,7 @@ def test_one_cycle_over_hostile_feeds(
         "fetch:\n  timeout: 1.5\n  read_timeout: 0.5\n  connect_timeout: 0.5\n"
         "  max_bytes: 2000000\n  allow_networks: [127.0.0.0/8]\nextract:\n  workers: 1\n"
     )
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     service = Service(config_dir, settings, engine)
 
     tracemalloc.start()

@@ -20,11 +20,10 @@ from monitor.pipeline import REVALIDATE_EVERY
 from monitor.profiles.matcher import Matcher
 from monitor.profiles.profile import Doc
 from monitor.service import Service
-from monitor.settings import load_settings
-from monitor.store.engine import open_engine, upgrade
 from monitor.store.feeds import feed_rows
 from monitor.store.hits import query_hits
 from monitor.store.tables import ArticleRow
+from tests.conftest import open_database
 
 GFW_TEXT = "Observers say the Great Firewall now blocks more foreign news sites than ever."
 
@@ -32,9 +31,7 @@ GFW_TEXT = "Observers say the Great Firewall now blocks more foreign news sites 
 @pytest.fixture
 def service(sqlite_url: str, config_dir: Path) -> Iterator[tuple[Service, Engine]]:
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     yield Service(config_dir, settings, engine), engine
     engine.dispose()
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 
 from monitor.service import Service
-from monitor.settings import load_settings
-from monitor.store.engine import open_engine, upgrade
+from tests.conftest import open_database
 from tests.newsroom import ZH_TITLE, article_page, serve_newsroom
 from tests.test_cli import monitor
 
@@ -97,9 +96,7 @@ def test_backtest_lists_what_an_edit_would_add_and_remove(
     )
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
     database = f"sqlite:///{tmp_path / 'data' / 'monitor.db'}"
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": database})
-    engine = open_engine(database)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, database)
     asyncio.run(Service(config_dir, settings, engine).run_once())
     engine.dispose()
 

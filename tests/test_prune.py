@@ -12,8 +12,7 @@ from monitor.ingest.feeds import parse_feed
 from monitor.ingest.prune import prune_known
 from monitor.pipeline import LARGE_FEED_BYTES
 from monitor.service import Service
-from monitor.settings import load_settings
-from monitor.store.engine import open_engine, upgrade
+from tests.conftest import open_database
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -67,9 +66,7 @@ def test_a_large_feed_with_one_new_item(
     )
     (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {httpserver.url_for('/big.xml')}\n")
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     service = Service(config_dir, settings, engine)
 
     first = asyncio.run(service.run_once())

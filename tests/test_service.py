@@ -17,11 +17,10 @@ from pytest_httpserver import HTTPServer
 
 from monitor.profiles.profile import Doc
 from monitor.service import Service
-from monitor.settings import load_settings
-from monitor.store.engine import open_engine, upgrade
+from monitor.store.engine import open_engine
 from monitor.store.hits import query_hits
 from monitor.store.outbox import alert_counts
-from tests.conftest import REPO
+from tests.conftest import REPO, open_database
 from tests.newsroom import serve_newsroom
 
 
@@ -72,9 +71,7 @@ def test_service_polls_on_schedule_and_stops_cleanly_on_sigterm(
 def test_broken_profile_on_reload_keeps_the_previous_profiles(
     sqlite_url: str, config_dir: Path
 ) -> None:
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     service = Service(config_dir, settings, engine)
     before = [p.name for p in service.loaded.profiles]
     (config_dir / "profiles" / "great_firewall.yaml").write_text("match:\n  any: [unclosed\n")
@@ -109,9 +106,7 @@ def test_first_poll_backfills_without_alerts_then_new_entries_alert(
     second = [*first, ("undated-2", None), ("fresh-2", fresh), ("old-2", old)]
     (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {httpserver.url_for('/feed.xml')}\n")
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     service = Service(config_dir, settings, engine)
 
     httpserver.expect_oneshot_request("/feed.xml").respond_with_data(
@@ -141,9 +136,7 @@ def test_edited_profiles_are_picked_up_and_bad_edits_reported(
         "channels:\n  - url: json://127.0.0.1:1/ops\n    name: ops\n    tags: [system]\n"
         "  - url: json://127.0.0.1:1/analyst\n    name: analyst\n    tags: [wic]\n"
     )
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
     notices: list[tuple[str, str]] = []
     service = Service(
         config_dir,

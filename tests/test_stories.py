@@ -14,10 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.service import Service
-from monitor.settings import load_settings
-from monitor.store.engine import open_engine, upgrade
 from monitor.store.hits import query_hits
 from monitor.stories import THRESHOLD, signature, similarity
+from tests.conftest import open_database
 from tests.newsroom import UNRELATED_TEXT, article_page, seed_text
 
 WIRE = [p for p in seed_text().splitlines() if p.strip()]
@@ -70,9 +69,7 @@ def test_one_alert_per_story_lists_the_other_outlets(
         f"channels:\n  - url: {httpserver.url_for('/hook').replace('http://', 'json://')}\n"
     )
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
-    settings = load_settings(config_dir, env={"MONITOR_DATABASE_URL": sqlite_url})
-    engine = open_engine(sqlite_url)
-    upgrade(engine)
+    settings, engine = open_database(config_dir, sqlite_url)
 
     report = asyncio.run(Service(config_dir, settings, engine).run_once())
 
