@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import apprise
 
@@ -11,6 +12,7 @@ from monitor.errors import DeliveryError
 from monitor.models import ChannelSpec
 
 log = logging.getLogger(__name__)
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
 class Notifier:
@@ -40,4 +42,18 @@ class Notifier:
         )
         if not result:
             status = getattr(getattr(result, "status", None), "name", "FAILURE")
-            raise DeliveryError(f"channel {channel.key}: delivery failed ({status})")
+            reason = _reason(result)
+            raise DeliveryError(
+                f"channel {channel.key}: delivery failed ({status})"
+                + (f": {reason}" if reason else "")
+            )
+
+
+def _reason(result: object) -> str:
+    """Apprise's own warnings about this call, with anything URL-like masked (it may hold a
+    token): "Failed to send JSON POST notification: Servers are overloaded., error=503."."""
+    lines = []
+    for entry in getattr(result, "logs", list)():
+        if getattr(entry, "level", "") in ("WARNING", "ERROR"):
+            lines.append(_URL.sub("<url>", str(getattr(entry, "message", ""))))
+    return " ".join(dict.fromkeys(lines))[:500]

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from monitor.cli.alerts import alerts_app
 from monitor.cli.common import root_options
 from monitor.cli.feeds import feeds_app
 from monitor.cli.hits import hits
@@ -24,6 +25,7 @@ app.command()(run)
 app.command()(hits)
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 
 

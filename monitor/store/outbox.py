@@ -78,3 +78,55 @@ def alert_counts(engine: Engine) -> dict[str, int]:
             select(AlertRow.status, func.count()).group_by(col(AlertRow.status))
         ).all()
     return dict(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Undelivered:
+    """An alert still pending or given up on, for `monitor alerts status`."""
+
+    id: int
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    profile: str
+    title: str
+    url: str
+
+
+def undelivered(engine: Engine, limit: int = 200) -> list[Undelivered]:
+    """Pending and failed alerts, oldest first."""
+    query = (
+        hits_joined(AlertRow)
+        .join(AlertRow, col(AlertRow.hit_id) == HitRow.id)
+        .where(col(AlertRow.status).in_(["pending", "failed"]))
+        .order_by(col(AlertRow.id))
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        return [
+            Undelivered(
+                id=alert.id or 0,
+                channel=alert.channel,
+                status=alert.status,
+                attempts=alert.attempts,
+                last_error=alert.last_error,
+                next_attempt_at=alert.next_attempt_at,
+                profile=hit.profile,
+                title=article.title,
+                url=article.link,
+            )
+            for alert, hit, article, _feed in session.exec(query)
+        ]
+
+
+def requeue_failed(engine: Engine, now: datetime, channel: str | None = None) -> int:
+    """Make failed alerts pending again (attempts start over); how many were requeued."""
+    query = update(AlertRow).where(col(AlertRow.status) == "failed")
+    if channel is not None:
+        query = query.where(col(AlertRow.channel) == channel)
+    with Session(engine) as session:
+        result = session.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
+        session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,115 @@
+"""`monitor alerts …`: the outbox as operators see it, requeueing failures, test messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from monitor.alerts.channels import load_channels
+from monitor.alerts.compose import Message
+from monitor.alerts.deliver import Notifier
+from monitor.cli.common import config_dir, engine, out, settings
+from monitor.errors import DeliveryError
+from monitor.store.outbox import alert_counts, requeue_failed, undelivered
+
+alerts_app = typer.Typer(
+    help="Alert delivery: status, retries, test messages.", no_args_is_help=True
+)
+
+
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@alerts_app.command("status")
+def alerts_status(
+    ctx: typer.Context,
+    fmt: Annotated[StatusFormat, typer.Option("--format", help="table or json.")] = (
+        StatusFormat.table
+    ),
+) -> None:
+    """Alerts per status, and the pending and failed ones with their last error."""
+    db = engine(settings(ctx))
+    counts = alert_counts(db)
+    waiting = undelivered(db)
+    if fmt is StatusFormat.json:
+        records = [
+            {
+                "id": a.id,
+                "channel": a.channel,
+                "status": a.status,
+                "attempts": a.attempts,
+                "last_error": a.last_error,
+                "next_attempt_at": a.next_attempt_at.isoformat(),
+                "profile": a.profile,
+                "title": a.title,
+                "url": a.url,
+            }
+            for a in waiting
+        ]
+        sys.stdout.write(json.dumps({"counts": counts, "undelivered": records}, indent=2) + "\n")
+        return
+    out.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no alerts")
+    if waiting:
+        table = Table("id", "channel", "status", "attempts", "next attempt", "profile", "error")
+        for a in waiting:
+            table.add_row(
+                str(a.id),
+                a.channel,
+                a.status,
+                str(a.attempts),
+                f"{a.next_attempt_at:%Y-%m-%d %H:%M}" if a.status == "pending" else "",
+                a.profile,
+                escape(a.last_error or ""),
+            )
+        out.print(table)
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    ctx: typer.Context,
+    channel: Annotated[str | None, typer.Option(help="Only this channel's failed alerts.")] = None,
+) -> None:
+    """Requeue failed alerts: the next delivery pass sends them again."""
+    count = requeue_failed(engine(settings(ctx)), datetime.now(UTC), channel)
+    out.print(f"{count} failed alert(s) requeued")
+
+
+@alerts_app.command("test")
+def alerts_test(
+    ctx: typer.Context,
+    tag: Annotated[str | None, typer.Option(help="Only channels that take this tag.")] = None,
+) -> None:
+    """Send a test message through the channels; exit 1 when one of them failed."""
+    channels = load_channels(config_dir(ctx))
+    chosen = [c for c in channels if tag is None or c.takes((tag,))]
+    if not chosen:
+        out.print(
+            "no channel configured"
+            + (f" for tag {tag!r}" if tag else "")
+            + ": alerts go to the log"
+        )
+        raise typer.Exit(1 if channels else 0)
+    notifier = Notifier()
+    message = Message(
+        title="[monitor] test message",
+        body="This is a test of the governance-news monitor's alert channel. Nothing matched.",
+    )
+    failed = 0
+    for channel in chosen:
+        try:
+            notifier.send(channel, message)
+        except DeliveryError as exc:
+            failed += 1
+            out.print(f"[red]failed[/] {escape(channel.key)}: {escape(str(exc))}")
+        else:
+            out.print(f"[green]sent[/]   {escape(channel.key)}")
+    raise typer.Exit(1 if failed else 0)
