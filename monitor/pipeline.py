@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from monitor.errors import ExtractError, FeedParseError, FetchError, FetchStatus
 from monitor.health import next_poll_at
 from monitor.ingest.extract import Extracted, page_date
-from monitor.ingest.feeds import NotAFeed, parse_feed
+from monitor.ingest.feeds import NotAFeed, body_fingerprint, parse_feed
 from monitor.ingest.fetch import Response
 from monitor.ingest.language import detect_language
 from monitor.ingest.urls import canonical_url
@@ -119,7 +119,7 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     response = fetched
     if response.not_modified:
         return PollReport(feed.label, "not_modified", http_status=304), PollOutcome("not_modified")
-    fingerprint = hashlib.sha256(response.body).hexdigest()
+    fingerprint = body_fingerprint(response.body)
     if fingerprint == feed.body_hash and not fresh:  # the same bytes as last time
         return PollReport(feed.label, "not_modified", http_status=response.status), PollOutcome(
             "not_modified"
@@ -134,7 +134,7 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             log.info("feed %s is a web page; using its feed %s", feed.label, discovered)
             async with stages.limit:
                 response = await stages.fetcher.get(discovered, origin=feed.url)
-            fingerprint = hashlib.sha256(response.body).hexdigest()
+            fingerprint = body_fingerprint(response.body)
             parsed = await _parse(feed, response, stages, now)
     except FetchError as exc:
         return _failed(feed, str(exc), None, exc.category)

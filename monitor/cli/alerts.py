@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -15,7 +12,7 @@ from rich.table import Table
 from monitor.alerts.channels import load_channels
 from monitor.alerts.compose import Message
 from monitor.alerts.deliver import Notifier
-from monitor.cli.common import config_dir, engine, out, settings
+from monitor.cli.common import TableOrJson, config_dir, engine, iso, out, print_json, settings
 from monitor.errors import DeliveryError
 from monitor.store.outbox import alert_counts, requeue_failed, undelivered
 
@@ -24,23 +21,18 @@ alerts_app = typer.Typer(
 )
 
 
-class StatusFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
 @alerts_app.command("status")
 def alerts_status(
     ctx: typer.Context,
-    fmt: Annotated[StatusFormat, typer.Option("--format", help="table or json.")] = (
-        StatusFormat.table
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
+        TableOrJson.table
     ),
 ) -> None:
     """Alerts per status, and the pending and failed ones with their last error."""
     db = engine(settings(ctx))
     counts = alert_counts(db)
     waiting = undelivered(db)
-    if fmt is StatusFormat.json:
+    if fmt is TableOrJson.json:
         records = [
             {
                 "id": a.id,
@@ -48,14 +40,14 @@ def alerts_status(
                 "status": a.status,
                 "attempts": a.attempts,
                 "last_error": a.last_error,
-                "next_attempt_at": a.next_attempt_at.isoformat(),
+                "next_attempt_at": iso(a.next_attempt_at),
                 "profile": a.profile,
                 "title": a.title,
                 "url": a.url,
             }
             for a in waiting
         ]
-        sys.stdout.write(json.dumps({"counts": counts, "undelivered": records}, indent=2) + "\n")
+        print_json({"counts": counts, "undelivered": records})
         return
     out.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no alerts")
     if waiting:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +20,22 @@ from monitor.settings import Settings, load_settings, parse_duration
 from monitor.store.engine import open_engine, upgrade
 
 out = Console()
+
+
+class TableOrJson(StrEnum):
+    """`--format` of the commands that print a table for people or JSON for scripts."""
+
+    table = "table"
+    json = "json"
+
+
+def print_json(value: object) -> None:
+    """Indented JSON on stdout, non-ASCII text (Chinese titles) as is."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def root_options(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.common import config_dir, engine, out, settings
+from monitor.cli.common import TableOrJson, config_dir, engine, iso, out, print_json, settings
 from monitor.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
 from monitor.models import FeedSpec
 from monitor.settings import parse_duration
@@ -102,15 +100,6 @@ def feeds_export_opml(
         output.write_text(document, encoding="utf-8")
 
 
-class HealthFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 def _short(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
 
@@ -118,13 +107,13 @@ def _short(moment: datetime | None) -> str:
 @feeds_app.command("health")
 def feeds_health(
     ctx: typer.Context,
-    fmt: Annotated[HealthFormat, typer.Option("--format", help="table or json.")] = (
-        HealthFormat.table
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
+        TableOrJson.table
     ),
 ) -> None:
     """How every feed is doing: status, error category, failures, last success, next poll."""
     health = feed_health(engine(settings(ctx)))
-    if fmt is HealthFormat.json:
+    if fmt is TableOrJson.json:
         records = [
             {
                 "url": h.url,
@@ -133,14 +122,14 @@ def feeds_health(
                 "error_category": h.error_category,
                 "error": h.error,
                 "consecutive_failures": h.consecutive_failures,
-                "last_polled_at": _iso(h.last_polled_at),
-                "last_success_at": _iso(h.last_success_at),
-                "last_entry_at": _iso(h.last_entry_at),
-                "next_poll_at": _iso(h.next_poll_at),
+                "last_polled_at": iso(h.last_polled_at),
+                "last_success_at": iso(h.last_success_at),
+                "last_entry_at": iso(h.last_entry_at),
+                "next_poll_at": iso(h.next_poll_at),
             }
             for h in health
         ]
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        print_json(records)
         return
     table = Table("feed", "status", "failures", "last success", "next poll", "error")
     for h in health:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from monitor.cli.common import engine, out, settings
+from monitor.cli.common import engine, iso, out, print_json, settings
 from monitor.cli.common import since as parse_since
 from monitor.store.hits import HitView, query_hits
 
@@ -28,7 +28,7 @@ class Format(StrEnum):
 def _hit_record(hit: HitView) -> dict[str, Any]:
     record = asdict(hit)
     for key in ("published_at", "created_at"):
-        record[key] = record[key].isoformat() if record[key] else None
+        record[key] = iso(record[key])
     return record
 
 
@@ -50,7 +50,7 @@ def hits(
     found = query_hits(engine(loaded), profile=profile, since=parse_since(since), limit=limit)
     records = [_hit_record(h) for h in found]
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        print_json(records)
     elif fmt is Format.jsonl:
         for record in records:
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -4,8 +4,6 @@ and backtest an edited profile against the stored articles."""
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.common import config_dir, engine, out, settings
+from monitor.cli.common import config_dir, engine, out, print_json, settings
 from monitor.cli.common import since as parse_since
 from monitor.errors import ConfigError, FetchError
 from monitor.ingest.extract import extract_page
@@ -159,9 +157,7 @@ def profiles_test(
     results = [outcome(matcher.evaluation(p, doc), always_snippets=True) for p in profiles]
     if fmt is Output.json:
         records = [_record(r, show_tree) for r in results]
-        sys.stdout.write(
-            json.dumps(records if every else records[0], ensure_ascii=False, indent=2) + "\n"
-        )
+        print_json(records if every else records[0])
     else:
         for result in results:
             _print(result, show_tree)
@@ -210,7 +206,7 @@ def profiles_backtest(
             "added": [{"url": a.url, "title": a.title} for a in added],
             "removed": [{"url": a.url, "title": a.title} for a in removed],
         }
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        print_json(report)
         return
     out.print(
         f"{name}: {len(stored)} stored article(s); {len(now & had)} hit(s) kept, "
