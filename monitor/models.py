@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +81,47 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily span (local wall-clock times, may cross midnight) when a channel is not sent to."""
+
+    start: time
+    end: time
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelSpec:
-    """One alert channel from alerts.yaml; `url` has its ${VAR} references already expanded."""
+    """One alert channel from alerts.yaml; `url` has its ${VAR} references already expanded.
+
+    `config` is the text of an Apprise configuration file (YAML or text, ${VAR} expanded),
+    used instead of `url`; `format`
+    forces the message format (else the service's own preference); `digest` names a digest
+    schedule that every alert to this channel waits for; `quiet` holds messages during
+    quiet hours; `throttle` overrides Apprise's spacing between messages (5.5 s for e-mail).
+    """
 
     key: str  # stable identifier stored with each alert; never contains a secret
     url: str = field(repr=False)
     tags: frozenset[str] = frozenset()
+    config: str | None = field(default=None, repr=False)
+    format: str | None = None
+    digest: str | None = None
+    quiet: QuietHours | None = None
+    throttle: float | None = None  # seconds between two messages (None: Apprise's own spacing)
 
     def takes(self, profile_tags: tuple[str, ...]) -> bool:
         """A channel without tags takes every profile; otherwise it needs a shared tag."""
         return not self.tags or bool(self.tags.intersection(profile_tags))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where one profile's alert goes: a channel, and the digest it waits for (None: instant)
+    with the time that digest is due."""
+
+    channel: str
+    digest: str | None = None
+    due: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

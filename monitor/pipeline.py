@@ -21,7 +21,7 @@ from monitor.ingest.feeds import NotAFeed, body_fingerprint, parse_feed
 from monitor.ingest.fetch import Response
 from monitor.ingest.language import detect_language
 from monitor.ingest.urls import canonical_url
-from monitor.models import Article, Entry, Match, ParsedFeed
+from monitor.models import Article, Entry, Match, ParsedFeed, Route
 from monitor.profiles.profile import Doc
 from monitor.settings import Settings
 from monitor.store import articles, feeds
@@ -68,7 +68,7 @@ class Stages:
     fetcher: Fetch
     extractor: Extract
     matcher: MatchAll
-    routes: dict[str, list[str]]  # profile → channel keys
+    routes: dict[str, list[Route]]  # profile → where its alerts go
     settings: Settings
     clock: Callable[[], datetime]
     limit: asyncio.Semaphore

@@ -15,17 +15,21 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
+from sqlmodel import Session
 
-from monitor.alerts.channels import ALERTS_FILE, load_channels, route
-from monitor.alerts.compose import Message
+from monitor.alerts import routing
+from monitor.alerts.channels import ALERTS_FILE, LOG_CHANNEL, AlertConfig, load_alerts, route
 from monitor.alerts.deliver import Notifier
-from monitor.alerts.outbox import DeliveryReport, deliver_pending
-from monitor.errors import ConfigError, DeliveryError
+from monitor.alerts.outbox import DeliveryReport, Outbox, Sender
+from monitor.alerts.schedules import debounce_window
+from monitor.alerts.spikes import find_spikes
+from monitor.alerts.templates import TEMPLATES_DIR, Templates
+from monitor.errors import ConfigError
 from monitor.feedlist import FEEDS_FILE, load_feeds
 from monitor.health import next_poll_at, notices
 from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
-from monitor.models import ChannelSpec, FeedSpec
+from monitor.models import FeedSpec, Route
 from monitor.pipeline import Extract, Fetch, PollReport, Stages, poll_feed
 from monitor.profiles.concepts import CONCEPTS_FILE
 from monitor.profiles.files import PROFILES_DIR, load_profiles
@@ -52,21 +56,33 @@ class Loaded:
 
     feeds: list[FeedSpec]
     profiles: list[Profile]
-    channels: list[ChannelSpec]
+    alerts: AlertConfig
+    templates: Templates
 
 
 def load_config(config_dir: Path) -> Loaded:
-    """Read feeds.yaml, profiles/, concepts.yaml and alerts.yaml; ConfigError names the file
-    and line. (monitor.yaml settings are read once at start-up.)"""
-    return Loaded(load_feeds(config_dir), load_profiles(config_dir), load_channels(config_dir))
+    """Read feeds.yaml, profiles/, concepts.yaml, alerts.yaml and templates/; ConfigError
+    names the file and line. (monitor.yaml settings are read once at start-up.)"""
+    profiles = load_profiles(config_dir)
+    alerts = load_alerts(config_dir)
+    for profile in profiles:
+        if profile.alert == "digest" and profile.digest not in alerts.schedules:
+            raise ConfigError(
+                f"digest: no schedule named {profile.digest!r} in alerts.yaml "
+                f"(defined: {', '.join(sorted(alerts.schedules))})",
+                path=profile.path,
+            )
+    templates = Templates(config_dir / TEMPLATES_DIR)
+    templates.check()
+    return Loaded(load_feeds(config_dir), profiles, alerts, templates)
 
 
 def config_signature(config_dir: Path) -> tuple[tuple[str, int, int], ...]:
     """What the reloadable files look like on disk (name, size, mtime): cheap to compare."""
     paths = [config_dir / name for name in (FEEDS_FILE, ALERTS_FILE, CONCEPTS_FILE)]
-    folder = config_dir / PROFILES_DIR
-    if folder.is_dir():
-        paths += sorted(folder.iterdir())
+    for folder in (config_dir / PROFILES_DIR, config_dir / TEMPLATES_DIR):
+        if folder.is_dir():
+            paths += sorted(folder.iterdir())
     out = []
     for path in paths:
         try:
@@ -98,28 +114,38 @@ class Service:
         engine: Engine,
         *,
         clock: Callable[[], datetime] = utc_now,
-        send: Callable[[ChannelSpec, Message], None] | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.settings = settings
         self.engine = engine
         self.clock = clock
-        self._send = send or Notifier().send
+        self.started_at = clock()
+        self._sender = sender or Notifier()
         self._delivery_lock = asyncio.Lock()
         self._signature = config_signature(config_dir)
         self._apply(load_config(config_dir))
 
     def _apply(self, loaded: Loaded) -> None:
-        for profile in loaded.profiles:
-            if profile.alert == "digest":
-                log.warning(
-                    "profile %s asks for digest alerts, which this version does not send yet: "
-                    "its alerts are sent one by one",
-                    profile.name,
-                )
         self.loaded = loaded
         self.matcher = Matcher(loaded.profiles)
-        self.routes = {p.name: route(loaded.channels, p.tags) for p in loaded.profiles}
+        channels = loaded.alerts.channels
+        system = [key for key in route(channels, (SYSTEM_TAG,)) if key != LOG_CHANNEL]
+        self.outbox = Outbox(
+            engine=self.engine,
+            config=loaded.alerts,
+            sender=self._sender,
+            templates=loaded.templates,
+            settings=self.settings.alerts,
+            clock=self.clock,
+            started_at=self.started_at,
+            system=system,
+            digest_channels=routing.digest_channels(loaded.profiles, loaded.alerts),
+        )
+
+    def routes(self, now: datetime) -> dict[str, list[Route]]:
+        """Where each profile's alerts go now (monitor.alerts.routing)."""
+        return routing.routes(self.loaded.profiles, self.loaded.alerts, now)
 
     def reload(self) -> bool:
         """Re-read the configuration files if any changed on disk; True when applied.
@@ -145,22 +171,14 @@ class Service:
             len(loaded.feeds),
             len(loaded.profiles),
             self.matcher.term_count,
-            len(loaded.channels),
+            len(loaded.alerts.channels),
         )
         return True
 
     def _notify_system(self, title: str, body: str) -> None:
-        """A notice about the monitor itself: logged, and sent to the channels tagged `system`
-        and the untagged ones."""
-        log.warning("system notice: %s\n%s", title, body)
-        for key in route(self.loaded.channels, (SYSTEM_TAG,)):
-            channel = next((c for c in self.loaded.channels if c.key == key), None)
-            if channel is None:
-                continue  # no channel takes system notices: the log line above is the notice
-            try:
-                self._send(channel, Message(title=f"[monitor] {title}", body=body))
-            except DeliveryError as exc:
-                log.error("system notice to %s failed: %s", key, exc)
+        """A notice about the configuration, through the outbox to the system channels."""
+        now = self.clock()
+        self.outbox.notify_system("config", f"config:{now.isoformat()}", title, body)
 
     async def cycle(
         self, fetcher: Fetch, extractor: Extract, *, everything: bool = False
@@ -177,14 +195,15 @@ class Service:
             fetcher=fetcher,
             extractor=extractor,
             matcher=self.matcher,
-            routes=self.routes,
+            routes=self.routes(now),
             settings=self.settings,
             clock=self.clock,
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
         )
         reports = await asyncio.gather(*(self._poll_safely(feed, stages) for feed in due))
-        delivery = await self.deliver()
         await asyncio.to_thread(self.feed_notices)
+        await asyncio.to_thread(self.spike_notices)
+        delivery = await self.deliver()
         report = CycleReport(
             feeds_polled=len(reports),
             feeds_failed=sum(r.status == "error" for r in reports),
@@ -228,25 +247,44 @@ class Service:
             return PollReport(feed.label, "error", error=error, error_category="internal")
 
     def feed_notices(self) -> int:
-        """Tell the system channels about feeds failing, gone, recovered or silent."""
+        """Queue notices for the system channels about feeds failing, gone, recovered or
+        silent; each notice and the record that it was made commit together."""
         now = self.clock()
-        sent = notices(feeds.feed_health(self.engine), self.settings.health, now)
-        for notice in sent:
-            self._notify_system(notice.title, notice.body)
-            feeds.mark_notice(self.engine, notice.feed_id, notice.kind, now)
-        return len(sent)
+        due = notices(feeds.feed_health(self.engine), self.settings.health, now)
+        for notice in due:
+            with Session(self.engine) as session:
+                self.outbox.notify_system(
+                    f"feed-{notice.kind}",
+                    f"feed-{notice.kind}:{notice.feed_id}:{now.isoformat()}",
+                    notice.title,
+                    notice.body,
+                    session=session,
+                )
+                feeds.mark_notice(self.engine, notice.feed_id, notice.kind, now, session=session)
+                session.commit()
+        return len(due)
+
+    def spike_notices(self) -> int:
+        """Queue a notice for each profile whose hits spiked (one per profile per window)."""
+        now = self.clock()
+        spikes = find_spikes(self.engine, now, self.settings.alerts)
+        for spike in spikes:
+            window, _ = debounce_window(now, self.settings.alerts.spike_window)
+            self.outbox.notify_system(
+                "spike",
+                f"spike:{spike.profile}:{window.isoformat(timespec='seconds')}",
+                f"Spike in profile {spike.profile}: {spike.recent} hits",
+                f"Profile {spike.profile} stored {spike.recent} hits since "
+                f"{spike.window_start:%Y-%m-%d %H:%M} UTC, against {spike.baseline:.1f} per "
+                "window on average before (alerts.spike_factor / spike_window / "
+                "spike_baseline). Something is happening, or a feed or the profile changed.",
+            )
+        return len(spikes)
 
     async def deliver(self) -> DeliveryReport:
-        """Deliver due alerts; one delivery pass at a time, so no alert is sent twice."""
+        """Deliver what is due; one delivery pass at a time, so nothing is sent twice."""
         async with self._delivery_lock:
-            return await asyncio.to_thread(
-                deliver_pending,
-                self.engine,
-                self.loaded.channels,
-                self._send,
-                self.settings.alerts,
-                self.clock,
-            )
+            return await asyncio.to_thread(self.outbox.deliver)
 
     async def run_once(self, *, everything: bool = False) -> CycleReport:
         """Exactly one cycle with freshly opened fetcher and extraction workers."""
@@ -309,12 +347,15 @@ class Service:
             scheduler.add_job(
                 tracked(self.deliver), IntervalTrigger(seconds=tick_seconds), id="deliver"
             )
+            for name, schedule in self.loaded.alerts.schedules.items():
+                # a digest goes out at its fire time, not up to a tick later
+                scheduler.add_job(tracked(self.deliver), schedule.trigger, id=f"digest-{name}")
             scheduler.start()
             log.info(
                 "monitor running: %d feeds, %d profiles, %d channels; tick every %gs",
                 len(self.loaded.feeds),
                 len(self.loaded.profiles),
-                len(self.loaded.channels),
+                len(self.loaded.alerts.channels),
                 tick_seconds,
             )
             await stop.wait()

@@ -92,6 +92,13 @@ class AlertSettings(_Section):
     max_age: Seconds = 7 * 86400.0
     max_attempts: int = Field(default=5, ge=1)
     retry_delay: Seconds = 60.0
+    debounce_count: int = Field(default=20, ge=0)
+    debounce_window: Seconds = 3600.0
+    channel_failures: int = Field(default=3, ge=1)
+    spike_factor: float = Field(default=4.0, gt=1)
+    spike_min_hits: int = Field(default=10, ge=1)
+    spike_window: Seconds = 3600.0
+    spike_baseline: Seconds = 7 * 86400.0
 
 
 class HealthSettings(_Section):

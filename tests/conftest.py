@@ -18,6 +18,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
+from monitor.alerts.compose import Format
+from monitor.alerts.compose import Message as AlertMessage
+from monitor.models import ChannelSpec
 from monitor.settings import Settings, load_settings
 from monitor.store.engine import open_engine, upgrade
 
@@ -97,7 +100,25 @@ def open_database(config_dir: Path, database_url: str) -> tuple[Settings, Engine
     return settings, engine
 
 
-class _Mailbox:
+class RecordingSender:
+    """A sender (the outbox's seam) that keeps what it was given instead of sending it."""
+
+    def __init__(self, fmt: Format = "markdown") -> None:
+        self.fmt: Format = fmt
+        self.sent: list[tuple[str, AlertMessage]] = []
+
+    def send(self, channel: ChannelSpec, message: AlertMessage) -> None:
+        self.sent.append((channel.key, message))
+
+    def format_for(self, channel: ChannelSpec) -> Format:
+        return self.fmt
+
+    @property
+    def titles(self) -> list[str]:
+        return [message.title for _, message in self.sent]
+
+
+class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
@@ -107,9 +128,9 @@ class _Mailbox:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[Controller, _Mailbox]]:
+def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 collecting every message it receives."""
-    mailbox = _Mailbox()
+    mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:

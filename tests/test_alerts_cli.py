@@ -52,7 +52,7 @@ def test_failed_alerts_are_listed_requeued_and_delivered(
     assert f"{report.alerts_created} failed" in table.stdout
 
     requeued = monitor(*cfg, "alerts", "retry", "--channel", "hook", cwd=tmp_path, env=env)
-    assert f"{report.alerts_created} failed alert(s) requeued" in requeued.stdout
+    assert f"{report.alerts_created} failed alert(s) and 0" in requeued.stdout
     up[0] = True
     again = asyncio.run(Service(config_dir, settings, engine).deliver())
     assert again.sent == report.alerts_created == len(received)

@@ -16,7 +16,7 @@ from monitor.models import FeedHealth
 from monitor.service import Service
 from monitor.settings import HealthSettings
 from monitor.store.feeds import feed_health
-from tests.conftest import open_database
+from tests.conftest import RecordingSender, open_database
 from tests.test_cli import monitor
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -136,10 +136,8 @@ def test_failing_feed_is_retried_with_backoff_told_once_then_recovers(
         "channels:\n  - url: json://127.0.0.1:1/ops\n    tags: [system]\n"
     )
     settings, engine = open_database(config_dir, sqlite_url)
-    told: list[str] = []
-    service = Service(
-        config_dir, settings, engine, send=lambda channel, message: told.append(message.title)
-    )
+    sender = RecordingSender()
+    service = Service(config_dir, settings, engine, sender=sender)
     httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
     httpserver.expect_request("/feed.xml").respond_with_data(
         "busy", status=503, headers={"Retry-After": "120"}
@@ -154,8 +152,8 @@ def test_failing_feed_is_retried_with_backoff_told_once_then_recovers(
     assert flaky.next_poll_at is not None and flaky.last_polled_at is not None
     assert (flaky.next_poll_at - flaky.last_polled_at).total_seconds() >= 0.9 * 900 * 4
     assert health["gone.xml"].status == "gone"
-    assert told.count("[monitor] Feed failing: Flaky") == 1  # once, not every cycle
-    assert sum("Feed gone" in t for t in told) == 1
+    assert sender.titles.count("[monitor] Feed failing: Flaky") == 1  # once, not every cycle
+    assert sum("Feed gone" in t for t in sender.titles) == 1
 
     httpserver.clear()
     httpserver.expect_request("/feed.xml").respond_with_data(
@@ -164,7 +162,7 @@ def test_failing_feed_is_retried_with_backoff_told_once_then_recovers(
     asyncio.run(service.run_once(everything=True))
     health = {h.url.rsplit("/", 1)[1]: h for h in feed_health(engine)}
     assert health["feed.xml"].status == "ok" and health["feed.xml"].consecutive_failures == 0
-    assert told[-1] == "[monitor] Feed recovered: Flaky"
+    assert sender.titles[-1] == "[monitor] Feed recovered: Flaky"
     assert len(httpserver.log) == 1  # the gone feed was not polled again
 
     listed = monitor(

@@ -20,7 +20,7 @@ from monitor.service import Service
 from monitor.store.engine import open_engine
 from monitor.store.hits import query_hits
 from monitor.store.outbox import alert_counts
-from tests.conftest import REPO, open_database
+from tests.conftest import REPO, RecordingSender, open_database
 from tests.newsroom import serve_newsroom
 
 
@@ -137,13 +137,8 @@ def test_edited_profiles_are_picked_up_and_bad_edits_reported(
         "  - url: json://127.0.0.1:1/analyst\n    name: analyst\n    tags: [wic]\n"
     )
     settings, engine = open_database(config_dir, sqlite_url)
-    notices: list[tuple[str, str]] = []
-    service = Service(
-        config_dir,
-        settings,
-        engine,
-        send=lambda channel, message: notices.append((channel.key, message.title)),
-    )
+    sender = RecordingSender()
+    service = Service(config_dir, settings, engine, sender=sender)
     doc = Doc("", "The bakery on the corner sells sourdough")
     assert not service.reload()  # nothing changed on disk
     path = config_dir / "profiles" / "bakery.yaml"
@@ -154,9 +149,14 @@ def test_edited_profiles_are_picked_up_and_bad_edits_reported(
     path.write_text("description: bread\nquery: sourdough OR\n")  # an invalid edit
     assert not service.reload()
     assert [m.profile for m in service.matcher.match(doc)] == ["bakery"]  # previous version
-    assert notices == [("ops", "[monitor] Configuration not reloaded")]
+    service.outbox.deliver()
+    assert [(key, m.title) for key, m in sender.sent] == [
+        ("ops", "[monitor] Configuration not reloaded")
+    ]
+    assert "bakery.yaml" in sender.sent[0][1].body
     assert not service.reload()  # reported once, not at every tick
-    assert len(notices) == 1
+    service.outbox.deliver()
+    assert len(sender.sent) == 1
 
     path.write_text("description: bread\nquery: baguette\n")  # fixed
     assert service.reload()

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from monitor.models import Article, Entry, FeedSpec, Match
+from monitor.models import Article, Entry, FeedSpec, Match, Route
 from monitor.store import articles, feeds, outbox
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.feeds import PollOutcome
@@ -44,7 +44,7 @@ def _store(engine: Engine, feed_id: int, guid: str = "g1") -> articles.Stored:
         entry=entry,
         article=article,
         matches=[match],
-        routes={"gfw": ["mail", "hook"]},
+        routes={"gfw": [Route("mail"), Route("hook")]},
         now=NOW,
     )
 

@@ -1,4 +1,5 @@
-"""Alert channels from config/alerts.yaml, ${VAR} references taken from the environment."""
+"""Alert channels and digest schedules from config/alerts.yaml; ${VAR} references are taken
+from the environment (in the file and in any Apprise configuration file it names)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import apprise
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from monitor.alerts.schedules import DEBOUNCE, Schedule, ScheduleSpec, build
 from monitor.errors import ConfigError
-from monitor.models import ChannelSpec
+from monitor.models import ChannelSpec, QuietHours
 from monitor.yamlconfig import line_of, read_yaml, validate
 
 ALERTS_FILE = "alerts.yaml"
@@ -20,12 +26,38 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+class _Quiet(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: time = Field(alias="from")
+    end: time = Field(alias="to")
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _check(self) -> _Quiet:
+        if self.start == self.end:
+            raise ValueError("quiet hours start and end at the same time")
+        ScheduleSpec(timezone=self.timezone)  # the same timezone check as the schedules
+        return self
+
+
 class _Channel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1)
+    url: str | None = Field(default=None, min_length=1)
+    config: str | None = Field(default=None, min_length=1)
     name: str | None = None
     tags: list[str] = []
+    format: Literal["text", "markdown", "html"] | None = None
+    digest: str | None = None
+    quiet_hours: _Quiet | None = None
+    throttle: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> _Channel:
+        if (self.url is None) == (self.config is None):
+            raise ValueError("give either `url` (an Apprise URL) or `config` (an Apprise file)")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -36,8 +68,8 @@ class _Channel(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _check_url(cls, value: str) -> str:
-        if "://" not in value:
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
             raise ValueError("expected an Apprise URL such as mailto://… or json://…")
         return value
 
@@ -46,6 +78,23 @@ class _AlertsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channels: list[_Channel] = []
+    digests: dict[str, ScheduleSpec] = {}
+
+    @field_validator("digests")
+    @classmethod
+    def _check_names(cls, value: dict[str, ScheduleSpec]) -> dict[str, ScheduleSpec]:
+        for name in value:
+            if not _KEY.match(name) or name == DEBOUNCE:
+                raise ValueError(f"digest name {name!r}: use letters, digits, '.', '_' or '-'")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """What alerts.yaml configures: the channels and the digest schedules by name."""
+
+    channels: list[ChannelSpec]
+    schedules: dict[str, Schedule]
 
 
 def channel_key(url_template: str, name: str | None) -> str:
@@ -57,34 +106,109 @@ def channel_key(url_template: str, name: str | None) -> str:
     return f"{scheme}-{hashlib.sha256(url_template.encode()).hexdigest()[:8]}"
 
 
-def load_channels(config_dir: Path, env: Mapping[str, str] | None = None) -> list[ChannelSpec]:
-    """The channels of alerts.yaml (none if the file is absent)."""
+def load_alerts(config_dir: Path, env: Mapping[str, str] | None = None) -> AlertConfig:
+    """Channels and schedules of alerts.yaml (no channel, the built-in schedule if absent)."""
     env = os.environ if env is None else env
     path = config_dir / ALERTS_FILE
     if not path.exists():
-        return []
+        return AlertConfig([], build({}))
     data = read_yaml(path)
     parsed = validate(_AlertsFile, data, path)
+    schedules = build(parsed.digests)
     channels: list[ChannelSpec] = []
     for index, channel in enumerate(parsed.channels):
-        line = line_of(data, ["channels", index, "url"])
-
-        def expand(m: re.Match[str], line: int | None = line, index: int = index) -> str:
-            if m.group(1) not in env:
-                raise ConfigError(
-                    f"channels[{index}].url: environment variable {m.group(1)} is not set",
-                    path=path,
-                    line=line,
-                )
-            return env[m.group(1)]
-
-        key = channel_key(channel.url, channel.name)
+        line = line_of(data, ["channels", index])
+        target = channel.url or channel.config or ""
+        key = channel_key(target, channel.name)
         if any(c.key == key for c in channels):
             raise ConfigError(
                 f"channels[{index}]: channel {key!r} is listed twice", path=path, line=line
             )
-        channels.append(ChannelSpec(key, _VAR.sub(expand, channel.url), frozenset(channel.tags)))
-    return channels
+        if channel.digest is not None and channel.digest not in schedules:
+            raise ConfigError(
+                f"channels[{index}].digest: no digest schedule named {channel.digest!r} "
+                f"(defined: {', '.join(sorted(schedules))})",
+                path=path,
+                line=line_of(data, ["channels", index, "digest"]),
+            )
+        where = f"channels[{index}].{'url' if channel.url else 'config'}"
+        url = _expand(channel.url, env, where, path, line_of(data, ["channels", index, "url"]))
+        config = None
+        if channel.config is not None:
+            config = _apprise_file(config_dir, channel.config, env, where, path, line)
+        quiet = channel.quiet_hours
+        channels.append(
+            ChannelSpec(
+                key,
+                url,
+                frozenset(channel.tags),
+                config=config,
+                format=channel.format,
+                digest=channel.digest,
+                quiet=QuietHours(quiet.start, quiet.end, quiet.timezone) if quiet else None,
+                throttle=channel.throttle,
+            )
+        )
+    return AlertConfig(channels, schedules)
+
+
+def load_channels(config_dir: Path, env: Mapping[str, str] | None = None) -> list[ChannelSpec]:
+    """The channels of alerts.yaml (none if the file is absent)."""
+    return load_alerts(config_dir, env).channels
+
+
+def _expand(
+    text: str | None, env: Mapping[str, str], where: str, path: Path, line: int | None
+) -> str:
+    """`text` with each ${VAR} replaced by the environment variable (ConfigError if unset)."""
+
+    def value(m: re.Match[str]) -> str:
+        if m.group(1) not in env:
+            raise ConfigError(
+                f"{where}: environment variable {m.group(1)} is not set", path=path, line=line
+            )
+        return env[m.group(1)]
+
+    return _VAR.sub(value, text or "")
+
+
+def _apprise_file(
+    config_dir: Path,
+    name: str,
+    env: Mapping[str, str],
+    where: str,
+    path: Path,
+    line: int | None,
+) -> str:
+    """The text of an Apprise configuration file (relative to config/), ${VAR} expanded."""
+    file = (config_dir / name).resolve()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{where}: cannot read the Apprise configuration file {file} "
+            f"({exc.__class__.__name__})",
+            path=path,
+            line=line,
+        ) from None
+    text = _expand(text, env, f"{where} ({name})", path, line)
+    if not apprise_targets(text):
+        raise ConfigError(
+            f"{where}: Apprise found no notification URL in {name} "
+            "(see https://github.com/caronc/apprise/wiki/config_yaml)",
+            path=path,
+            line=line,
+        )
+    return text
+
+
+def apprise_targets(config_text: str) -> apprise.Apprise:
+    """An Apprise object holding the targets of an Apprise configuration (YAML or text)."""
+    config = apprise.AppriseConfig()
+    config.add_config(config_text)
+    app = apprise.Apprise()
+    app.add(config)
+    return app
 
 
 def route(channels: list[ChannelSpec], profile_tags: tuple[str, ...]) -> list[str]:

@@ -1,43 +1,72 @@
-"""Message text for an alert: title and a Markdown body (Apprise renders it per channel)."""
+"""What a message is about, as plain data for the templates (monitor.alerts.templates):
+one hit, a digest of many, or a notice about the monitor itself."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
-from monitor.store.outbox import PendingAlert
+from monitor.store.hits import HitView
+
+Format = Literal["text", "markdown", "html"]
+FORMATS: tuple[Format, ...] = ("text", "markdown", "html")
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """A rendered message: what Apprise sends. `body` is written in `format`."""
+
     title: str
-    body: str  # Markdown
+    body: str
+    format: Format = "markdown"
 
 
-def compose(alert: PendingAlert) -> Message:
-    """One alert about one hit: profile, linked headline, source, time, terms, snippet."""
-    hit = alert.hit
-    when = hit.published_at.strftime("%Y-%m-%d %H:%M UTC") if hit.published_at else "date unknown"
-    language = f" · {hit.language}" if hit.language else ""
-    terms = ", ".join(hit.matched_terms)
-    lines = [
-        f"**[{_escape(hit.title)}]({hit.url})**",
-        "",
-        f"{_escape(hit.feed)} · {when}{language}",
-        "",
-        f"Profile **{hit.profile}** matched: {terms} (score {hit.score:g})",
-        "",
-        f"> {hit.snippet}",
-        "",
-        hit.url,
-    ]
-    if alert.also:
-        outlets = ", ".join(f"[{_escape(name)}]({link})" for name, link in alert.also[:10])
-        more = f" and {len(alert.also) - 10} more" if len(alert.also) > 10 else ""
-        lines += ["", f"Also carried by: {outlets}{more}"]
-    if hit.matched_on == "entry":
-        lines[5:5] = [f"(matched on the feed's own title and summary; {hit.note})", ""]
-    return Message(title=f"[{hit.profile}] {hit.title}", body="\n".join(lines))
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """One hit to tell someone about, with the other outlets that carried its story."""
+
+    hit: HitView
+    also: tuple[tuple[str, str], ...] = ()  # (outlet, link), in the order they arrived
+    ref: str = ""  # the outbox reference ("alert-123"): lets a receiver drop a re-delivery
 
 
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[").replace("]", "\\]")
+@dataclass(frozen=True, slots=True)
+class DigestGroup:
+    """One profile's hits in a digest, newest first (one item per story)."""
+
+    profile: str
+    items: tuple[AlertItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Every hit of a period for one channel, grouped by profile.
+
+    `reason` is "schedule" (a profile or channel asked for digests) or "debounce" (a profile
+    passed its instant-alert limit and the rest of the window was gathered here).
+    `timezone` is the IANA name the schedule is written in; times are shown in it.
+    """
+
+    schedule: str
+    reason: Literal["schedule", "debounce"]
+    period_start: datetime | None
+    period_end: datetime
+    timezone: str
+    groups: tuple[DigestGroup, ...]
+    ref: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(len(group.items) for group in self.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message about the monitor itself (feed failing, channel failing, spike, reload …)
+    or about alerting (a profile switching to a digest). `body` is plain text."""
+
+    title: str
+    body: str
+    kind: str  # "feed-failing", "channel-failing", "spike", "config", "debounce", "test" …
+    ref: str = ""

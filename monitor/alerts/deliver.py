@@ -7,7 +7,8 @@ import re
 
 import apprise
 
-from monitor.alerts.compose import Message
+from monitor.alerts.channels import apprise_targets
+from monitor.alerts.compose import Format, Message
 from monitor.errors import DeliveryError
 from monitor.models import ChannelSpec
 
@@ -25,20 +26,48 @@ class Notifier:
     def _app(self, channel: ChannelSpec) -> apprise.Apprise:
         app = self._apps.get(channel.key)
         if app is None:
-            app = apprise.Apprise(asset=self._asset)
-            if not app.add(channel.url):
+            if channel.config is not None:
+                app = apprise_targets(channel.config)
+                app.asset = self._asset
+                accepted = len(app) > 0
+            else:
+                app = apprise.Apprise(asset=self._asset)
+                accepted = app.add(channel.url)
+            if not accepted:
                 raise DeliveryError(
-                    f"channel {channel.key}: Apprise does not accept its URL "
+                    f"channel {channel.key}: Apprise does not accept its "
+                    f"{'configuration file' if channel.config else 'URL'} "
                     "(check the scheme and parameters in alerts.yaml)"
                 )
+            if channel.throttle is not None:
+                for target in app:
+                    target.request_rate_per_sec = channel.throttle
             self._apps[channel.key] = app
         return app
+
+    def format_for(self, channel: ChannelSpec) -> Format:
+        """The format to write for a channel: its `format` option, else HTML for e-mail,
+        Markdown where the service renders it, plain text otherwise."""
+        if channel.format in ("text", "markdown", "html"):
+            return channel.format  # type: ignore[return-value]
+        try:
+            targets = list(self._app(channel))
+        except DeliveryError:
+            return "text"
+        native = getattr(targets[0], "notify_format", ()) if targets else ()
+        native = native if isinstance(native, tuple) else (native,)
+        formats = {str(getattr(f, "value", f)) for f in native}
+        email = len(targets) == 1 and "email" in type(targets[0]).__name__.lower()
+        for choice in ("html",) * email + ("markdown", "text", "html"):
+            if choice in formats:
+                return choice  # type: ignore[return-value]
+        return "text"
 
     def send(self, channel: ChannelSpec, message: Message) -> None:
         """Send, or raise DeliveryError with Apprise's verdict (never the URL: it holds secrets)."""
         app = self._app(channel)
         result = app.notify(
-            body=message.body, title=message.title, body_format=apprise.NotifyFormat.MARKDOWN
+            body=message.body, title=message.title, body_format=apprise.NotifyFormat(message.format)
         )
         if not result:
             status = getattr(getattr(result, "status", None), "name", "FAILURE")

@@ -1,22 +1,52 @@
-"""The outbox worker: deliver pending alerts after their hits are committed, record each result."""
+"""The outbox worker: deliver what is due after it was committed, and record each result.
+
+One pass: digests whose period is over are made (monitor.store.messages.close_digests), then
+every due instant alert is sent — unless its channel is in quiet hours (held until they end) or
+its profile passed the debounce limit for the window (moved into the window's digest, and the
+channel told once) — then every due digest and notice. Each row is one message to one channel,
+so a failing channel is retried later without the others being resent. A row is marked sent
+right after its channel accepted it: a crash between the two is the only way a message can go
+out twice (see docs/alerts.md, "Delivery guarantees").
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
-from monitor.alerts.channels import LOG_CHANNEL
-from monitor.alerts.compose import Message, compose
+from monitor.alerts.channels import LOG_CHANNEL, AlertConfig
+from monitor.alerts.compose import AlertItem, Digest, DigestGroup, Format, Message, Notice
+from monitor.alerts.schedules import DEBOUNCE, debounce_window, quiet_until
+from monitor.alerts.templates import Templates
 from monitor.errors import DeliveryError
 from monitor.models import ChannelSpec
 from monitor.settings import AlertSettings
-from monitor.store.outbox import due_alerts, mark_attempt_failed, mark_sent
+from monitor.store import messages
+from monitor.store.messages import PendingMessage
+from monitor.store.outbox import (
+    PendingAlert,
+    alerts_in_window,
+    due_alerts,
+    hold_alert,
+    mark_attempt_failed,
+    mark_sent,
+)
 
 log = logging.getLogger("monitor.alerts")
+
+
+class Sender(Protocol):
+    """What the outbox needs from a notifier (monitor.alerts.deliver.Notifier)."""
+
+    def send(self, channel: ChannelSpec, message: Message) -> None: ...
+
+    def format_for(self, channel: ChannelSpec) -> Format: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,53 +54,246 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    held: int = 0  # quiet hours, or debounced into a digest
 
 
-Send = Callable[[ChannelSpec, Message], None]
+@dataclass
+class Outbox:
+    """Everything one delivery pass needs; `system` lists the channels taking system notices
+    and `digest_channels` the channels each schedule sends to (for empty digests)."""
 
+    engine: Engine
+    config: AlertConfig
+    sender: Sender
+    templates: Templates
+    settings: AlertSettings
+    clock: Callable[[], datetime]
+    started_at: datetime
+    system: list[str] = field(default_factory=list)
+    digest_channels: dict[str, set[str]] = field(default_factory=dict)
+    _counts: dict[str, int] = field(default_factory=dict, init=False)
 
-def deliver_pending(
-    engine: Engine,
-    channels: list[ChannelSpec],
-    send: Send,
-    settings: AlertSettings,
-    now: Callable[[], datetime],
-) -> DeliveryReport:
-    """Deliver every due alert once; a failing channel is retried later without the others
-    being resent (each alert row is one hit to one channel)."""
-    by_key = {channel.key: channel for channel in channels}
-    sent = retrying = failed = 0
-    for alert in due_alerts(engine, now()):
-        message = compose(alert)
+    def deliver(self) -> DeliveryReport:
+        """One delivery pass over everything due now."""
+        self._counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
+        now = self.clock()
+        messages.close_digests(self.engine, now, self._period_starts())
+        self._empty_digests(now)
+        for alert in due_alerts(self.engine, now):
+            self._deliver_alert(alert)
+        for message in messages.due_messages(self.engine, self.clock()):
+            self._deliver_message(message)
+        return DeliveryReport(**self._counts)
+
+    def notify_system(
+        self,
+        kind: str,
+        key: str,
+        title: str,
+        body: str,
+        *,
+        but: str = "",
+        session: Session | None = None,
+    ) -> int:
+        """Queue a system notice for the system channels (only the log when there are none);
+        `key` makes it unique, `session` commits it with the caller's own writes."""
+        channels = [c for c in self.system if c != but]
+        added = 0
+        if channels:
+            added = messages.enqueue(
+                self.engine,
+                channels,
+                key,
+                kind,
+                self.clock(),
+                title=title,
+                body=body,
+                session=session,
+            )
+        if added or not channels:
+            log.warning("system notice: %s\n%s", title, body)
+        return added
+
+    # -- instant alerts ------------------------------------------------------------------
+    def _deliver_alert(self, alert: PendingAlert) -> None:
+        channel = self._channel(alert.channel)
+        now = self.clock()
+        if channel is not None and channel.quiet is not None:
+            until = quiet_until(channel.quiet, now)
+            if until is not None:
+                hold_alert(self.engine, alert.id, until)
+                self._counts["held"] += 1
+                return
+        if self._debounced(alert, now):
+            return
+        item = AlertItem(alert.hit, alert.also, ref=f"alert-{alert.id}")
+        self._send(
+            channel,
+            alert.channel,
+            lambda fmt: self.templates.alert(item, fmt),
+            attempts=alert.attempts,
+            on_sent=lambda: mark_sent(self.engine, alert.id, self.clock()),
+            on_failed=lambda error, retry: mark_attempt_failed(self.engine, alert.id, error, retry),
+        )
+
+    def _debounced(self, alert: PendingAlert, now: datetime) -> bool:
+        """Past the limit for this window: move the alert into the window's digest."""
+        limit = self.settings.debounce_count
+        if limit <= 0 or alert.channel == LOG_CHANNEL:
+            return False
+        start, end = debounce_window(now, self.settings.debounce_window)
+        profile = alert.hit.profile
+        if alerts_in_window(self.engine, profile, alert.channel, start) < limit:
+            return False
+        hold_alert(self.engine, alert.id, end, digest=DEBOUNCE)
+        messages.enqueue(
+            self.engine,
+            [alert.channel],
+            f"debounce:{profile}:{start.isoformat(timespec='seconds')}",
+            "debounce",
+            now,
+            title=f"{profile}: more than {limit} alerts since {start:%H:%M} UTC",
+            body=(
+                f"Profile {profile} has sent {limit} alerts to this channel since "
+                f"{start:%H:%M} UTC. Its further alerts until {end:%H:%M} UTC are gathered "
+                f"into one digest sent then (alerts.debounce_count / debounce_window)."
+            ),
+        )
+        self._counts["held"] += 1
+        return True
+
+    # -- digests and notices -------------------------------------------------------------
+    def _deliver_message(self, message: PendingMessage) -> None:
+        channel = self._channel(message.channel)
+        now = self.clock()
+        if channel is not None and channel.quiet is not None:
+            until = quiet_until(channel.quiet, now)
+            if until is not None:
+                messages.mark_message(self.engine, message.id, retry_at=until, attempt=False)
+                self._counts["held"] += 1
+                return
+
+        def render(fmt: Format) -> Message:
+            if message.kind == "digest":
+                return self.templates.digest(self._digest(message), fmt)
+            notice = Notice(
+                message.title or "", message.body or "", message.kind, ref=f"message-{message.id}"
+            )
+            return self.templates.notice(notice, fmt)
+
+        self._send(
+            channel,
+            message.channel,
+            render,
+            attempts=message.attempts,
+            on_sent=lambda: messages.mark_message(self.engine, message.id, sent_at=self.clock()),
+            on_failed=lambda error, retry: messages.mark_message(
+                self.engine, message.id, error=error, retry_at=retry
+            ),
+        )
+
+    def _digest(self, message: PendingMessage) -> Digest:
+        hits = messages.digest_hits(self.engine, message.id)
+        groups: dict[str, list[AlertItem]] = {}
+        for row in hits:
+            groups.setdefault(row.hit.profile, []).append(
+                AlertItem(row.hit, row.also, ref=f"alert-{row.alert_id}")
+            )
+        schedule = self.config.schedules.get(message.schedule or "")
+        assert message.period_end is not None
+        return Digest(
+            schedule=message.schedule or "",
+            reason="debounce" if message.schedule == DEBOUNCE else "schedule",
+            period_start=message.period_start,
+            period_end=message.period_end,
+            timezone=schedule.timezone if schedule else "UTC",
+            groups=tuple(DigestGroup(name, tuple(items)) for name, items in groups.items()),
+            ref=f"message-{message.id}",
+        )
+
+    def _period_starts(self) -> dict[str, Callable[[datetime], datetime | None]]:
+        window = timedelta(seconds=self.settings.debounce_window)
+        starts: dict[str, Callable[[datetime], datetime | None]] = {
+            name: schedule.last_fire_before for name, schedule in self.config.schedules.items()
+        }
+        starts[DEBOUNCE] = lambda due: due - window
+        return starts
+
+    def _empty_digests(self, now: datetime) -> None:
+        """A schedule with send_empty gets its digest even when no hit came in its period
+        (only for fire times since this instance started: no burst of old empty digests)."""
+        for name, schedule in self.config.schedules.items():
+            channels = sorted(self.digest_channels.get(name, ()))
+            fire = schedule.last_fire(now) if schedule.send_empty and channels else None
+            if fire is None or fire <= self.started_at:
+                continue
+            messages.enqueue(
+                self.engine,
+                channels,
+                messages.digest_key(name, fire),
+                "digest",
+                now,
+                schedule=name,
+                period_start=schedule.last_fire_before(fire),
+                period_end=fire,
+            )
+
+    # -- sending -------------------------------------------------------------------------
+    def _channel(self, key: str) -> ChannelSpec | None:
+        return next((c for c in self.config.channels if c.key == key), None)
+
+    def _send(
+        self,
+        channel: ChannelSpec | None,
+        key: str,
+        render: Callable[[Format], Message],
+        *,
+        attempts: int,
+        on_sent: Callable[[], None],
+        on_failed: Callable[[str, datetime | None], None],
+    ) -> None:
         try:
-            if alert.channel == LOG_CHANNEL:
-                log.warning("ALERT %s\n%s", message.title, message.body)
-            elif alert.channel in by_key:
-                send(by_key[alert.channel], message)
+            if key == LOG_CHANNEL:
+                text = render("text")
+                log.warning("ALERT %s\n%s", text.title, text.body)
+            elif channel is None:
+                raise DeliveryError(f"channel {key} is no longer in alerts.yaml")
             else:
-                raise DeliveryError(f"channel {alert.channel} is no longer in alerts.yaml")
+                self.sender.send(channel, render(self.sender.format_for(channel)))
         except DeliveryError as exc:
-            attempts = alert.attempts + 1
-            permanent = alert.channel not in by_key or attempts >= settings.max_attempts
-            retry_at = (
-                None
-                if permanent
-                else now() + timedelta(seconds=settings.retry_delay * 2 ** (attempts - 1))
+            self._failed(key, channel, attempts + 1, str(exc), on_failed)
+            return
+        on_sent()
+        self._counts["sent"] += 1
+
+    def _failed(
+        self,
+        key: str,
+        channel: ChannelSpec | None,
+        attempts: int,
+        error: str,
+        record: Callable[[str, datetime | None], None],
+    ) -> None:
+        now = self.clock()
+        permanent = channel is None or attempts >= self.settings.max_attempts
+        delay = self.settings.retry_delay * 2 ** (attempts - 1)
+        retry_at = None if permanent else now + timedelta(seconds=delay)
+        record(error, retry_at)
+        log.error(
+            "delivery to %s failed (attempt %d): %s%s",
+            key,
+            attempts,
+            error,
+            "; given up" if retry_at is None else f"; retrying at {retry_at:%H:%M:%S}",
+        )
+        self._counts["failed" if retry_at is None else "retrying"] += 1
+        if channel is not None and attempts == self.settings.channel_failures:
+            self.notify_system(
+                "channel-failing",
+                f"channel-failing:{key}:{now:%Y-%m-%d}",
+                f"Channel {key} is failing",
+                f"Delivery to channel {key} failed {attempts} times in a row: {error}\n\n"
+                "Its messages are kept and retried; `monitor alerts status` lists them and "
+                "`monitor alerts retry` requeues those given up on.",
+                but=key,
             )
-            mark_attempt_failed(engine, alert.id, str(exc), retry_at)
-            log.error(
-                "alert %d to %s failed (attempt %d): %s%s",
-                alert.id,
-                alert.channel,
-                attempts,
-                exc,
-                "" if retry_at is None else f"; retrying at {retry_at:%H:%M:%S}",
-            )
-            if retry_at is None:
-                failed += 1
-            else:
-                retrying += 1
-            continue
-        mark_sent(engine, alert.id, now())
-        sent += 1
-    return DeliveryReport(sent, retrying, failed)

@@ -10,10 +10,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.alerts.channels import load_channels
-from monitor.alerts.compose import Message
+from monitor.alerts.compose import Notice
 from monitor.alerts.deliver import Notifier
+from monitor.alerts.templates import TEMPLATES_DIR, Templates
 from monitor.cli.common import TableOrJson, config_dir, engine, iso, out, print_json, settings
 from monitor.errors import DeliveryError
+from monitor.store.messages import (
+    message_counts,
+    requeue_failed_messages,
+    undelivered_messages,
+)
 from monitor.store.outbox import alert_counts, requeue_failed, undelivered
 
 alerts_app = typer.Typer(
@@ -28,10 +34,13 @@ def alerts_status(
         TableOrJson.table
     ),
 ) -> None:
-    """Alerts per status, and the pending and failed ones with their last error."""
+    """Alerts and messages (digests, notices) per status; the pending and failed ones with
+    their last error."""
     db = engine(settings(ctx))
     counts = alert_counts(db)
     waiting = undelivered(db)
+    other = message_counts(db)
+    held = undelivered_messages(db)
     if fmt is TableOrJson.json:
         records = [
             {
@@ -47,9 +56,35 @@ def alerts_status(
             }
             for a in waiting
         ]
-        print_json({"counts": counts, "undelivered": records})
+        notes = [
+            {
+                "id": m.id,
+                "channel": m.channel,
+                "kind": m.kind,
+                "status": m.status,
+                "attempts": m.attempts,
+                "last_error": m.last_error,
+                "next_attempt_at": iso(m.next_attempt_at),
+                "key": m.key,
+            }
+            for m in held
+        ]
+        print_json(
+            {
+                "counts": counts,
+                "undelivered": records,
+                "message_counts": other,
+                "undelivered_messages": notes,
+            }
+        )
         return
-    out.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no alerts")
+    out.print(
+        "alerts: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none")
+    )
+    out.print(
+        "digests and notices: "
+        + (", ".join(f"{n} {status}" for status, n in sorted(other.items())) or "none")
+    )
     if waiting:
         table = Table("id", "channel", "status", "attempts", "next attempt", "profile", "error")
         for a in waiting:
@@ -63,6 +98,19 @@ def alerts_status(
                 escape(a.last_error or ""),
             )
         out.print(table)
+    if held:
+        table = Table("id", "channel", "kind", "status", "attempts", "next attempt", "error")
+        for m in held:
+            table.add_row(
+                str(m.id),
+                m.channel,
+                m.kind,
+                m.status,
+                str(m.attempts),
+                f"{m.next_attempt_at:%Y-%m-%d %H:%M}" if m.status == "pending" else "",
+                escape(m.last_error or ""),
+            )
+        out.print(table)
 
 
 @alerts_app.command("retry")
@@ -70,9 +118,12 @@ def alerts_retry(
     ctx: typer.Context,
     channel: Annotated[str | None, typer.Option(help="Only this channel's failed alerts.")] = None,
 ) -> None:
-    """Requeue failed alerts: the next delivery pass sends them again."""
-    count = requeue_failed(engine(settings(ctx)), datetime.now(UTC), channel)
-    out.print(f"{count} failed alert(s) requeued")
+    """Requeue failed alerts, digests and notices: the next delivery pass sends them again."""
+    db = engine(settings(ctx))
+    now = datetime.now(UTC)
+    count = requeue_failed(db, now, channel)
+    others = requeue_failed_messages(db, now, channel)
+    out.print(f"{count} failed alert(s) and {others} failed digest(s)/notice(s) requeued")
 
 
 @alerts_app.command("test")
@@ -91,14 +142,16 @@ def alerts_test(
         )
         raise typer.Exit(1 if channels else 0)
     notifier = Notifier()
-    message = Message(
-        title="[monitor] test message",
-        body="This is a test of the governance-news monitor's alert channel. Nothing matched.",
+    templates = Templates(config_dir(ctx) / TEMPLATES_DIR)
+    notice = Notice(
+        "test message",
+        "This is a test of the governance-news monitor's alert channel. Nothing matched.",
+        "test",
     )
     failed = 0
     for channel in chosen:
         try:
-            notifier.send(channel, message)
+            notifier.send(channel, templates.notice(notice, notifier.format_for(channel)))
         except DeliveryError as exc:
             failed += 1
             out.print(f"[red]failed[/] {escape(channel.key)}: {escape(str(exc))}")

@@ -6,6 +6,7 @@
     sources: [Xinhua]        # optional: only articles from feeds/sites with these names
     tags: [china-internet]   # alert routing
     alert: instant           # or digest
+    digest: daily            # with alert: digest, the schedule (named in alerts.yaml)
     min_score: 1
     regex: false             # true allows /regular expressions/ in the query
     enabled: true
@@ -68,6 +69,7 @@ class _ProfileFile(BaseModel):
     sources: list[str] = []
     tags: list[str] = []
     alert: Literal["instant", "digest"] = "instant"
+    digest: str = "daily"
     min_score: float = Field(default=1.0, ge=0)
     regex: bool = False
     enabled: bool = True
@@ -151,6 +153,8 @@ def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
         languages=tuple(parsed.languages),
         sources=tuple(parsed.sources),
         alert=parsed.alert,
+        digest=parsed.digest,
+        path=path,
     )
 
 

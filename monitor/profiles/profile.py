@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from monitor.profiles.nodes import Node
@@ -25,6 +26,8 @@ class Profile:
     languages: tuple[str, ...] = ()  # language code prefixes; empty: any language
     sources: tuple[str, ...] = ()  # feed or site names (substrings); empty: any source
     alert: AlertMode = "instant"
+    digest: str = "daily"  # the digest schedule (alerts.yaml) when alert == "digest"
+    path: Path | None = None  # the file it came from, for error messages
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
-from monitor.models import Article, Entry, Match
+from monitor.models import Article, Entry, Match, Route
 from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.tables import AlertRow, ArticleRow, EntryRow, FeedRow, HitRow, StoryBandRow
 
@@ -89,14 +89,15 @@ def store_article(
     entry: Entry,
     article: Article,
     matches: list[Match],
-    routes: dict[str, list[str]],
+    routes: dict[str, list[Route]],
     now: datetime,
     story_id: int | None = None,
     band_values: list[int] | None = None,
 ) -> Stored:
     """Store the article, its entry, its hits and their pending alerts in ONE transaction.
 
-    `routes` maps a profile name to the channel keys to alert (absent or empty: no alert).
+    `routes` maps a profile name to where its alerts go (absent or empty: no alert); an alert
+    for a digest is stored `queued` until the digest is due.
     `story_id` joins the article to a story found earlier (None: it starts its own); a
     profile already hit by another article of the story alerts no one again. Every insert
     ignores duplicates, so storing the same entry twice adds nothing.
@@ -155,15 +156,16 @@ def store_article(
             new_hits += 1
             if _story_already_hit(session, story_id, article_id, match.profile):
                 continue  # one alert per story per profile: the first outlet's alert lists others
-            for channel in routes.get(match.profile, []):
+            for route in routes.get(match.profile, []):
                 session.execute(
                     insert_ignoring_duplicates(engine, AlertRow).values(
                         hit_id=hit_id,
-                        channel=channel,
-                        status="pending",
+                        channel=route.channel,
+                        status="queued" if route.digest else "pending",
+                        digest=route.digest,
                         attempts=0,
                         created_at=now,
-                        next_attempt_at=now,
+                        next_attempt_at=route.due or now,
                     )
                 )
                 new_alerts += 1

@@ -225,8 +225,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def mark_notice(engine: Engine, feed_id: int, kind: str, now: datetime) -> None:
-    """Remember a notice was sent, so it is repeated only when due."""
+def mark_notice(
+    engine: Engine, feed_id: int, kind: str, now: datetime, session: Session | None = None
+) -> None:
+    """Remember a notice was sent, so it is repeated only when due (inside `session` when given,
+    so the notice and its record commit together)."""
     values: dict[str, datetime | None]
     if kind == "silent":
         values = {"silent_notice_at": now}
@@ -234,6 +237,10 @@ def mark_notice(engine: Engine, feed_id: int, kind: str, now: datetime) -> None:
         values = {"failure_notice_at": None}
     else:  # failing, gone
         values = {"failure_notice_at": now}
-    with Session(engine) as session:
-        session.execute(update(FeedRow).where(col(FeedRow.id) == feed_id).values(**values))
-        session.commit()
+    statement = update(FeedRow).where(col(FeedRow.id) == feed_id).values(**values)
+    if session is not None:
+        session.execute(statement)
+        return
+    with Session(engine) as own:
+        own.execute(statement)
+        own.commit()

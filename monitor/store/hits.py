@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -97,3 +97,23 @@ def query_hits(
         query = query.limit(limit)
     with Session(engine) as session:
         return [hit_view(*row) for row in session.exec(query)]
+
+
+def hit_counts(engine: Engine, since: datetime, until: datetime) -> dict[str, int]:
+    """Hits stored per profile in [since, until)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(HitRow.profile, func.count())
+            .where(col(HitRow.created_at) >= since, col(HitRow.created_at) < until)
+            .group_by(col(HitRow.profile))
+        ).all()
+    return dict(rows)
+
+
+def first_hits(engine: Engine) -> dict[str, datetime]:
+    """When each profile's first stored hit was made."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(HitRow.profile, func.min(HitRow.created_at)).group_by(col(HitRow.profile))
+        ).all()
+    return {profile: first for profile, first in rows if first is not None}

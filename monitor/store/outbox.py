@@ -53,6 +53,41 @@ def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:
         session.commit()
 
 
+def hold_alert(
+    engine: Engine, alert_id: int, until: datetime, *, digest: str | None = None
+) -> None:
+    """Postpone an alert without counting an attempt: to `until` (quiet hours), or, with
+    `digest`, into that digest due at `until` (debounce)."""
+    values: dict[str, object] = {"next_attempt_at": until}
+    if digest is not None:
+        values.update(status="queued", digest=digest)
+    with Session(engine) as session:
+        session.execute(
+            update(AlertRow)
+            .where(col(AlertRow.id) == alert_id, col(AlertRow.status) == "pending")
+            .values(**values)
+        )
+        session.commit()
+
+
+def alerts_in_window(engine: Engine, profile: str, channel: str, since: datetime) -> int:
+    """Instant alerts of a profile sent to a channel since `since`."""
+    with Session(engine) as session:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(AlertRow)
+                .join(HitRow, col(HitRow.id) == AlertRow.hit_id)
+                .where(
+                    HitRow.profile == profile,
+                    AlertRow.channel == channel,
+                    col(AlertRow.digest).is_(None),
+                    col(AlertRow.sent_at) >= since,
+                )
+            ).one()
+        )
+
+
 def mark_attempt_failed(
     engine: Engine, alert_id: int, error: str, retry_at: datetime | None
 ) -> None:

@@ -151,6 +151,40 @@ class AlertRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     hit_id: int = Field(sa_column=Column(Integer, ForeignKey("hit.id"), nullable=False))
     channel: str = Field(sa_column=Column(String(200), nullable=False))
+    status: str = "pending"  # pending → sent | failed; queued → digested (waiting for a digest)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    next_attempt_at: datetime  # for a queued alert: when its digest is due
+    sent_at: datetime | None = None
+    # digests (migration 0006): the schedule name ("debounce" for a debounced profile) and,
+    # once the digest is made, the message that carries this alert
+    digest: str | None = Field(default=None, sa_column=Column(String(200)))
+    message_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("message.id"), index=True)
+    )
+
+
+class MessageRow(SQLModel, table=True):
+    """The outbox for everything that is not one hit: a digest (its hits are the alert rows
+    pointing here) or a notice (title and body stored). `key` makes each one unique per channel:
+    "digest:daily:2026-12-03T08:00:00+00:00", "feed-failing:12:…", "spike:gfw:…"."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("channel", "key", name="uq_message_channel_key"),
+        Index("ix_message_status_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=Column(String(200), nullable=False))
+    key: str = Field(sa_column=Column(String(400), nullable=False))
+    kind: str = Field(sa_column=Column(String(40), nullable=False))  # "digest" or a notice kind
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    body: str | None = Field(default=None, sa_column=Column(Text))
+    schedule: str | None = Field(default=None, sa_column=Column(String(200)))
+    period_start: datetime | None = None
+    period_end: datetime | None = None
     status: str = "pending"  # pending → sent | failed
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,363 @@
+"""Turning alerts, digests and notices into messages with Jinja2 templates a user may override.
+
+Every message has two templates, named `<kind>.<part>.j2`:
+
+    kind   alert | digest | notice
+    part   title                      the message title: plain text in every format
+           text | markdown | html     the body, one per Format (html is autoescaped)
+
+so twelve built-in templates live in `monitor/alerts/templates/`. A file with one of these
+names in the override folder (`<config>/templates/`) replaces the built-in template; the
+built-ins stay reachable as `builtin/<name>` for `{% extends %}`, `{% include %}` and
+`{% import %}`. Any other file name there is a configuration error (hidden files are ignored).
+
+Templates run in Jinja's sandbox with StrictUndefined: a user's template cannot reach Python
+internals, and a misspelt variable is an error, not an empty string. `Templates.check()`
+compiles every template and renders it against built-in samples, so a broken override is
+reported at start-up or reload as a ConfigError naming the file and line. Should an override
+still fail while a real message is rendered, the error is logged and the built-in template
+renders that message instead: an alert is never lost to a template bug.
+
+The variables and filters each template receives are listed in docs/templates.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+)
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from monitor.alerts.compose import (
+    FORMATS,
+    AlertItem,
+    Digest,
+    DigestGroup,
+    Format,
+    Message,
+    Notice,
+)
+from monitor.errors import ConfigError
+from monitor.store.hits import HitView
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = "templates"  # <config>/templates: the user's overrides
+BUILTIN_DIR = Path(__file__).parent / "templates"
+KINDS = ("alert", "digest", "notice")
+NAMES = tuple(f"{kind}.{part}.j2" for kind in KINDS for part in ("title", *FORMATS))
+ALSO_MAX = 10  # other outlets listed by name; the rest are counted ("and 3 more")
+TITLE_MAX = 250
+
+_MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
+_MD_SPECIAL = re.compile(r"([\\`*_~\[\]<>|&])")
+_URL_ESCAPES = {
+    " ": "%20",
+    '"': "%22",
+    "(": "%28",
+    ")": "%29",
+    "<": "%3C",
+    ">": "%3E",
+    "\\": "%5C",
+}
+
+
+# ---- filters (registered under these names; documented in docs/templates.md) ----
+
+
+def when(value: datetime | None, tz: str = "UTC", pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A moment in the IANA time zone `tz` ("date unknown" for None; naive means UTC)."""
+    if value is None:
+        return "date unknown"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_zone(tz)).strftime(pattern)
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r in a message; times shown in UTC", name)
+        return UTC
+
+
+def md_escape(text: object) -> str:
+    """Backslash-escape what Markdown would read as markup or as the end of a link label."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def md_marked(snippet: str) -> str:
+    """A snippet for Markdown: its text escaped, its `**matches**` kept bold."""
+    pieces = _MARKED.split(snippet)  # even indexes: plain text; odd: the marked words
+    return "".join(
+        md_escape(piece) if i % 2 == 0 else f"**{md_escape(piece)}**"
+        for i, piece in enumerate(pieces)
+    )
+
+
+def marked(snippet: str) -> Markup:
+    """A snippet for HTML: its text escaped, then `**matches**` turned into <strong>."""
+    pieces = _MARKED.split(snippet)  # even indexes: plain text; odd: the marked words
+    return Markup("").join(
+        escape(piece) if i % 2 == 0 else Markup("<strong>{}</strong>").format(piece)
+        for i, piece in enumerate(pieces)
+    )
+
+
+def paragraphs(text: str) -> Markup:
+    """Plain text as HTML: escaped, blank lines start a <p>, single line breaks kept."""
+    blocks = [block.strip() for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
+    return Markup("\n").join(
+        Markup("<p>{}</p>").format(Markup("<br>\n").join(block.splitlines())) for block in blocks
+    )
+
+
+def web_url(url: str) -> str:
+    """The URL if it is http(s), with what would break a Markdown link or an attribute
+    percent-encoded; "" for anything else (javascript:, data:, garbage)."""
+    url = "".join(ch for ch in url.strip() if ch >= " " and ch != "\x7f")
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+    if scheme not in ("http", "https"):
+        return ""
+    return "".join(_URL_ESCAPES.get(ch, ch) for ch in url)
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """ "1 hit", "12 hits"; `many` for irregular words: plural(n, "story", "stories")."""
+    return f"{count} {singular if count == 1 else many or singular + 's'}"
+
+
+def snippets(hit: HitView) -> list[str]:
+    """The hit's keyword-in-context snippets: all of them, else its single snippet."""
+    return list(hit.snippets) or ([hit.snippet] if hit.snippet else [])
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "when": when,
+    "md_escape": md_escape,
+    "md_marked": md_marked,
+    "marked": marked,
+    "paragraphs": paragraphs,
+    "web_url": web_url,
+    "plural": plural,
+    "snippets": snippets,
+}
+
+
+# ---- the environment ----
+
+
+def _environment(loader: BaseLoader) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=loader,
+        undefined=StrictUndefined,
+        autoescape=lambda name: name is not None and name.endswith(".html.j2"),
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals["also_max"] = ALSO_MAX
+    return env
+
+
+class Templates:
+    """The message templates: built-ins, replaced file by file from `override_dir`."""
+
+    def __init__(self, override_dir: Path | None = None) -> None:
+        self._override_dir = override_dir
+        builtin = FileSystemLoader(BUILTIN_DIR)
+        loaders: list[BaseLoader] = [PrefixLoader({"builtin": builtin})]
+        if override_dir is not None:
+            loaders.append(FileSystemLoader(override_dir))
+        self._env = _environment(ChoiceLoader([*loaders, builtin]))
+        self._builtin = _environment(ChoiceLoader([PrefixLoader({"builtin": builtin}), builtin]))
+
+    def alert(self, item: AlertItem, fmt: Format, tz: str = "UTC") -> Message:
+        return self._message("alert", fmt, _alert_context(item, fmt, tz))
+
+    def digest(self, digest: Digest, fmt: Format) -> Message:
+        return self._message("digest", fmt, _digest_context(digest, fmt))
+
+    def notice(self, notice: Notice, fmt: Format) -> Message:
+        return self._message("notice", fmt, {"notice": notice, "format": fmt, "ref": notice.ref})
+
+    def check(self) -> None:
+        """Raise ConfigError, naming file and line, for the first template that does not
+        compile or does not render against the samples; also for unknown override names."""
+        self._check_names()
+        for kind, context in _samples():
+            for part in ("title", *FORMATS):
+                name = f"{kind}.{part}.j2"
+                fmt = part if part in FORMATS else "text"
+                self._check_render(name, {**context, "format": fmt})
+
+    def _message(self, kind: str, fmt: Format, context: dict[str, Any]) -> Message:
+        title = self._render(f"{kind}.title.j2", context)
+        body = self._render(f"{kind}.{fmt}.j2", context)
+        return Message(title=_one_line(title), body=body.strip(), format=fmt)
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
+        override = self._override(name)
+        if override is None:
+            return self._builtin.get_template(name).render(context)
+        try:
+            return self._env.get_template(name).render(context)
+        except Exception as exc:  # noqa: BLE001 - a user's template bug must not lose a message
+            path, line = _where(exc, override)
+            log.error(
+                "template %s%s failed (%s); the built-in %s was used for this message",
+                path,
+                f":{line}" if line else "",
+                _describe(exc),
+                name,
+            )
+        return self._builtin.get_template(name).render(context)
+
+    def _override(self, name: str) -> Path | None:
+        if self._override_dir is None:
+            return None
+        path = self._override_dir / name
+        return path if path.is_file() else None
+
+    def _check_names(self) -> None:
+        if self._override_dir is None or not self._override_dir.exists():
+            return
+        if not self._override_dir.is_dir():
+            raise ConfigError("should be a folder of template files", path=self._override_dir)
+        for path in sorted(self._override_dir.iterdir()):
+            if not path.name.startswith(".") and path.name not in NAMES:
+                raise ConfigError(
+                    "not a template name; the templates that can be overridden are "
+                    + ", ".join(NAMES),
+                    path=path,
+                )
+
+    def _check_render(self, name: str, context: dict[str, Any]) -> None:
+        fallback = self._override(name) or BUILTIN_DIR / name
+        try:
+            self._env.get_template(name).render(context)
+        except Exception as exc:  # whatever went wrong is the template's fault: report it
+            path, line = _where(exc, fallback)
+            raise ConfigError(_describe(exc), path=path, line=line) from exc
+
+
+def _alert_context(item: AlertItem, fmt: Format, tz: str) -> dict[str, Any]:
+    return {
+        "item": item,
+        "hit": item.hit,
+        "tz": tz,
+        "format": fmt,
+        "snippets": snippets(item.hit),
+        "also": item.also[:ALSO_MAX],
+        "also_more": max(0, len(item.also) - ALSO_MAX),
+        "ref": item.ref,
+    }
+
+
+def _digest_context(digest: Digest, fmt: Format) -> dict[str, Any]:
+    return {
+        "digest": digest,
+        "groups": digest.groups,
+        "total": digest.total,
+        "tz": digest.timezone,
+        "format": fmt,
+        "ref": digest.ref,
+    }
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1].rstrip() + "…"
+
+
+def _where(exc: BaseException, default: Path) -> tuple[str, int | None]:
+    """The template file and line an error points at: a syntax error says so itself; for a
+    runtime error, Jinja rewrites the traceback so template lines appear as frames."""
+    if isinstance(exc, TemplateSyntaxError):
+        return exc.filename or str(default), exc.lineno
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    if frames:
+        return frames[-1].filename, frames[-1].lineno
+    return str(default), None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TemplateSyntaxError):
+        return f"template syntax error: {exc.message}"
+    if isinstance(exc, UndefinedError):
+        return f"undefined variable or attribute: {exc.message} (see docs/templates.md)"
+    if isinstance(exc, SecurityError):
+        return f"not allowed in a template: {exc.message}"
+    if isinstance(exc, TemplateNotFound):
+        return f"no template named {exc.name!r} (use builtin/<name> for a built-in one)"
+    if isinstance(exc, TemplateError):
+        return f"template error: {exc.message}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ---- samples for check(): every branch of the built-ins (and likely of overrides) runs ----
+
+
+def _samples() -> Iterator[tuple[str, dict[str, Any]]]:
+    moment = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
+    full = HitView(
+        profile="sample_profile",
+        url="https://news.example.org/2026/11/27/story?id=1&lang=en",
+        title="Sample headline [update] about <regulation> & more",
+        feed="Example News",
+        published_at=moment,
+        matched_terms=["regulation", "网信办"],
+        score=2.5,
+        snippet="…new **regulation** of…",
+        snippets=["…new **regulation** of platforms…", "…said the **网信办** on Friday…"],
+        created_at=moment,
+        language="en",
+        profile_version="sample",
+        matched_on="entry",
+        note="page not used: timeout",
+    )
+    bare = replace(
+        full, published_at=None, language=None, snippets=[], snippet="", matched_on="page"
+    )
+    outlets = tuple((f"Outlet {n}", f"https://outlet{n}.example.net/a") for n in range(12))
+    rich = AlertItem(hit=full, also=outlets, ref="alert-1")
+    plain = AlertItem(hit=bare)
+    yield "alert", _alert_context(rich, "text", "Asia/Shanghai")
+    yield "alert", _alert_context(plain, "text", "UTC")
+    groups = (DigestGroup("sample_profile", (rich, plain)), DigestGroup("other", (plain,)))
+    digest = Digest("daily", "schedule", moment - timedelta(days=1), moment, "UTC", groups, "d-1")
+    yield "digest", _digest_context(digest, "text")
+    debounce = replace(digest, reason="debounce", period_start=None, groups=groups[1:], ref="")
+    yield "digest", _digest_context(debounce, "text")
+    yield "digest", _digest_context(replace(digest, groups=()), "text")
+    notice = Notice("Feed failing: Example", "Line one\nline two.\n\nSecond <p>.", "test", "n-1")
+    yield "notice", {"notice": notice, "format": "text", "ref": notice.ref}
+    yield "notice", {"notice": replace(notice, ref=""), "format": "text", "ref": ""}

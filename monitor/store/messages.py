@@ -1,0 +1,241 @@
+"""The message outbox: digests and notices, one row per (channel, key), with their results.
+
+A digest row is made when its period is over, in the same transaction that moves the queued
+alerts of that period onto it; it is rendered from those alerts when it is sent. A notice row
+holds its own title and body. The (channel, key) constraint makes every write idempotent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, col, select
+
+from monitor.store.engine import insert_ignoring_duplicates
+from monitor.store.hits import HitView, hit_view, hits_joined, story_outlets
+from monitor.store.tables import AlertRow, HitRow, MessageRow
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    id: int
+    channel: str
+    key: str
+    kind: str
+    title: str | None
+    body: str | None
+    schedule: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestHit:
+    hit: HitView
+    also: tuple[tuple[str, str], ...]
+    alert_id: int
+
+
+def enqueue(
+    engine: Engine,
+    channels: list[str],
+    key: str,
+    kind: str,
+    now: datetime,
+    *,
+    title: str | None = None,
+    body: str | None = None,
+    session: Session | None = None,
+    **digest: Any,
+) -> int:
+    """Add a message for each channel unless one with this key exists; how many were added."""
+    added = 0
+
+    def write(s: Session) -> None:
+        nonlocal added
+        for channel in channels:
+            result = s.execute(
+                insert_ignoring_duplicates(engine, MessageRow).values(
+                    channel=channel,
+                    key=key,
+                    kind=kind,
+                    title=title,
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                    **digest,
+                )
+            )
+            added += int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    if session is not None:
+        write(session)
+        return added
+    with Session(engine) as own:
+        write(own)
+        own.commit()
+    return added
+
+
+def close_digests(engine: Engine, now: datetime, period_starts: dict[str, Any]) -> int:
+    """Turn every queued alert whose digest is due into part of a digest message: one message
+    per (channel, schedule, due time), made and filled in one transaction. `period_starts`
+    maps a schedule name to a function giving the period start for a due time (or None)."""
+    with Session(engine) as session:
+        due = session.exec(
+            select(AlertRow.id, AlertRow.channel, AlertRow.digest, AlertRow.next_attempt_at).where(
+                col(AlertRow.status) == "queued", col(AlertRow.next_attempt_at) <= now
+            )
+        ).all()
+        groups: dict[tuple[str, str, datetime], list[int]] = defaultdict(list)
+        for alert_id, channel, schedule, due_at in due:
+            groups[(channel, schedule or "", due_at)].append(alert_id or 0)
+        for (channel, schedule, due_at), ids in groups.items():
+            key = digest_key(schedule, due_at)
+            if _already_sent(session, channel, key):
+                key += f"+{min(ids)}"  # hits stored after their digest went out: a follow-up
+            starts = period_starts.get(schedule)
+            enqueue(
+                engine,
+                [channel],
+                key,
+                "digest",
+                now,
+                session=session,
+                schedule=schedule,
+                period_start=starts(due_at) if starts else None,
+                period_end=due_at,
+            )
+            message_id = session.exec(
+                select(MessageRow.id).where(MessageRow.channel == channel, MessageRow.key == key)
+            ).one()
+            session.execute(
+                update(AlertRow)
+                .where(col(AlertRow.id).in_(ids), col(AlertRow.status) == "queued")
+                .values(status="digested", message_id=message_id)
+            )
+        session.commit()
+        return len(groups)
+
+
+def _already_sent(session: Session, channel: str, key: str) -> bool:
+    status = session.exec(
+        select(MessageRow.status).where(MessageRow.channel == channel, MessageRow.key == key)
+    ).first()
+    return status is not None and status != "pending"
+
+
+def digest_key(schedule: str, due_at: datetime) -> str:
+    """The message key of a digest: its schedule and due time (in UTC, whatever the zone)."""
+    return f"digest:{schedule}:{due_at.astimezone(UTC).isoformat(timespec='seconds')}"
+
+
+def due_messages(engine: Engine, now: datetime, limit: int = 200) -> list[PendingMessage]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(MessageRow)
+            .where(col(MessageRow.status) == "pending", col(MessageRow.next_attempt_at) <= now)
+            .order_by(col(MessageRow.id))
+            .limit(limit)
+        ).all()
+        return [
+            PendingMessage(
+                row.id or 0,
+                row.channel,
+                row.key,
+                row.kind,
+                row.title,
+                row.body,
+                row.schedule,
+                row.period_start,
+                row.period_end,
+                row.attempts,
+            )
+            for row in rows
+        ]
+
+
+def digest_hits(engine: Engine, message_id: int) -> list[DigestHit]:
+    """The hits a digest carries, newest first, each with its story's other outlets."""
+    query = (
+        hits_joined(AlertRow)
+        .join(AlertRow, col(AlertRow.hit_id) == HitRow.id)
+        .where(col(AlertRow.message_id) == message_id)
+        .order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
+    )
+    with Session(engine) as session:
+        out = []
+        for alert, *rest in session.exec(query):
+            hit = hit_view(*rest)
+            also = story_outlets(session, hit.story_id, hit.article_id) if hit.story_id else []
+            out.append(DigestHit(hit, tuple(also), alert.id or 0))
+        return out
+
+
+def mark_message(
+    engine: Engine,
+    message_id: int,
+    *,
+    sent_at: datetime | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    attempt: bool = True,
+) -> None:
+    """Record a result: sent (`sent_at`), failed for now (`error` + `retry_at`), failed for
+    good (`error` alone), or held without an attempt (`retry_at`, attempt=False)."""
+    values: dict[str, object] = {}
+    if attempt:
+        values["attempts"] = MessageRow.attempts + 1
+    if sent_at is not None:
+        values.update(status="sent", sent_at=sent_at, last_error=None)
+    else:
+        if error is not None:
+            values["last_error"] = error[:2000]
+        if retry_at is None:
+            values["status"] = "failed"
+        else:
+            values["next_attempt_at"] = retry_at
+    with Session(engine) as session:
+        session.execute(
+            update(MessageRow)
+            .where(col(MessageRow.id) == message_id, col(MessageRow.status) == "pending")
+            .values(**values)
+        )
+        session.commit()
+
+
+def message_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(MessageRow.status, func.count()).group_by(col(MessageRow.status))
+        ).all()
+    return dict(rows)
+
+
+def undelivered_messages(engine: Engine, limit: int = 200) -> list[MessageRow]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(MessageRow)
+                .where(col(MessageRow.status).in_(["pending", "failed"]))
+                .order_by(col(MessageRow.id))
+                .limit(limit)
+            ).all()
+        )
+
+
+def requeue_failed_messages(engine: Engine, now: datetime, channel: str | None = None) -> int:
+    query = update(MessageRow).where(col(MessageRow.status) == "failed")
+    if channel is not None:
+        query = query.where(col(MessageRow.channel) == channel)
+    with Session(engine) as session:
+        result = session.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
+        session.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
