@@ -1,14 +1,54 @@
-"""Log set-up: human-readable lines on a terminal, one JSON object per line otherwise."""
+"""Log set-up: human-readable lines on a terminal, one JSON object per line otherwise; the
+secrets of alerts.yaml (${VAR} values, URL passwords) masked in every line, whoever logs it."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 # Libraries that narrate every page or request at INFO.
 _QUIET = ("trafilatura", "htmldate", "courlan", "justext", "apprise", "apscheduler", "alembic")
+
+
+MASK = "****"
+
+
+class SecretMask(logging.Filter):
+    """Replaces each known secret in a record's message and traceback text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: tuple[str, ...] = ()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        return True
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def mask_secrets(values: Iterable[str]) -> None:
+    """Mask these values in everything the configured handlers write from now on."""
+    secrets = tuple(sorted({v for v in values if len(v) >= 4}, key=len, reverse=True))
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, SecretMask):
+                found.secrets = secrets
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,7 +59,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
+        if record.exc_text:
+            payload["exception"] = record.exc_text
+        elif record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False)
 
@@ -34,6 +76,7 @@ def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
         if json_lines
         else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
     )
+    handler.addFilter(SecretMask())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

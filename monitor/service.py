@@ -29,6 +29,7 @@ from monitor.feedlist import FEEDS_FILE, load_feeds
 from monitor.health import next_poll_at, notices
 from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
+from monitor.logs import mask_secrets
 from monitor.models import FeedSpec, Route
 from monitor.pipeline import Extract, Fetch, PollReport, Stages, poll_feed
 from monitor.profiles.concepts import CONCEPTS_FILE
@@ -127,6 +128,7 @@ class Service:
         self._apply(load_config(config_dir))
 
     def _apply(self, loaded: Loaded) -> None:
+        mask_secrets(loaded.alerts.secrets)
         self.loaded = loaded
         self.matcher = Matcher(loaded.profiles)
         channels = loaded.alerts.channels
@@ -265,12 +267,13 @@ class Service:
         return len(due)
 
     def spike_notices(self) -> int:
-        """Queue a notice for each profile whose hits spiked (one per profile per window)."""
+        """Queue a notice for each profile whose hits spiked (one per profile per window);
+        how many notices were queued."""
         now = self.clock()
-        spikes = find_spikes(self.engine, now, self.settings.alerts)
-        for spike in spikes:
+        queued = 0
+        for spike in find_spikes(self.engine, now, self.settings.alerts):
             window, _ = debounce_window(now, self.settings.alerts.spike_window)
-            self.outbox.notify_system(
+            queued += self.outbox.notify_system(
                 "spike",
                 f"spike:{spike.profile}:{window.isoformat(timespec='seconds')}",
                 f"Spike in profile {spike.profile}: {spike.recent} hits",
@@ -279,7 +282,7 @@ class Service:
                 "window on average before (alerts.spike_factor / spike_window / "
                 "spike_baseline). Something is happening, or a feed or the profile changed.",
             )
-        return len(spikes)
+        return queued
 
     async def deliver(self) -> DeliveryReport:
         """Deliver what is due; one delivery pass at a time, so nothing is sent twice."""

@@ -8,6 +8,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -98,6 +99,20 @@ def open_database(config_dir: Path, database_url: str) -> tuple[Settings, Engine
     engine = open_engine(settings.database_url)
     upgrade(engine)
     return settings, engine
+
+
+class Clock:
+    """A frozen clock the test moves (the service's `clock` seam)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
 
 
 class RecordingSender:

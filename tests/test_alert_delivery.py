@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import Message as Email
 from pathlib import Path
 from typing import Any
@@ -18,20 +18,9 @@ from monitor.models import Article, Entry, FeedSpec, Match
 from monitor.service import Service
 from monitor.store import articles, feeds
 from monitor.store.outbox import alert_counts
-from tests.conftest import Mailbox, free_port, open_database
+from tests.conftest import Clock, Mailbox, free_port, open_database
 
 DAY_BEFORE = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def _mail_url(port: int, to: str = "analyst@example.org") -> str:

@@ -82,3 +82,32 @@ def test_test_message_reports_each_channel(
     ops = monitor(*cfg, "--tag", "ops", cwd=tmp_path)
     assert ops.returncode == 0 and "dead" not in ops.stdout
     assert len(received) == 2 and received[0]["title"] == "[monitor] test message"
+
+
+def test_failed_notices_and_waiting_digests_are_listed_and_requeued(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    (config_dir / "alerts.yaml").write_text(
+        "channels:\n  - url: json://127.0.0.1:1/ops\n    name: ops\n    tags: [system]\n"
+    )
+    (config_dir / "monitor.yaml").write_text("alerts:\n  max_attempts: 1\n")
+    database = f"sqlite:///{tmp_path / 'monitor.db'}"
+    settings, engine = open_database(config_dir, database)
+    service = Service(config_dir, settings, engine)
+    assert service.outbox.notify_system("config", "config:1", "Broken file", "line 3") == 1
+    assert service.outbox.deliver().failed == 1
+    cfg = ("--config", str(config_dir))
+    env = {"MONITOR_DATABASE_URL": database}
+
+    status = json.loads(
+        monitor(*cfg, "alerts", "status", "--format", "json", cwd=tmp_path, env=env).stdout
+    )
+    assert status["message_counts"] == {"failed": 1}
+    [notice] = status["undelivered_messages"]
+    assert (notice["channel"], notice["kind"], notice["status"]) == ("ops", "config", "failed")
+    assert "127.0.0.1:1" not in json.dumps(status)
+    table = monitor(*cfg, "alerts", "status", cwd=tmp_path, env={**env, "COLUMNS": "200"})
+    assert "digests and notices: 1 failed" in table.stdout
+    requeued = monitor(*cfg, "alerts", "retry", cwd=tmp_path, env=env)
+    assert "0 failed alert(s) and 1 failed digest(s)/notice(s) requeued" in requeued.stdout
+    engine.dispose()

@@ -12,15 +12,8 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.compose import FORMATS, AlertItem, Digest, DigestGroup, Format, Notice
-from monitor.alerts.templates import (
-    FILTERS,
-    NAMES,
-    Templates,
-    md_marked,
-    plural,
-    web_url,
-    when,
-)
+from monitor.alerts.filters import FILTERS, md_marked, plural, web_url, when
+from monitor.alerts.templates import NAMES, Templates
 from monitor.errors import ConfigError
 from monitor.store.hits import HitView
 from tests.conftest import REPO

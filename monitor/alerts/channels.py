@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 import apprise
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,6 +24,7 @@ from monitor.yamlconfig import line_of, read_yaml, validate
 ALERTS_FILE = "alerts.yaml"
 LOG_CHANNEL = "log"  # used when no channel is configured: alerts are written to the log
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", re.IGNORECASE)
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -95,6 +97,7 @@ class AlertConfig:
 
     channels: list[ChannelSpec]
     schedules: dict[str, Schedule]
+    secrets: frozenset[str] = frozenset()  # ${VAR} values and URL passwords, to mask in logs
 
 
 def channel_key(url_template: str, name: str | None) -> str:
@@ -116,6 +119,7 @@ def load_alerts(config_dir: Path, env: Mapping[str, str] | None = None) -> Alert
     parsed = validate(_AlertsFile, data, path)
     schedules = build(parsed.digests)
     channels: list[ChannelSpec] = []
+    secrets: set[str] = set()
     for index, channel in enumerate(parsed.channels):
         line = line_of(data, ["channels", index])
         target = channel.url or channel.config or ""
@@ -132,10 +136,12 @@ def load_alerts(config_dir: Path, env: Mapping[str, str] | None = None) -> Alert
                 line=line_of(data, ["channels", index, "digest"]),
             )
         where = f"channels[{index}].{'url' if channel.url else 'config'}"
-        url = _expand(channel.url, env, where, path, line_of(data, ["channels", index, "url"]))
+        line_url = line_of(data, ["channels", index, "url"])
+        url = _expand(channel.url, env, where, path, line_url, secrets)
         config = None
         if channel.config is not None:
-            config = _apprise_file(config_dir, channel.config, env, where, path, line)
+            config = _apprise_file(config_dir, channel.config, env, where, path, line, secrets)
+        secrets.update(_passwords(url))
         quiet = channel.quiet_hours
         channels.append(
             ChannelSpec(
@@ -149,7 +155,7 @@ def load_alerts(config_dir: Path, env: Mapping[str, str] | None = None) -> Alert
                 throttle=channel.throttle,
             )
         )
-    return AlertConfig(channels, schedules)
+    return AlertConfig(channels, schedules, frozenset(secrets))
 
 
 def load_channels(config_dir: Path, env: Mapping[str, str] | None = None) -> list[ChannelSpec]:
@@ -158,15 +164,22 @@ def load_channels(config_dir: Path, env: Mapping[str, str] | None = None) -> lis
 
 
 def _expand(
-    text: str | None, env: Mapping[str, str], where: str, path: Path, line: int | None
+    text: str | None,
+    env: Mapping[str, str],
+    where: str,
+    path: Path,
+    line: int | None,
+    secrets: set[str],
 ) -> str:
-    """`text` with each ${VAR} replaced by the environment variable (ConfigError if unset)."""
+    """`text` with each ${VAR} replaced by the environment variable (ConfigError if unset);
+    the values used are added to `secrets`."""
 
     def value(m: re.Match[str]) -> str:
         if m.group(1) not in env:
             raise ConfigError(
                 f"{where}: environment variable {m.group(1)} is not set", path=path, line=line
             )
+        secrets.add(env[m.group(1)])
         return env[m.group(1)]
 
     return _VAR.sub(value, text or "")
@@ -179,6 +192,7 @@ def _apprise_file(
     where: str,
     path: Path,
     line: int | None,
+    secrets: set[str],
 ) -> str:
     """The text of an Apprise configuration file (relative to config/), ${VAR} expanded."""
     file = (config_dir / name).resolve()
@@ -191,7 +205,9 @@ def _apprise_file(
             path=path,
             line=line,
         ) from None
-    text = _expand(text, env, f"{where} ({name})", path, line)
+    text = _expand(text, env, f"{where} ({name})", path, line, secrets)
+    for found in _URL_IN_TEXT.findall(text):
+        secrets.update(_passwords(found))
     if not apprise_targets(text):
         raise ConfigError(
             f"{where}: Apprise found no notification URL in {name} "
@@ -200,6 +216,15 @@ def _apprise_file(
             line=line,
         )
     return text
+
+
+def _passwords(url: str) -> set[str]:
+    """The password of a URL's user part (user:password@host), if any."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return set()
+    return {unquote(password)} if password else set()
 
 
 def apprise_targets(config_text: str) -> apprise.Apprise:

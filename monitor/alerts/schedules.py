@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,7 +28,11 @@ from monitor.models import QuietHours
 DEBOUNCE = "debounce"  # the schedule name of a debounced profile's digest (window-aligned)
 DEFAULT_SCHEDULE = "daily"
 _TIME = re.compile(r"^(?:([01]?\d|2[0-3]))?:([0-5]\d)$")
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_WEEKDAY_NAMES = {  # full names accepted beside the three-letter forms
+    name: name[:3]
+    for name in ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+}
 _TINY = timedelta(microseconds=1)
 
 
@@ -65,8 +69,7 @@ class ScheduleSpec(BaseModel):
     @field_validator("day")
     @classmethod
     def _check_day(cls, value: str) -> str:
-        if value[:3].lower() not in _WEEKDAYS:
-            raise ValueError("expected a weekday name such as monday")
+        _weekday(value.lower())  # raises ValueError with the accepted forms
         return value
 
     @model_validator(mode="after")
@@ -83,26 +86,31 @@ class Schedule:
     send_empty: bool = False
 
     def due_after(self, moment: datetime) -> datetime:
-        """The first fire time strictly after `moment`."""
-        fire: datetime | None = self.trigger.get_next_fire_time(None, moment + _TINY)
+        """The first fire time strictly after `moment` (in UTC: arithmetic on local wall-clock
+        time would lose which of the two 02:30s of an autumn night it meant)."""
+        fire: datetime | None = self.trigger.get_next_fire_time(
+            None, moment.astimezone(UTC) + _TINY
+        )
         if fire is None:  # a cron expression that never fires again (a past year)
             raise ValueError(f"digest schedule {self.name} never fires after {moment}")
-        return fire
+        return fire.astimezone(UTC)
 
     def last_fire(self, moment: datetime) -> datetime | None:
         """The latest fire time at or before `moment` (None if none within a year)."""
+        moment = moment.astimezone(UTC)
         for span in (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=400)):
-            fire: datetime | None = self.trigger.get_next_fire_time(None, moment - span)
-            if fire is None or fire > moment:
+            found: datetime | None = self.trigger.get_next_fire_time(None, moment - span)
+            if found is None or found.astimezone(UTC) > moment:
                 continue
-            while (following := self.due_after(fire)) <= moment:
+            fire = found.astimezone(UTC)
+            while (following := self.due_after(fire)) <= moment and following > fire:
                 fire = following
             return fire
         return None
 
     def last_fire_before(self, moment: datetime) -> datetime | None:
         """The fire time before `moment`: where the period that ends at `moment` started."""
-        return self.last_fire(moment - _TINY)
+        return self.last_fire(moment.astimezone(UTC) - _TINY)
 
 
 def trigger(spec: ScheduleSpec) -> CronTrigger:
@@ -128,18 +136,43 @@ def trigger(spec: ScheduleSpec) -> CronTrigger:
     if spec.every == "hour":
         return CronTrigger(minute=minute, timezone=spec.timezone)
     if hour is None:
-        raise ValueError(f'at: {spec.at!r} needs an hour for a {spec.every}ly digest ("08:00")')
+        kind = "daily" if spec.every == "day" else "weekly"
+        raise ValueError(f'at: {spec.at!r} needs an hour for a {kind} digest ("08:00")')
     if spec.every == "day":
         return CronTrigger(hour=hour, minute=minute, timezone=spec.timezone)
-    weekday = spec.day[:3].lower()
+    weekday = _WEEKDAYS[_weekday(spec.day.lower())]
     return CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=spec.timezone)
 
 
 def _crontab_weekdays(field: str) -> str:
-    """Crontab counts weekdays from Sunday = 0 (7 too); APScheduler 3 from Monday = 0: use names."""
-    if "/" in field:
-        return field  # a step such as */2 means the same in both
-    return re.sub(r"\b[0-7]\b", lambda m: _WEEKDAYS[int(m.group())], field)
+    """Crontab counts weekdays from Sunday = 0 (7 too); APScheduler 3 from Monday = 0. The
+    field's days, steps and ranges included, are spelt out as names APScheduler reads alike."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        span, _, step = item.partition("/")
+        if span == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = span.partition("-")
+            first = _weekday(low)
+            last = _weekday(high, end=True) if high else (6 if step else first)
+        if last < first:
+            raise ValueError(f"weekday range {span!r} runs backwards")
+        days.update(day % 7 for day in range(first, last + 1, int(step) if step else 1))
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
+def _weekday(token: str, *, end: bool = False) -> int:
+    """0 (Sunday) to 6 for a crontab number or a day name; 7 stays 7 at the end of a range."""
+    token = token.strip()
+    if token.isdigit() and int(token) <= 7:
+        return int(token) if end else int(token) % 7
+    name = _WEEKDAY_NAMES.get(token, token)
+    if name in _WEEKDAYS:
+        return _WEEKDAYS.index(name)
+    raise ValueError(f"weekday {token!r}: use 0-7 (0 and 7 are Sunday) or a name such as mon")
 
 
 def build(specs: dict[str, ScheduleSpec]) -> dict[str, Schedule]:
@@ -152,11 +185,10 @@ def build(specs: dict[str, ScheduleSpec]) -> dict[str, Schedule]:
 
 
 def debounce_window(moment: datetime, window_seconds: float) -> tuple[datetime, datetime]:
-    """The clock-aligned debounce window holding `moment`: (start, end)."""
+    """The clock-aligned debounce window holding `moment`: (start, end), in UTC."""
     epoch = moment.timestamp()
-    start = epoch - epoch % window_seconds
-    zero = moment - timedelta(seconds=epoch - start)
-    return zero, zero + timedelta(seconds=window_seconds)
+    start = datetime.fromtimestamp(epoch - epoch % window_seconds, UTC)
+    return start, start + timedelta(seconds=window_seconds)
 
 
 def quiet_until(quiet: QuietHours, moment: datetime) -> datetime | None:

@@ -24,15 +24,12 @@ The variables and filters each template receives are listed in docs/templates.md
 from __future__ import annotations
 
 import logging
-import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import (
     BaseLoader,
@@ -47,7 +44,6 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
 
 from monitor.alerts.compose import (
     FORMATS,
@@ -58,6 +54,7 @@ from monitor.alerts.compose import (
     Message,
     Notice,
 )
+from monitor.alerts.filters import FILTERS, snippets
 from monitor.errors import ConfigError
 from monitor.store.hits import HitView
 
@@ -69,105 +66,6 @@ KINDS = ("alert", "digest", "notice")
 NAMES = tuple(f"{kind}.{part}.j2" for kind in KINDS for part in ("title", *FORMATS))
 ALSO_MAX = 10  # other outlets listed by name; the rest are counted ("and 3 more")
 TITLE_MAX = 250
-
-_MARKED = re.compile(r"\*\*(.+?)\*\*", re.S)
-_MD_SPECIAL = re.compile(r"([\\`*_~\[\]<>|&])")
-_URL_ESCAPES = {
-    " ": "%20",
-    '"': "%22",
-    "(": "%28",
-    ")": "%29",
-    "<": "%3C",
-    ">": "%3E",
-    "\\": "%5C",
-}
-
-
-# ---- filters (registered under these names; documented in docs/templates.md) ----
-
-
-def when(value: datetime | None, tz: str = "UTC", pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
-    """A moment in the IANA time zone `tz` ("date unknown" for None; naive means UTC)."""
-    if value is None:
-        return "date unknown"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(_zone(tz)).strftime(pattern)
-
-
-def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown time zone %r in a message; times shown in UTC", name)
-        return UTC
-
-
-def md_escape(text: object) -> str:
-    """Backslash-escape what Markdown would read as markup or as the end of a link label."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
-def md_marked(snippet: str) -> str:
-    """A snippet for Markdown: its text escaped, its `**matches**` kept bold."""
-    pieces = _MARKED.split(snippet)  # even indexes: plain text; odd: the marked words
-    return "".join(
-        md_escape(piece) if i % 2 == 0 else f"**{md_escape(piece)}**"
-        for i, piece in enumerate(pieces)
-    )
-
-
-def marked(snippet: str) -> Markup:
-    """A snippet for HTML: its text escaped, then `**matches**` turned into <strong>."""
-    pieces = _MARKED.split(snippet)  # even indexes: plain text; odd: the marked words
-    return Markup("").join(
-        escape(piece) if i % 2 == 0 else Markup("<strong>{}</strong>").format(piece)
-        for i, piece in enumerate(pieces)
-    )
-
-
-def paragraphs(text: str) -> Markup:
-    """Plain text as HTML: escaped, blank lines start a <p>, single line breaks kept."""
-    blocks = [block.strip() for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
-    return Markup("\n").join(
-        Markup("<p>{}</p>").format(Markup("<br>\n").join(block.splitlines())) for block in blocks
-    )
-
-
-def web_url(url: str) -> str:
-    """The URL if it is http(s), with what would break a Markdown link or an attribute
-    percent-encoded; "" for anything else (javascript:, data:, garbage)."""
-    url = "".join(ch for ch in url.strip() if ch >= " " and ch != "\x7f")
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
-        return ""
-    if scheme not in ("http", "https"):
-        return ""
-    return "".join(_URL_ESCAPES.get(ch, ch) for ch in url)
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """ "1 hit", "12 hits"; `many` for irregular words: plural(n, "story", "stories")."""
-    return f"{count} {singular if count == 1 else many or singular + 's'}"
-
-
-def snippets(hit: HitView) -> list[str]:
-    """The hit's keyword-in-context snippets: all of them, else its single snippet."""
-    return list(hit.snippets) or ([hit.snippet] if hit.snippet else [])
-
-
-FILTERS: dict[str, Callable[..., Any]] = {
-    "when": when,
-    "md_escape": md_escape,
-    "md_marked": md_marked,
-    "marked": marked,
-    "paragraphs": paragraphs,
-    "web_url": web_url,
-    "plural": plural,
-    "snippets": snippets,
-}
-
 
 # ---- the environment ----
 

@@ -15,12 +15,9 @@ from monitor.alerts.deliver import Notifier
 from monitor.alerts.templates import TEMPLATES_DIR, Templates
 from monitor.cli.common import TableOrJson, config_dir, engine, iso, out, print_json, settings
 from monitor.errors import DeliveryError
-from monitor.store.messages import (
-    message_counts,
-    requeue_failed_messages,
-    undelivered_messages,
-)
-from monitor.store.outbox import alert_counts, requeue_failed, undelivered
+from monitor.store.messages import undelivered_messages
+from monitor.store.outbox import alert_counts, count_by_status, requeue_failed, undelivered
+from monitor.store.tables import MessageRow
 
 alerts_app = typer.Typer(
     help="Alert delivery: status, retries, test messages.", no_args_is_help=True
@@ -39,7 +36,7 @@ def alerts_status(
     db = engine(settings(ctx))
     counts = alert_counts(db)
     waiting = undelivered(db)
-    other = message_counts(db)
+    other = count_by_status(db, MessageRow)
     held = undelivered_messages(db)
     if fmt is TableOrJson.json:
         records = [
@@ -122,7 +119,7 @@ def alerts_retry(
     db = engine(settings(ctx))
     now = datetime.now(UTC)
     count = requeue_failed(db, now, channel)
-    others = requeue_failed_messages(db, now, channel)
+    others = requeue_failed(db, now, channel, table=MessageRow)
     out.print(f"{count} failed alert(s) and {others} failed digest(s)/notice(s) requeued")
 
 

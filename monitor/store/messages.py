@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from monitor.store.engine import insert_ignoring_duplicates
@@ -59,8 +59,9 @@ def enqueue(
     def write(s: Session) -> None:
         nonlocal added
         for channel in channels:
-            result = s.execute(
-                insert_ignoring_duplicates(engine, MessageRow).values(
+            inserted = s.execute(
+                insert_ignoring_duplicates(engine, MessageRow)
+                .values(
                     channel=channel,
                     key=key,
                     kind=kind,
@@ -72,8 +73,9 @@ def enqueue(
                     next_attempt_at=now,
                     **digest,
                 )
-            )
-            added += int(result.rowcount or 0)  # type: ignore[attr-defined]
+                .returning(col(MessageRow.id))
+            ).scalar()
+            added += inserted is not None  # None: a message with this key was there already
 
     if session is not None:
         write(session)
@@ -211,14 +213,6 @@ def mark_message(
         session.commit()
 
 
-def message_counts(engine: Engine) -> dict[str, int]:
-    with Session(engine) as session:
-        rows = session.exec(
-            select(MessageRow.status, func.count()).group_by(col(MessageRow.status))
-        ).all()
-    return dict(rows)
-
-
 def undelivered_messages(engine: Engine, limit: int = 200) -> list[MessageRow]:
     with Session(engine) as session:
         return list(
@@ -229,13 +223,3 @@ def undelivered_messages(engine: Engine, limit: int = 200) -> list[MessageRow]:
                 .limit(limit)
             ).all()
         )
-
-
-def requeue_failed_messages(engine: Engine, now: datetime, channel: str | None = None) -> int:
-    query = update(MessageRow).where(col(MessageRow.status) == "failed")
-    if channel is not None:
-        query = query.where(col(MessageRow.channel) == channel)
-    with Session(engine) as session:
-        result = session.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
-        session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from monitor.store.hits import HitView, hit_view, hits_joined, story_outlets
-from monitor.store.tables import AlertRow, HitRow
+from monitor.store.tables import AlertRow, HitRow, MessageRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +108,13 @@ def mark_attempt_failed(
 
 def alert_counts(engine: Engine) -> dict[str, int]:
     """Number of alerts per status."""
+    return count_by_status(engine, AlertRow)
+
+
+def count_by_status(engine: Engine, table: type[AlertRow] | type[MessageRow]) -> dict[str, int]:
+    """Rows of an outbox table per status."""
     with Session(engine) as session:
-        rows = session.exec(
-            select(AlertRow.status, func.count()).group_by(col(AlertRow.status))
-        ).all()
+        rows = session.exec(select(table.status, func.count()).group_by(col(table.status))).all()
     return dict(rows)
 
 
@@ -156,11 +159,16 @@ def undelivered(engine: Engine, limit: int = 200) -> list[Undelivered]:
         ]
 
 
-def requeue_failed(engine: Engine, now: datetime, channel: str | None = None) -> int:
-    """Make failed alerts pending again (attempts start over); how many were requeued."""
-    query = update(AlertRow).where(col(AlertRow.status) == "failed")
+def requeue_failed(
+    engine: Engine,
+    now: datetime,
+    channel: str | None = None,
+    table: type[AlertRow] | type[MessageRow] = AlertRow,
+) -> int:
+    """Make failed rows pending again (attempts start over); how many were requeued."""
+    query = update(table).where(col(table.status) == "failed")
     if channel is not None:
-        query = query.where(col(AlertRow.channel) == channel)
+        query = query.where(col(table.channel) == channel)
     with Session(engine) as session:
         result = session.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
         session.commit()
