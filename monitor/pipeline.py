@@ -27,6 +27,7 @@ from monitor.settings import Settings
 from monitor.store import articles, feeds
 from monitor.store.feeds import DueFeed, PollOutcome
 from monitor.stories import THRESHOLD, bands, signature, similarity
+from monitor.timing import StageTimes
 
 log = logging.getLogger("monitor.poll")
 
@@ -73,6 +74,7 @@ class Stages:
     clock: Callable[[], datetime]
     limit: asyncio.Semaphore
     store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    times: StageTimes = field(default_factory=StageTimes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,8 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     # server whose 304 lies (or whose body we stopped parsing) cannot hide entries forever.
     fresh = feed.successful_polls % REVALIDATE_EVERY == REVALIDATE_EVERY - 1
     discovered = feed.discovered_url
-    fetched = await _fetch_document(feed, stages, fresh)
+    with stages.times.stage("fetch_feed"):
+        fetched = await _fetch_document(feed, stages, fresh)
     if not isinstance(fetched, Response):
         return fetched
     response = fetched
@@ -126,7 +129,8 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
         )
     try:
         try:
-            parsed = await _parse(feed, response, stages, now)
+            with stages.times.stage("parse"):
+                parsed = await _parse(feed, response, stages, now)
         except NotAFeed as page:  # a web page: follow its <link rel="alternate"> once
             if discovered or not page.alternates:
                 raise
@@ -262,22 +266,36 @@ async def _process(
         source=" | ".join(s for s in (source, article.sitename) if s),
         language=article.language,
     )
-    matches = stages.matcher.match(doc)
+    with stages.times.stage("match"):
+        matches = stages.matcher.match(doc)
     routes = stages.routes if _alertable(entry, feed, stages, now) else {}
     async with stages.store_lock:  # two copies of a story in one cycle must see each other
-        story_id, band_values = await _story(article, stages, now)
-        return await asyncio.to_thread(
-            articles.store_article,
-            engine,
-            feed_id=feed.id,
-            entry=entry,
-            article=article,
-            matches=matches,
-            routes=routes,
-            now=stages.clock(),
-            story_id=story_id,
-            band_values=band_values,
-        )
+        with stages.times.stage("store"):
+            return await _store(feed, entry, article, matches, routes, stages, now)
+
+
+async def _store(
+    feed: DueFeed,
+    entry: Entry,
+    article: Article,
+    matches: list[Match],
+    routes: dict[str, list[Route]],
+    stages: Stages,
+    now: datetime,
+) -> articles.Stored:
+    story_id, band_values = await _story(article, stages, now)
+    return await asyncio.to_thread(
+        articles.store_article,
+        stages.engine,
+        feed_id=feed.id,
+        entry=entry,
+        article=article,
+        matches=matches,
+        routes=routes,
+        now=stages.clock(),
+        story_id=story_id,
+        band_values=band_values,
+    )
 
 
 async def _story(article: Article, stages: Stages, now: datetime) -> tuple[int | None, list[int]]:
@@ -298,12 +316,14 @@ async def _article(entry: Entry, url: str, feed_url: str, stages: Stages) -> Art
     if entry.link is None:
         return _from_entry(entry, url, "the entry has no link")
     try:
-        async with stages.limit:
-            response = await stages.fetcher.get(entry.link, origin=feed_url)
+        with stages.times.stage("fetch_article"):
+            async with stages.limit:
+                response = await stages.fetcher.get(entry.link, origin=feed_url)
         kind = response.content_type.split(";")[0].strip().lower()
         if kind not in _HTML_TYPES:
             return _from_entry(entry, url, f"page skipped: content type {kind}")
-        extracted = await stages.extractor.extract(response.body, response.url)
+        with stages.times.stage("extract"):
+            extracted = await stages.extractor.extract(response.body, response.url)
     except (FetchError, ExtractError) as exc:
         return _from_entry(entry, url, f"page not used: {exc}")
     if extracted is None:

@@ -103,6 +103,7 @@ class CycleReport:
     alerts_created: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     duration_ms: int = 0
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # StageTimes.as_dict()
 
 
 class Service:
@@ -205,7 +206,8 @@ class Service:
         reports = await asyncio.gather(*(self._poll_safely(feed, stages) for feed in due))
         await asyncio.to_thread(self.feed_notices)
         await asyncio.to_thread(self.spike_notices)
-        delivery = await self.deliver()
+        with stages.times.stage("deliver"):
+            delivery = await self.deliver()
         report = CycleReport(
             feeds_polled=len(reports),
             feeds_failed=sum(r.status == "error" for r in reports),
@@ -214,6 +216,7 @@ class Service:
             alerts_created=sum(r.alerts for r in reports),
             delivery=delivery,
             duration_ms=int((time.monotonic() - started) * 1000),
+            stages=stages.times.as_dict(),
         )
         log.info(
             "cycle feeds_polled=%d feeds_failed=%d entries_new=%d hits=%d alerts_created=%d "
