@@ -134,6 +134,11 @@ class Figure:
     ok: bool | None = None  # met the target (None: no target)
     note: str = ""
 
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Figure:
+        value = Spread(row["median"], row["low"], row["high"], row["runs"])
+        return cls(row["figure"], value, row["unit"], row["target"], row["ok"], row["note"])
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "figure": self.name,

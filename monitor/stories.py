@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from functools import cache
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash
@@ -31,9 +33,17 @@ def signature(text: str) -> bytes | None:
     if len(folded) < MIN_CHARS:
         return None
     shingles = {folded[i : i + SHINGLE] for i in range(len(folded) - SHINGLE + 1)}
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, **_permutations())
     minhash.update_batch([s.encode() for s in shingles])
     return bytes(minhash.hashvalues.astype("<u4").tobytes())
+
+
+@cache
+def _permutations() -> dict[str, Any]:
+    """The MinHash permutations for _SEED (and their scheme), drawn once per process instead
+    of once per text: the same signatures, without 0.5 ms of set-up each."""
+    reference = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    return {"permutations": reference.permutations, "scheme": reference.scheme}
 
 
 def bands(sig: bytes) -> list[int]:

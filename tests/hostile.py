@@ -150,6 +150,7 @@ class HostileServer:
         return f"http://{host}:{self.port}{path}"
 
     def __enter__(self) -> HostileServer:
+        gzip_bomb()  # built before any client waits for it (a CRC over 1 GiB takes a while)
         self._accepting.start()
         return self
 

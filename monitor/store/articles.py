@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from monitor.models import Article, Entry, Match, Route
@@ -29,11 +29,17 @@ def unseen(engine: Engine, feed_id: int, entries: Iterable[Entry]) -> list[Entry
     pending = {entry.guid: entry for entry in reversed(list(entries))}
     if not pending:
         return []
+    known = stored_guids(engine, feed_id, pending)
+    return [entry for guid, entry in reversed(pending.items()) if guid not in known]
+
+
+def stored_guids(engine: Engine, feed_id: int, guids: Iterable[str]) -> set[str]:
+    """Which of these entry identities this feed has stored already."""
+    wanted = list(dict.fromkeys(guids))
     known: set[str] = set()
-    guids = list(pending)
     with Session(engine) as session:
-        for start in range(0, len(guids), 500):
-            chunk = guids[start : start + 500]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
             known.update(
                 session.exec(
                     select(EntryRow.guid).where(
@@ -41,7 +47,7 @@ def unseen(engine: Engine, feed_id: int, entries: Iterable[Entry]) -> list[Entry
                     )
                 )
             )
-    return [entry for guid, entry in reversed(pending.items()) if guid not in known]
+    return known
 
 
 def article_id_for(engine: Engine, url: str) -> int | None:
@@ -60,26 +66,27 @@ def link_entry(engine: Engine, feed_id: int, entry: Entry, article_id: int, now:
 def story_candidates(
     engine: Engine, band_values: list[int], since: datetime
 ) -> list[tuple[int, bytes]]:
-    """(story id, signature) of articles fetched since `since` that share a signature band."""
+    """(story id, signature) of articles fetched since `since` that share a signature band.
+    One statement of constant shape (an IN over the band values; the band number is checked
+    here), so SQLAlchemy compiles it once."""
     if not band_values:
         return []
+    wanted = set(enumerate(band_values))
     query = (
-        select(ArticleRow.story_id, ArticleRow.signature)
-        .join(StoryBandRow, col(StoryBandRow.article_id) == ArticleRow.id)
+        select(StoryBandRow.band, StoryBandRow.value, ArticleRow.story_id, ArticleRow.signature)
+        .join(ArticleRow, col(ArticleRow.id) == StoryBandRow.article_id)
         .where(
-            or_(
-                *(
-                    and_(col(StoryBandRow.band) == b, col(StoryBandRow.value) == v)
-                    for b, v in enumerate(band_values)
-                )
-            ),
+            col(StoryBandRow.value).in_(band_values),
             col(ArticleRow.fetched_at) >= since,
             col(ArticleRow.signature).is_not(None),
         )
-        .distinct()
     )
+    found: dict[bytes, int] = {}  # one row per candidate article (its signature)
     with Session(engine) as session:
-        return [(story, sig) for story, sig in session.exec(query) if story and sig]
+        for band, value, story, sig in session.exec(query):
+            if (band, value) in wanted and story and sig:
+                found.setdefault(sig, story)
+    return [(story, sig) for sig, story in found.items()]
 
 
 def store_article(
@@ -128,11 +135,13 @@ def store_article(
             .where(col(ArticleRow.id) == article_id, col(ArticleRow.story_id).is_(None))
             .values(story_id=story_id)
         )
-        for band, value in enumerate(band_values or []):
+        if band_values:  # one statement for all bands
             session.execute(
-                insert_ignoring_duplicates(engine, StoryBandRow).values(
-                    article_id=article_id, band=band, value=value
-                )
+                insert_ignoring_duplicates(engine, StoryBandRow),
+                [
+                    {"article_id": article_id, "band": band, "value": value}
+                    for band, value in enumerate(band_values)
+                ],
             )
         session.execute(_entry_insert(engine, feed_id, entry, article_id, now))
         new_hits = new_alerts = 0
