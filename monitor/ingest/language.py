@@ -11,7 +11,8 @@ LANGUAGES = (
     "en", "zh", "ru", "de", "fr", "es", "it", "pt", "ja", "ko", "ar", "vi", "tr", "uk", "pl", "nl",
     "id",
 )  # fmt: skip
-SAMPLE_CHARS = 3000  # the opening of a text decides; the rest adds time, not certainty
+SAMPLE_CHARS = 1000  # the opening of a text decides; the rest adds time (py3langid reads every
+# character in Python: 3,000 characters cost about 7 ms, 1,000 about 2 ms), not certainty
 
 
 @lru_cache(maxsize=1)

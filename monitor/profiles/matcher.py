@@ -111,6 +111,8 @@ class Matcher:
             ):
                 continue
             evaluation = self.evaluation(compiled.profile, doc, fields, found)
+            if not evaluation.holds():
+                continue  # no match: what the query found is only wanted to explain it
             result = outcome(evaluation)
             if result.matched:
                 matches.append(result.as_match())
