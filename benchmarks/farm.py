@@ -143,7 +143,7 @@ class _State:
         ).encode()
 
     def page(self, feed: int, n: int) -> bytes:
-        return self.pages[(feed * 7919 + n) % len(self.pages)]
+        return self.pages[(feed * self.spec.entries + n) % len(self.pages)]  # all distinct first
 
 
 def _app(state: _State) -> web.Application:

@@ -13,7 +13,8 @@ After the warm-up cycle, `--cycles` cycles per variant are measured, interleaved
 unchanged, 304, …), each with `everything=True` so every feed is polled. Per cycle: polls
 per second (feeds polled / cycle wall time), main-process CPU per poll (process_time of the
 whole process, its threads included, / polls), seconds per cycle scaled to 5,000 feeds, and
-the peak summed RSS of the main process and its (idle) extraction processes.
+the peak summed RSS of the main process and its extraction processes (none are started in
+a quiet cycle: the pool starts its workers on the first task).
 
     .venv/bin/python -m benchmarks.quiet [--feeds 5000] [--cycles 3] [--concurrency 16] [--quick]
 """
@@ -170,7 +171,7 @@ async def measure_cycle(
         seconds=report.duration_ms / 1000,
         main_cpu=meter.main_cpu,
         farm_cpu=meter.excluded_cpu,
-        farm_requests=instance.farm.requests() - before - 1,  # less the stats request itself
+        farm_requests=instance.farm.requests() - before,  # (the stats request is not counted)
         entries_new=report.entries_new,
         feeds_failed=report.feeds_failed,
         peak_rss_mb=meter.peak_rss / 2**20,
@@ -234,7 +235,8 @@ def figures(measured: list[QuietCycle], feeds: int) -> list[Figure]:
                 f"quiet {variant}: peak memory",
                 Spread.of(c.peak_rss_mb for c in runs),
                 "MB",
-                note="summed RSS of the main process and its idle extraction processes",
+                note="summed RSS of the main process and extraction processes (pebble starts "
+                "none until a page or a large feed needs one)",
             ),
         ]
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, or_, update
 from sqlalchemy import select as sa_select
@@ -128,36 +129,42 @@ def claim_due(
 def record_poll(
     engine: Engine, feed_id: int, outcome: PollOutcome, now: datetime, next_poll_at: datetime
 ) -> None:
-    """Store a poll's result, schedule the next one and release the lease."""
-    with Session(engine) as session:
-        row = session.get(FeedRow, feed_id)
-        if row is None:
-            return
-        row.last_polled_at = now
-        row.last_status = outcome.status
-        row.status = "failing" if outcome.status == "error" else outcome.status
-        row.next_poll_at = next_poll_at
-        row.lease_until = None
-        if outcome.status in ("error", "gone"):
-            row.last_error = outcome.error
-            row.error_category = outcome.error_category
-            row.consecutive_failures += 1
-        else:
-            row.last_error = row.error_category = None
-            row.consecutive_failures = 0
-            row.successful_polls += 1
-            row.last_success_at = now
-            if outcome.status in ("ok", "empty"):
-                row.etag = outcome.etag
-                row.last_modified = outcome.last_modified
-                row.title = outcome.title or row.title
-                row.body_hash = outcome.body_hash
-        if outcome.new_entries:
-            row.last_entry_at = now
-        if outcome.discovered_url is not None:
-            row.discovered_url = outcome.discovered_url or None
-        session.add(row)
-        session.commit()
+    """Store a poll's result, schedule the next one and release the lease: one UPDATE, no
+    read first (a quiet cycle does this for every feed)."""
+    values: dict[str, Any] = {
+        "last_polled_at": now,
+        "last_status": outcome.status,
+        "status": "failing" if outcome.status == "error" else outcome.status,
+        "next_poll_at": next_poll_at,
+        "lease_until": None,
+    }
+    if outcome.status in ("error", "gone"):
+        values.update(
+            last_error=outcome.error,
+            error_category=outcome.error_category,
+            consecutive_failures=FeedRow.consecutive_failures + 1,
+        )
+    else:
+        values.update(
+            last_error=None,
+            error_category=None,
+            consecutive_failures=0,
+            successful_polls=FeedRow.successful_polls + 1,
+            last_success_at=now,
+        )
+        if outcome.status in ("ok", "empty"):
+            values.update(
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                title=func.coalesce(outcome.title or None, FeedRow.title),
+                body_hash=outcome.body_hash,
+            )
+    if outcome.new_entries:
+        values["last_entry_at"] = now
+    if outcome.discovered_url is not None:
+        values["discovered_url"] = outcome.discovered_url or None
+    with engine.begin() as connection:  # Core, not the ORM session: a third of the cost
+        connection.execute(update(FeedRow).where(col(FeedRow.id) == feed_id).values(**values))
 
 
 def release_leases(engine: Engine, feed_ids: list[int]) -> None:
