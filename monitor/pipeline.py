@@ -76,6 +76,32 @@ class Stages:
     limit: asyncio.Semaphore
     store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     times: StageTimes = field(default_factory=StageTimes)
+    recorder: PollRecorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = PollRecorder(self.engine)
+
+
+class PollRecorder:
+    """Poll results written in batches: one transaction per BATCH feeds, and whatever is left
+    when the cycle ends (`flush`). A result lost to a crash only means that feed is polled
+    again once its lease expires: its entries were stored when they were processed."""
+
+    BATCH = 500
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pending: list[feeds.PollRecord] = []
+
+    async def add(self, record: feeds.PollRecord) -> None:
+        self.pending.append(record)
+        if len(self.pending) >= self.BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            await asyncio.to_thread(feeds.record_polls, self.engine, batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +129,7 @@ async def poll_feed(feed: DueFeed, stages: Stages) -> PollReport:
     next_poll = next_poll_at(
         now, interval, failures, stages.settings.health, retry_after=report.retry_after
     )
-    await asyncio.to_thread(
-        feeds.record_poll, stages.engine, feed.id, outcome, stages.clock(), next_poll
-    )
+    await stages.recorder.add(feeds.PollRecord(feed.id, outcome, stages.clock(), next_poll))
     report = replace(report, duration_ms=int((time.monotonic() - started) * 1000))
     _log_poll(report)
     return report

@@ -204,6 +204,7 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
         )
         reports = await asyncio.gather(*(self._poll_safely(feed, stages) for feed in due))
+        await stages.recorder.flush()
         await asyncio.to_thread(self.feed_notices)
         await asyncio.to_thread(self.spike_notices)
         with stages.times.stage("deliver"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import Engine, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -126,45 +126,76 @@ def claim_due(
     return claimed
 
 
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """A poll's result to store: what happened, when, and when to poll next."""
+
+    feed_id: int
+    outcome: PollOutcome
+    now: datetime
+    next_poll_at: datetime
+
+
 def record_poll(
     engine: Engine, feed_id: int, outcome: PollOutcome, now: datetime, next_poll_at: datetime
 ) -> None:
-    """Store a poll's result, schedule the next one and release the lease: one UPDATE, no
-    read first (a quiet cycle does this for every feed)."""
+    """Store one poll's result, schedule the next poll and release the lease."""
+    record_polls(engine, [PollRecord(feed_id, outcome, now, next_poll_at)])
+
+
+def record_polls(engine: Engine, records: list[PollRecord]) -> None:
+    """Store many polls' results in one transaction: one UPDATE statement per shape of
+    result, executed for all feeds of that shape at once (a quiet cycle of thousands of
+    feeds writes in milliseconds instead of a commit per feed)."""
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = {}
+    for record in records:
+        values, increments = _poll_values(record)
+        shape = (tuple(sorted(values)), increments)
+        shapes.setdefault(shape, []).append({f"p_{k}": v for k, v in values.items()})
+    with engine.begin() as connection:  # Core, not the ORM session
+        for (keys, increments), rows in shapes.items():
+            assignments: dict[str, Any] = {
+                key: bindparam(f"p_{key}") for key in keys if key != "feed_id"
+            }
+            assignments.update({key: getattr(FeedRow, key) + 1 for key in increments})
+            if "title" in assignments:  # a feed that lost its title keeps the one it had
+                assignments["title"] = func.coalesce(bindparam("p_title"), FeedRow.title)
+            statement = (
+                update(FeedRow).where(col(FeedRow.id) == bindparam("p_feed_id")).values(assignments)
+            )
+            connection.execute(statement, rows)
+
+
+def _poll_values(record: PollRecord) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The column values of one poll's UPDATE, and the columns to increment by one."""
+    outcome, now = record.outcome, record.now
     values: dict[str, Any] = {
+        "feed_id": record.feed_id,
         "last_polled_at": now,
         "last_status": outcome.status,
         "status": "failing" if outcome.status == "error" else outcome.status,
-        "next_poll_at": next_poll_at,
+        "next_poll_at": record.next_poll_at,
         "lease_until": None,
     }
     if outcome.status in ("error", "gone"):
-        values.update(
-            last_error=outcome.error,
-            error_category=outcome.error_category,
-            consecutive_failures=FeedRow.consecutive_failures + 1,
-        )
+        values.update(last_error=outcome.error, error_category=outcome.error_category)
+        increments: tuple[str, ...] = ("consecutive_failures",)
     else:
-        values.update(
-            last_error=None,
-            error_category=None,
-            consecutive_failures=0,
-            successful_polls=FeedRow.successful_polls + 1,
-            last_success_at=now,
-        )
+        values.update(last_error=None, error_category=None, consecutive_failures=0)
+        values["last_success_at"] = now
+        increments = ("successful_polls",)
         if outcome.status in ("ok", "empty"):
             values.update(
                 etag=outcome.etag,
                 last_modified=outcome.last_modified,
-                title=func.coalesce(outcome.title or None, FeedRow.title),
+                title=outcome.title or None,
                 body_hash=outcome.body_hash,
             )
     if outcome.new_entries:
         values["last_entry_at"] = now
     if outcome.discovered_url is not None:
         values["discovered_url"] = outcome.discovered_url or None
-    with engine.begin() as connection:  # Core, not the ORM session: a third of the cost
-        connection.execute(update(FeedRow).where(col(FeedRow.id) == feed_id).values(**values))
+    return values, increments
 
 
 def release_leases(engine: Engine, feed_ids: list[int]) -> None:
