@@ -1,19 +1,16 @@
 """A changed feed: CPU to process a 50-item feed in which one entry is new, up to the point
 where that entry's article is queued for extraction.
 
-What our service does for such a feed (monitor/pipeline.py `_poll` and `_parse`): the body
-fingerprint check, the parse (`parse_feed` in a thread, since the document is under
-`LARGE_FEED_BYTES`; no pruning at this size) and the `unseen` query for the 50 GUIDs, with
-the other 49 entries already stored in a SQLite database (plus `--history` older entries
-that have left the feed). Measured in the same run, interleaved with rotating order:
+What our service does for such a feed (monitor/pipeline.py `_poll`, `_parse` and
+`parse_known_first`), step by step: the body fingerprint check, lxml reading the items'
+GUIDs, one query for those of them already stored, feedparser on the rest, and the `unseen`
+query, with the other 49 entries already stored in a SQLite database (plus `--history` older
+entries that have left the feed). Measured in the same run, interleaved with rotating order:
 
+- "before": the whole document through `parse_feed` and `unseen` (what the service did up to
+  2026-12-03), and the ratio before ÷ ours;
 - `feedparser.parse(bytes)`, the "as shipped" reference (≈ 250 ms in PERFORMANCE-NOTES §2.1),
-  and feedparser as `parse_feed` calls it (sanitizing and URI resolution off);
-- prototype "prune first": what the > 256 KB path does (`known_guids` + `parse_pruned`),
-  used for every size;
-- prototype "GUIDs first": lxml reads the items' GUIDs, one query asks which of those are
-  stored, the stored items leave the tree and `parse_feed` reads the rest; no query loads
-  the feed's whole history.
+  and feedparser as `parse_feed` calls it (sanitizing and URI resolution off).
 
 CPU is `time.process_time` of this process (the parse thread's CPU included). Target: our
 path ≤ 50 ms. The feed cycles the RSS items of ../shared/corpus/feeds verbatim with unique

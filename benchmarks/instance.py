@@ -205,5 +205,6 @@ def print_result(title: str, result: dict[str, Any], found: dict[str, Any]) -> N
     print_figures(title, [Figure.from_dict(row) for row in result["figures"]])
     print(
         f"machine: {found['cpu']}, {found['cores']} cores, Python {found['python']}; noise "
-        f"probe {found['noise_probe_ms']:.1f} ms (higher than ~27 ms: the host is slower now)"
+        f"probe {found['noise_probe_ms']:.1f} ms (lower is a faster moment of this host; "
+        "compare it before comparing two runs)"
     )

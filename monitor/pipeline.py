@@ -4,6 +4,7 @@ article, match every profile, store article + hits + pending alerts in one trans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -76,6 +77,9 @@ class Stages:
     limit: asyncio.Semaphore
     store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     times: StageTimes = field(default_factory=StageTimes)
+    # pages fetched and not yet extracted, at most: keeps memory flat however many entries
+    # a cycle finds (None: no limit)
+    pages: asyncio.Semaphore | None = None
     recorder: PollRecorder = field(init=False)
 
     def __post_init__(self) -> None:
@@ -348,14 +352,15 @@ async def _article(entry: Entry, url: str, feed_url: str, stages: Stages) -> Art
     if entry.link is None:
         return _from_entry(entry, url, "the entry has no link")
     try:
-        with stages.times.stage("fetch_article"):
-            async with stages.limit:
-                response = await stages.fetcher.get(entry.link, origin=feed_url)
-        kind = response.content_type.split(";")[0].strip().lower()
-        if kind not in _HTML_TYPES:
-            return _from_entry(entry, url, f"page skipped: content type {kind}")
-        with stages.times.stage("extract"):
-            extracted = await stages.extractor.extract(response.body, response.url)
+        async with stages.pages or contextlib.nullcontext():
+            with stages.times.stage("fetch_article"):
+                async with stages.limit:
+                    response = await stages.fetcher.get(entry.link, origin=feed_url)
+            kind = response.content_type.split(";")[0].strip().lower()
+            if kind not in _HTML_TYPES:
+                return _from_entry(entry, url, f"page skipped: content type {kind}")
+            with stages.times.stage("extract"):
+                extracted = await stages.extractor.extract(response.body, response.url)
     except (FetchError, ExtractError) as exc:
         return _from_entry(entry, url, f"page not used: {exc}")
     if extracted is None:

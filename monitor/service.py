@@ -202,6 +202,7 @@ class Service:
             settings=self.settings,
             clock=self.clock,
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
+            pages=asyncio.Semaphore(self.settings.fetch.concurrency + 2 * self._workers()),
         )
         reports = await asyncio.gather(*(self._poll_safely(feed, stages) for feed in due))
         await stages.recorder.flush()
@@ -233,6 +234,9 @@ class Service:
             report.duration_ms,
         )
         return report
+
+    def _workers(self) -> int:
+        return self.settings.extract.workers or os.cpu_count() or 1
 
     async def _poll_safely(self, feed: DueFeed, stages: Stages) -> PollReport:
         """A bug met by one feed is logged and recorded against it; the cycle goes on."""

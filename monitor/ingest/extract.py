@@ -17,6 +17,7 @@ import trafilatura
 from pebble import ProcessExpired
 
 from monitor.errors import ExtractError, FeedParseError
+from monitor.ingest.language import detect_language
 from monitor.ingest.prune import parse_pruned
 from monitor.models import ParsedFeed
 from monitor.settings import ExtractSettings
@@ -59,7 +60,8 @@ def extract_page(html: bytes, url: str) -> Extracted | None:
         title=doc.title,
         author=doc.author,
         sitename=doc.sitename,
-        language=doc.language,
+        # in the worker, like the signature: the main process has the rest of the pipeline
+        language=doc.language or detect_language(doc.text),
         date=doc.date,
         signature=signature(doc.text),
     )
@@ -75,6 +77,12 @@ def page_date(extracted: Extracted) -> datetime | None:
         return None
 
 
+def _warm_up() -> None:
+    """Load the language model when a worker starts (about a second), not in the first page's
+    time limit."""
+    detect_language("warm up the language identifier")
+
+
 class Extractor:
     """A pool of worker processes; a page over its time limit is abandoned, its worker replaced."""
 
@@ -85,7 +93,9 @@ class Extractor:
     async def __aenter__(self) -> Extractor:
         workers = self._settings.workers or os.cpu_count() or 1
         self._pool = pebble.ProcessPool(
-            max_workers=workers, context=multiprocessing.get_context("forkserver")
+            max_workers=workers,
+            context=multiprocessing.get_context("forkserver"),
+            initializer=_warm_up,
         )
         return self
 
