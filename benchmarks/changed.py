@@ -38,7 +38,7 @@ import feedparser
 from lxml import etree
 from sqlalchemy import Engine
 
-from benchmarks.common import CORPUS, Figure, Spread, cpu_ms, machine, print_figures, write_result
+from benchmarks.common import CORPUS, Figure, Spread, cpu_ms, report
 from monitor.ingest.feeds import body_fingerprint, parse_feed
 from monitor.ingest.fetch import Response
 from monitor.ingest.prune import item_guids, parse_pruned
@@ -337,7 +337,10 @@ def main() -> None:
     add_arguments(parser)
     options = parser.parse_args()
     result = run(options)
-    print_figures("changed feed: one new entry in 50", map(Figure.from_dict, result["figures"]))
+    report(NAME, "changed feed: one new entry in 50", result, options.output, _print_details)
+
+
+def _print_details(result: dict[str, Any]) -> None:
     details = result["details"]
     print(
         f"document {details['document_bytes'] / 1024:.0f} KiB, {details['items']} items of "
@@ -345,12 +348,6 @@ def main() -> None:
         f"{details['older_entries_stored']} older entries stored; our path: {details['our_path']}"
     )
     print(f"new entries found: {details['new_entries']}")
-    about = machine()
-    print(
-        f"machine: {about['cpu']}, {about['cores']} cores, "
-        f"noise probe {about['noise_probe_ms']:.1f} ms"
-    )
-    print(f"written: {write_result(NAME, {**result, 'machine': about}, options.output)}")
 
 
 if __name__ == "__main__":

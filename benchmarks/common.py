@@ -92,7 +92,12 @@ class Spread:
             raise ValueError("no values")
         return cls(statistics.median(found), found[0], found[-1], len(found))
 
-    def show(self, unit: str = "", digits: int = 1) -> str:
+    def show(self, unit: str = "", digits: int | None = None) -> str:
+        """median [low–high]; by default 3 decimals below 1.5 (scores, ratios of one),
+        1 below 1,000, none above."""
+        if digits is None:
+            top = max(abs(self.median), abs(self.high))
+            digits = 3 if top < 1.5 else 1 if top < 1000 else 0
         return f"{self.median:,.{digits}f}{unit} [{self.low:,.{digits}f}–{self.high:,.{digits}f}]"
 
     def as_dict(self) -> dict[str, float | int]:
@@ -170,3 +175,31 @@ def print_figures(title: str, figures: Iterable[Figure]) -> None:
     for row in rows:
         line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
         print(f"{line}  {row[4]}".rstrip())
+
+
+def machine_line(host: dict[str, Any]) -> str:
+    """The machine in one line, with the noise probe to compare runs by."""
+    versions = ", ".join(f"{k} {v}" for k, v in host["libraries"].items() if v)
+    return (
+        f"machine: {host['cpu']}, {host['cores']} cores, Python {host['python']}; noise probe "
+        f"{host['noise_probe_ms']:.1f} ms (lower is a faster moment of this host); {versions}"
+    )
+
+
+def report(
+    name: str,
+    title: str,
+    result: dict[str, Any],
+    output: Path | None = None,
+    details: Callable[[dict[str, Any]], None] | None = None,
+) -> Path:
+    """What a benchmark's main() prints and writes: the figures, its own details (if any),
+    the machine, and the JSON result file."""
+    print_figures(title, [Figure.from_dict(row) for row in result["figures"]])
+    if details is not None:
+        details(result)
+    host = machine()
+    print(machine_line(host))
+    path = write_result(name, {**result, "machine": host}, output)
+    print(f"written: {path}")
+    return path

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import psutil  # type: ignore[import-untyped]  # (no types-psutil in the venv)
 import psycopg
@@ -22,7 +21,7 @@ from psycopg import sql
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from benchmarks.common import REPO, Figure, print_figures
+from benchmarks.common import REPO
 from benchmarks.profiles_1000 import write_profiles
 from monitor.profiles.files import load_profiles
 from monitor.profiles.matcher import Matcher
@@ -198,13 +197,3 @@ class MonitorLogs(logging.Handler):
         logger.removeHandler(self)
         logger.setLevel(self._saved[0])
         logger.propagate = self._saved[1]
-
-
-def print_result(title: str, result: dict[str, Any], found: dict[str, Any]) -> None:
-    """The figures of a run() result as a table, and the machine (`common.machine()`) line."""
-    print_figures(title, [Figure.from_dict(row) for row in result["figures"]])
-    print(
-        f"machine: {found['cpu']}, {found['cores']} cores, Python {found['python']}; noise "
-        f"probe {found['noise_probe_ms']:.1f} ms (lower is a faster moment of this host; "
-        "compare it before comparing two runs)"
-    )

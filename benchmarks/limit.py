@@ -20,9 +20,8 @@ from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.common import CORPUS, Figure, Spread, corpus_pages, machine, write_result
+from benchmarks.common import CORPUS, Figure, Spread, corpus_pages, report
 from benchmarks.farm import FarmSpec, _State
-from benchmarks.instance import print_result
 from monitor.ingest.extract import extract_page
 
 NAME = "limit"
@@ -173,10 +172,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(parser)
-    result = run(parser.parse_args())
-    found = machine()
-    print_result("Limit: extraction only", result, found)
-    write_result(NAME, {**result, "machine": found})
+    report(NAME, "Limit: extraction only", run(parser.parse_args()))
 
 
 if __name__ == "__main__":

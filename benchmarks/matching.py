@@ -48,7 +48,7 @@ from typing import Any
 
 import lxml.html
 
-from benchmarks.common import Figure, Spread, machine, print_figures, write_result
+from benchmarks.common import Figure, Spread, report
 from monitor.profiles.matcher import Matcher
 from monitor.profiles.normalize import fold, is_cjk
 from monitor.profiles.profile import Doc, Profile
@@ -340,11 +340,7 @@ def main() -> None:
     add_arguments(parser)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     args = parser.parse_args()
-    result = run(args)
-    result["machine"] = machine()
-    print_figures("matching", [Figure.from_dict(f) for f in result["figures"]])
-    path = write_result("matching", result, args.output)
-    print(f"\nmachine: {result['machine']}\nwritten: {path}")
+    report("matching", "matching", run(args), args.output)
 
 
 if __name__ == "__main__":

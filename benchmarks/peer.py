@@ -32,9 +32,9 @@ from reader import Reader, make_reader
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from benchmarks.common import Figure, Spread, machine, print_figures, write_result
+from benchmarks.common import Figure, Spread, report
 from benchmarks.farm import Farm, FarmSpec
-from benchmarks.naive import OurRun, figure_of, our_service, sample_terms, timed_cycle
+from benchmarks.naive import OurRun, our_service, sample_terms, timed_cycle
 from monitor.store import feeds
 from monitor.store.tables import EntryRow
 
@@ -247,14 +247,8 @@ def main() -> None:
     add_arguments(parser)
     options = parser.parse_args()
     result = run(options)
-    print_figures("peer: reader vs our fetch-parse-store", map(figure_of, result["figures"]))
-    _print_details(result)
-    about = machine()
-    print(
-        f"machine: {about['cpu']}, {about['cores']} cores, "
-        f"noise probe {about['noise_probe_ms']:.1f} ms"
-    )
-    print(f"written: {write_result(NAME, {**result, 'machine': about}, options.output)}")
+    title = "peer: reader vs our fetch-parse-store"
+    report(NAME, title, result, options.output, _print_details)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import limit
-from benchmarks.common import Figure, Spread, machine, write_result
+from benchmarks.common import Figure, Spread, report
 from benchmarks.farm import Farm
 from benchmarks.instance import (
     ADMIN_DSN,
@@ -42,7 +42,6 @@ from benchmarks.instance import (
     database,
     fresh_config,
     postgres_unavailable,
-    print_result,
 )
 from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
@@ -342,10 +341,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(parser)
-    result = run(parser.parse_args())
-    m = machine()
-    print_result("Whole pipeline vs the limit", result, m)
-    write_result(NAME, {**result, "machine": m})
+    report(NAME, "Whole pipeline vs the limit", run(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -47,9 +47,7 @@ from benchmarks.common import (
     Spread,
     corpus_pages,
     cpu_ms,
-    machine,
-    print_figures,
-    write_result,
+    report,
 )
 from monitor.ingest.extract import TRAFILATURA_OPTIONS, extract_page
 
@@ -466,12 +464,6 @@ def shipped_mismatches(outcomes: dict[str, Outcome], pages: list[Page]) -> list[
     return [p.key for p, a, b in zip(pages, shipped, base, strict=True) if a != b]
 
 
-def _figure(row: dict[str, Any]) -> Figure:
-    """A Figure back from its dictionary."""
-    value = Spread(row["median"], row["low"], row["high"], row["runs"])
-    return Figure(row["figure"], value, row["unit"], row["target"], row["ok"], row["note"])
-
-
 def _score_figure(name: str, value: float, ci: float, pages: int, target: bool) -> Figure:
     """A score in [0, 1] with its bootstrap interval as the spread; the note repeats it with
     three decimals, which the table's one-decimal column cannot show."""
@@ -647,17 +639,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=None, help="JSON results file")
     args = parser.parse_args()
     result = run(args)
-    print_figures("extraction quality", [_figure(f) for f in result["figures"]])
-    if result["figures"]:
-        print_table(result["details"])
-    box = machine()
-    path = write_result("quality", {**result, "machine": box}, args.output)
-    print(
-        f"\nmachine: {box['cpu']}, {box['cores']} cores, Python {box['python']}, trafilatura "
-        f"{box['libraries']['trafilatura']}, noise probe {box['noise_probe_ms']:.1f} ms "
-        "(quiet host ≈ 27 ms)"
-    )
-    print(f"written: {path}")
+
+    def table(found: dict[str, Any]) -> None:
+        if found["figures"]:
+            print_table(found["details"])
+
+    report("quality", "extraction quality", result, args.output, table)
 
 
 if __name__ == "__main__":

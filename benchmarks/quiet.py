@@ -39,9 +39,9 @@ from aiohttp import web
 from multidict import CIMultiDict
 from sqlalchemy import Engine
 
-from benchmarks.common import REPO, Figure, Spread, machine, write_result
+from benchmarks.common import REPO, Figure, Spread, report
 from benchmarks.farm import Farm, FarmSpec, _app, _State
-from benchmarks.instance import Meter, MonitorLogs, database, fresh_config, print_result
+from benchmarks.instance import Meter, MonitorLogs, database, fresh_config
 from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
 from monitor.service import CycleReport, Service
@@ -309,10 +309,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(parser)
-    result = run(parser.parse_args())
-    found = machine()
-    print_result("Quiet cycle", result, found)
-    write_result(NAME, {**result, "machine": found})
+    report(NAME, "Quiet cycle", run(parser.parse_args()))
 
 
 if __name__ == "__main__":

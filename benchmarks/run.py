@@ -18,7 +18,7 @@ import time
 import traceback
 from typing import Any
 
-from benchmarks.common import Figure, machine, print_figures, write_result
+from benchmarks.common import Figure, machine, machine_line, print_figures, write_result
 
 # In the order they run: the costly end-to-end ones first, while the machine is freshest.
 BENCHMARKS = ("pipeline", "quiet", "naive", "peer", "changed", "matching", "quality")
@@ -42,12 +42,12 @@ def main() -> None:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     extra = _extra_arguments(options.args, parser)
     host = machine()
-    print(_machine_line(host))
+    print(machine_line(host))
     results: dict[str, Any] = {}
     for name in chosen:
         results[name] = _run_one(name, options.quick, extra.get(name, []))
     figures = [Figure.from_dict(f) for r in results.values() for f in r.get("figures", [])]
-    print(_machine_line(host))
+    print(machine_line(host))
     print_figures("all benchmarks", figures)
     path = write_result("suite", {"machine": host, "results": results})
     print(f"\nwritten: {path}")
@@ -83,14 +83,6 @@ def _run_one(name: str, quick: bool, extra: list[str]) -> dict[str, Any]:
 
 def _accepts(parser: argparse.ArgumentParser, flag: str) -> bool:
     return any(flag in action.option_strings for action in parser._actions)
-
-
-def _machine_line(host: dict[str, Any]) -> str:
-    versions = ", ".join(f"{k} {v}" for k, v in host["libraries"].items() if v)
-    return (
-        f"\nmachine: {host['cpu']}, {host['cores']} cores, Python {host['python']}; "
-        f"noise probe {host['noise_probe_ms']:.1f} ms (lower is a faster moment); {versions}"
-    )
 
 
 if __name__ == "__main__":
