@@ -258,6 +258,8 @@ async def _parse(feed: DueFeed, response: Response, stages: Stages, now: datetim
 def parse_known_first(
     engine: Engine, feed_id: int, response: Response, now: datetime
 ) -> ParsedFeed:
+    """A document's entries without the items this feed has stored (run in a thread; also
+    what benchmarks/changed.py measures)."""
     guids = item_guids(response.body, response.content_type)
     stored = articles.stored_guids(engine, feed_id, guids) if guids else set()
     return parse_pruned(response.body, response.url, response.content_type, now, stored)
