@@ -24,6 +24,7 @@ from monitor.ingest.language import detect_language
 from monitor.ingest.prune import item_guids, parse_pruned
 from monitor.ingest.urls import canonical_url
 from monitor.models import Article, Entry, Match, ParsedFeed, Route
+from monitor.pollrecorder import PollRecorder
 from monitor.profiles.profile import Doc
 from monitor.settings import Settings
 from monitor.store import articles, feeds
@@ -84,28 +85,6 @@ class Stages:
 
     def __post_init__(self) -> None:
         self.recorder = PollRecorder(self.engine)
-
-
-class PollRecorder:
-    """Poll results written in batches: one transaction per BATCH feeds, and whatever is left
-    when the cycle ends (`flush`). A result lost to a crash only means that feed is polled
-    again once its lease expires: its entries were stored when they were processed."""
-
-    BATCH = 500
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.pending: list[feeds.PollRecord] = []
-
-    async def add(self, record: feeds.PollRecord) -> None:
-        self.pending.append(record)
-        if len(self.pending) >= self.BATCH:
-            await self.flush()
-
-    async def flush(self) -> None:
-        batch, self.pending = self.pending, []
-        if batch:
-            await asyncio.to_thread(feeds.record_polls, self.engine, batch)
 
 
 @dataclass(frozen=True, slots=True)

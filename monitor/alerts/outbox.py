@@ -36,7 +36,9 @@ from monitor.store.outbox import (
     hold_alert,
     mark_attempt_failed,
     mark_sent,
+    record_attempt,
 )
+from monitor.store.tables import MessageRow
 
 log = logging.getLogger("monitor.alerts")
 
@@ -169,7 +171,7 @@ class Outbox:
         if channel is not None and channel.quiet is not None:
             until = quiet_until(channel.quiet, now)
             if until is not None:
-                messages.mark_message(self.engine, message.id, retry_at=until, attempt=False)
+                record_attempt(self.engine, MessageRow, message.id, retry_at=until, attempt=False)
                 self._counts["held"] += 1
                 return
 
@@ -186,9 +188,11 @@ class Outbox:
             message.channel,
             render,
             attempts=message.attempts,
-            on_sent=lambda: messages.mark_message(self.engine, message.id, sent_at=self.clock()),
-            on_failed=lambda error, retry: messages.mark_message(
-                self.engine, message.id, error=error, retry_at=retry
+            on_sent=lambda: record_attempt(
+                self.engine, MessageRow, message.id, sent_at=self.clock()
+            ),
+            on_failed=lambda error, retry: record_attempt(
+                self.engine, MessageRow, message.id, error=error, retry_at=retry
             ),
         )
 

@@ -181,38 +181,6 @@ def digest_hits(engine: Engine, message_id: int) -> list[DigestHit]:
         return out
 
 
-def mark_message(
-    engine: Engine,
-    message_id: int,
-    *,
-    sent_at: datetime | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-    attempt: bool = True,
-) -> None:
-    """Record a result: sent (`sent_at`), failed for now (`error` + `retry_at`), failed for
-    good (`error` alone), or held without an attempt (`retry_at`, attempt=False)."""
-    values: dict[str, object] = {}
-    if attempt:
-        values["attempts"] = MessageRow.attempts + 1
-    if sent_at is not None:
-        values.update(status="sent", sent_at=sent_at, last_error=None)
-    else:
-        if error is not None:
-            values["last_error"] = error[:2000]
-        if retry_at is None:
-            values["status"] = "failed"
-        else:
-            values["next_attempt_at"] = retry_at
-    with Session(engine) as session:
-        session.execute(
-            update(MessageRow)
-            .where(col(MessageRow.id) == message_id, col(MessageRow.status) == "pending")
-            .values(**values)
-        )
-        session.commit()
-
-
 def undelivered_messages(engine: Engine, limit: int = 200) -> list[MessageRow]:
     with Session(engine) as session:
         return list(

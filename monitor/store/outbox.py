@@ -44,13 +44,7 @@ def due_alerts(engine: Engine, now: datetime, limit: int = 500) -> list[PendingA
 
 
 def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:
-    with Session(engine) as session:
-        session.execute(
-            update(AlertRow)
-            .where(col(AlertRow.id) == alert_id, col(AlertRow.status) == "pending")
-            .values(status="sent", sent_at=now, attempts=AlertRow.attempts + 1, last_error=None)
-        )
-        session.commit()
+    record_attempt(engine, AlertRow, alert_id, sent_at=now)
 
 
 def hold_alert(
@@ -92,15 +86,38 @@ def mark_attempt_failed(
     engine: Engine, alert_id: int, error: str, retry_at: datetime | None
 ) -> None:
     """Count a failed attempt; with no `retry_at` the alert is marked failed for good."""
-    values: dict[str, object] = {"attempts": AlertRow.attempts + 1, "last_error": error[:2000]}
-    if retry_at is None:
-        values["status"] = "failed"
+    record_attempt(engine, AlertRow, alert_id, error=error, retry_at=retry_at)
+
+
+def record_attempt(
+    engine: Engine,
+    table: type[AlertRow] | type[MessageRow],
+    row_id: int,
+    *,
+    sent_at: datetime | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    attempt: bool = True,
+) -> None:
+    """Record a pending outbox row's result: sent (`sent_at`), failed for now (`error` and
+    `retry_at`), failed for good (`error` alone), or held without an attempt (`retry_at`,
+    attempt=False). A row no longer pending is left as it is."""
+    values: dict[str, object] = {}
+    if attempt:
+        values["attempts"] = table.attempts + 1
+    if sent_at is not None:
+        values.update(status="sent", sent_at=sent_at, last_error=None)
     else:
-        values["next_attempt_at"] = retry_at
+        if error is not None:
+            values["last_error"] = error[:2000]
+        if retry_at is None:
+            values["status"] = "failed"
+        else:
+            values["next_attempt_at"] = retry_at
     with Session(engine) as session:
         session.execute(
-            update(AlertRow)
-            .where(col(AlertRow.id) == alert_id, col(AlertRow.status) == "pending")
+            update(table)
+            .where(col(table.id) == row_id, col(table.status) == "pending")
             .values(**values)
         )
         session.commit()
