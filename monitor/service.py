@@ -27,7 +27,7 @@ from monitor.alerts.templates import TEMPLATES_DIR, Templates
 from monitor.errors import ConfigError
 from monitor.feedlist import FEEDS_FILE, load_feeds
 from monitor.health import next_poll_at, notices
-from monitor.ingest.extract import Extractor
+from monitor.ingest.extract import Extractor, worker_count
 from monitor.ingest.fetch import Fetcher
 from monitor.logs import mask_secrets
 from monitor.models import FeedSpec, Route
@@ -193,6 +193,7 @@ class Service:
         due = await asyncio.to_thread(
             feeds.claim_due, self.engine, now, everything=everything, lease=LEASE
         )
+        in_flight = self.settings.fetch.concurrency + 2 * worker_count(self.settings.extract)
         stages = Stages(
             engine=self.engine,
             fetcher=fetcher,
@@ -202,7 +203,7 @@ class Service:
             settings=self.settings,
             clock=self.clock,
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
-            pages=asyncio.Semaphore(self.settings.fetch.concurrency + 2 * self._workers()),
+            pages=asyncio.Semaphore(in_flight),
         )
         reports = await asyncio.gather(*(self._poll_safely(feed, stages) for feed in due))
         await stages.recorder.flush()
@@ -234,9 +235,6 @@ class Service:
             report.duration_ms,
         )
         return report
-
-    def _workers(self) -> int:
-        return self.settings.extract.workers or os.cpu_count() or 1
 
     async def _poll_safely(self, feed: DueFeed, stages: Stages) -> PollReport:
         """A bug met by one feed is logged and recorded against it; the cycle goes on."""

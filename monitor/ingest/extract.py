@@ -77,6 +77,11 @@ def page_date(extracted: Extracted) -> datetime | None:
         return None
 
 
+def worker_count(settings: ExtractSettings) -> int:
+    """Worker processes of the pool: extract.workers, or one per CPU core when 0."""
+    return settings.workers or os.cpu_count() or 1
+
+
 def _warm_up() -> None:
     """Load the language model when a worker starts (about a second), not in the first page's
     time limit."""
@@ -91,7 +96,7 @@ class Extractor:
         self._pool: pebble.ProcessPool | None = None
 
     async def __aenter__(self) -> Extractor:
-        workers = self._settings.workers or os.cpu_count() or 1
+        workers = worker_count(self._settings)
         self._pool = pebble.ProcessPool(
             max_workers=workers,
             context=multiprocessing.get_context("forkserver"),
