@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
 from monitor.models import Article, Entry, Match, Route
@@ -52,15 +53,19 @@ def stored_guids(engine: Engine, feed_id: int, guids: Iterable[str]) -> set[str]
 
 def article_id_for(engine: Engine, url: str) -> int | None:
     """The id of an article already stored under this canonical URL."""
-    with Session(engine) as session:
-        return session.exec(select(ArticleRow.id).where(ArticleRow.url == url)).first()
+    with engine.connect() as conn:
+        found: int | None = conn.execute(
+            _statements(engine.dialect.name).article_id, {"url": url}
+        ).scalar()
+        return found
 
 
 def link_entry(engine: Engine, feed_id: int, entry: Entry, article_id: int, now: datetime) -> None:
     """Record an entry whose article was already processed (e.g. via another feed)."""
-    with Session(engine) as session:
-        session.execute(_entry_insert(engine, feed_id, entry, article_id, now))
-        session.commit()
+    with engine.begin() as conn:
+        conn.execute(
+            _statements(engine.dialect.name).entry, _entry_values(feed_id, entry, article_id, now)
+        )
 
 
 def story_candidates(
@@ -72,18 +77,12 @@ def story_candidates(
     if not band_values:
         return []
     wanted = set(enumerate(band_values))
-    query = (
-        select(StoryBandRow.band, StoryBandRow.value, ArticleRow.story_id, ArticleRow.signature)
-        .join(ArticleRow, col(ArticleRow.id) == StoryBandRow.article_id)
-        .where(
-            col(StoryBandRow.value).in_(band_values),
-            col(ArticleRow.fetched_at) >= since,
-            col(ArticleRow.signature).is_not(None),
-        )
-    )
     found: dict[bytes, int] = {}  # one row per candidate article (its signature)
-    with Session(engine) as session:
-        for band, value, story, sig in session.exec(query):
+    with engine.connect() as conn:
+        rows = conn.execute(
+            _statements(engine.dialect.name).candidates, {"values": band_values, "since": since}
+        )
+        for band, value, story, sig in rows:
             if (band, value) in wanted and story and sig:
                 found.setdefault(sig, story)
     return [(story, sig) for sig, story in found.items()]
@@ -108,107 +107,144 @@ def store_article(
     `story_id` joins the article to a story found earlier (None: it starts its own); a
     profile already hit by another article of the story alerts no one again. Every insert
     ignores duplicates, so storing the same entry twice adds nothing.
+
+    Core statements built once per dialect, values passed as parameters: the ORM's
+    per-statement work (cache keys over embedded values) cost more than the database.
     """
-    with Session(engine) as session:
-        session.execute(
-            insert_ignoring_duplicates(engine, ArticleRow).values(
-                url=article.url,
-                link=entry.link or article.url,
-                feed_id=feed_id,
-                title=article.title,
-                text=article.text,
-                language=article.language,
-                author=article.author,
-                sitename=article.sitename,
-                published_at=article.published_at,
-                source=article.source,
-                note=article.note,
-                fetched_at=now,
-                signature=article.signature,
-            )
-        )
-        article_id = session.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
-        assert article_id is not None
+    sql = _statements(engine.dialect.name)
+    with engine.begin() as conn:
+        article_id = conn.execute(
+            sql.article,
+            {
+                "url": article.url,
+                "link": entry.link or article.url,
+                "feed_id": feed_id,
+                "title": article.title,
+                "text": article.text,
+                "language": article.language,
+                "author": article.author,
+                "sitename": article.sitename,
+                "published_at": article.published_at,
+                "source": article.source,
+                "note": article.note,
+                "fetched_at": now,
+                "signature": article.signature,
+                "story_id": story_id,
+            },
+        ).scalar()
+        inserted = article_id is not None
+        if article_id is None:  # stored before: keep its row
+            article_id = conn.execute(sql.article_id, {"url": article.url}).scalar_one()
+        new_story = inserted and story_id is None  # no other article can be in it yet
+        if not (inserted and story_id):  # a story of its own, or an older row without one
+            conn.execute(sql.fill_story, {"row": article_id, "story": story_id or article_id})
         story_id = story_id or article_id
-        session.execute(
-            update(ArticleRow)
-            .where(col(ArticleRow.id) == article_id, col(ArticleRow.story_id).is_(None))
-            .values(story_id=story_id)
-        )
         if band_values:  # one statement for all bands
-            session.execute(
-                insert_ignoring_duplicates(engine, StoryBandRow),
+            conn.execute(
+                sql.bands,
                 [
                     {"article_id": article_id, "band": band, "value": value}
                     for band, value in enumerate(band_values)
                 ],
             )
-        session.execute(_entry_insert(engine, feed_id, entry, article_id, now))
-        new_hits = new_alerts = 0
+        conn.execute(sql.entry, _entry_values(feed_id, entry, article_id, now))
+        hit_ids: list[tuple[Match, int]] = []
         for match in matches:
-            hit_id = session.execute(
-                insert_ignoring_duplicates(engine, HitRow)
-                .values(
-                    article_id=article_id,
-                    profile=match.profile,
-                    profile_version=match.profile_version,
-                    matched_terms=match.matched_terms,
-                    score=match.score,
-                    snippet=match.snippet,
-                    snippets=list(match.snippets),
-                    created_at=now,
-                )
-                .returning(col(HitRow.id))
+            hit_id = conn.execute(
+                sql.hit,
+                {
+                    "article_id": article_id,
+                    "profile": match.profile,
+                    "profile_version": match.profile_version,
+                    "matched_terms": match.matched_terms,
+                    "score": match.score,
+                    "snippet": match.snippet,
+                    "snippets": list(match.snippets),
+                    "created_at": now,
+                },
             ).scalar()
-            if hit_id is None:
-                continue  # this hit was stored before: its alerts were created then
-            new_hits += 1
-            if _story_already_hit(session, story_id, article_id, match.profile):
-                continue  # one alert per story per profile: the first outlet's alert lists others
-            for route in routes.get(match.profile, []):
-                session.execute(
-                    insert_ignoring_duplicates(engine, AlertRow).values(
-                        hit_id=hit_id,
-                        channel=route.channel,
-                        status="queued" if route.digest else "pending",
-                        digest=route.digest,
-                        attempts=0,
-                        created_at=now,
-                        next_attempt_at=route.due or now,
-                    )
-                )
-                new_alerts += 1
-        session.commit()
-    return Stored(article_id=article_id, new_hits=new_hits, new_alerts=new_alerts)
+            if hit_id is not None:  # None: stored before, its alerts were created then
+                hit_ids.append((match, hit_id))
+        # one alert per story per profile: the first outlet's alert lists the others; a
+        # story this article has just started has no other article to ask about
+        earlier: set[str] = set()
+        if hit_ids and not new_story:
+            rows = conn.execute(sql.story_profiles, {"story": story_id, "article": article_id})
+            earlier = set(rows.scalars())
+        alerts = [
+            {
+                "hit_id": hit_id,
+                "channel": route.channel,
+                "status": "queued" if route.digest else "pending",
+                "digest": route.digest,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": route.due or now,
+            }
+            for match, hit_id in hit_ids
+            if match.profile not in earlier
+            for route in routes.get(match.profile, [])
+        ]
+        if alerts:
+            conn.execute(sql.alert, alerts)
+    return Stored(article_id=article_id, new_hits=len(hit_ids), new_alerts=len(alerts))
 
 
-def _story_already_hit(session: Session, story_id: int, article_id: int, profile: str) -> bool:
-    earlier = session.exec(
-        select(HitRow.id)
-        .join(ArticleRow, col(ArticleRow.id) == HitRow.article_id)
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The statements store_article runs, compiled once per dialect (SQLAlchemy caches the
+    compiled form per statement object)."""
+
+    article: Any
+    article_id: Any
+    fill_story: Any
+    bands: Any
+    entry: Any
+    hit: Any
+    story_profiles: Any
+    candidates: Any
+    alert: Any
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> _Statements:
+    article, hit = ArticleRow.__table__, HitRow.__table__  # type: ignore[attr-defined]
+    band = StoryBandRow.__table__  # type: ignore[attr-defined]
+    return _Statements(
+        article=insert_ignoring_duplicates(dialect, article).returning(article.c.id),
+        article_id=select(article.c.id).where(article.c.url == bindparam("url")),
+        fill_story=update(article)
+        .where(article.c.id == bindparam("row"), article.c.story_id.is_(None))
+        .values(story_id=bindparam("story")),
+        bands=insert_ignoring_duplicates(dialect, band),
+        entry=insert_ignoring_duplicates(dialect, EntryRow.__table__),  # type: ignore[attr-defined]
+        hit=insert_ignoring_duplicates(dialect, hit).returning(hit.c.id),
+        story_profiles=select(hit.c.profile)
+        .distinct()
+        .join(article, article.c.id == hit.c.article_id)
+        .where(article.c.story_id == bindparam("story"), article.c.id != bindparam("article")),
+        alert=insert_ignoring_duplicates(dialect, AlertRow.__table__),  # type: ignore[attr-defined]
+        candidates=select(band.c.band, band.c.value, article.c.story_id, article.c.signature)
+        .join(article, article.c.id == band.c.article_id)
         .where(
-            ArticleRow.story_id == story_id,
-            col(ArticleRow.id) != article_id,
-            HitRow.profile == profile,
-        )
-        .limit(1)
-    ).first()
-    return earlier is not None
-
-
-def _entry_insert(
-    engine: Engine, feed_id: int, entry: Entry, article_id: int, now: datetime
-) -> Any:
-    return insert_ignoring_duplicates(engine, EntryRow).values(
-        feed_id=feed_id,
-        guid=entry.guid,
-        link=entry.link,
-        title=entry.title,
-        published_at=entry.published_at,
-        article_id=article_id,
-        seen_at=now,
-        content_hash=entry.content_hash,
+            band.c.value.in_(bindparam("values", expanding=True)),
+            article.c.fetched_at >= bindparam("since"),
+            article.c.signature.is_not(None),
+        ),
     )
+
+
+def _entry_values(feed_id: int, entry: Entry, article_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "feed_id": feed_id,
+        "guid": entry.guid,
+        "link": entry.link,
+        "title": entry.title,
+        "published_at": entry.published_at,
+        "article_id": article_id,
+        "seen_at": now,
+        "content_hash": entry.content_hash,
+    }
 
 
 @dataclass(frozen=True, slots=True)

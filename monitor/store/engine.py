@@ -64,9 +64,10 @@ def upgrade(engine: Engine) -> None:
         raise StoreError(f"cannot reach the database {engine.url!r}: {exc.orig}") from None
 
 
-def insert_ignoring_duplicates(engine: Engine, table: Any) -> Any:
-    """An INSERT … ON CONFLICT DO NOTHING for this engine's dialect (SQLite or PostgreSQL)."""
-    if engine.dialect.name == "postgresql":
+def insert_ignoring_duplicates(engine: Engine | str, table: Any) -> Any:
+    """An INSERT … ON CONFLICT DO NOTHING for this engine's dialect (or the dialect named)."""
+    dialect = engine if isinstance(engine, str) else engine.dialect.name
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
 
         return pg_insert(table).on_conflict_do_nothing()

@@ -102,9 +102,11 @@ def record_attempt(
     """Record a pending outbox row's result: sent (`sent_at`), failed for now (`error` and
     `retry_at`), failed for good (`error` alone), or held without an attempt (`retry_at`,
     attempt=False). A row no longer pending is left as it is."""
+    # Core: the ORM's bulk-update machinery cost more than the UPDATE itself
+    rows = table.__table__  # type: ignore[union-attr]
     values: dict[str, object] = {}
     if attempt:
-        values["attempts"] = table.attempts + 1
+        values["attempts"] = rows.c.attempts + 1
     if sent_at is not None:
         values.update(status="sent", sent_at=sent_at, last_error=None)
     else:
@@ -114,13 +116,10 @@ def record_attempt(
             values["status"] = "failed"
         else:
             values["next_attempt_at"] = retry_at
-    with Session(engine) as session:
-        session.execute(
-            update(table)
-            .where(col(table.id) == row_id, col(table.status) == "pending")
-            .values(**values)
+    with engine.begin() as conn:
+        conn.execute(
+            update(rows).where(rows.c.id == row_id, rows.c.status == "pending").values(**values)
         )
-        session.commit()
 
 
 def alert_counts(engine: Engine) -> dict[str, int]:
