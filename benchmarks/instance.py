@@ -92,7 +92,9 @@ class Meter:
     """While entered: CPU seconds of this process, of its child processes (the extraction
     pool) and of the `exclude`d one (the farm); the peak of the summed RSS of this process
     and its children but the `ignore`d ones (sampled every 0.2 s in a thread), and each
-    one's RSS at that peak."""
+    one's RSS at that peak; and the peak of their summed PSS (proportional set size: a page
+    shared by n processes counts 1/n in each, so the sum is the memory they hold together,
+    where the RSS sum counts shared libraries once per process)."""
 
     def __init__(self, exclude: int | None = None, ignore: Iterable[int | None] = ()) -> None:
         self._me = psutil.Process()
@@ -102,7 +104,7 @@ class Meter:
         self._last: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
-        self.peak_rss = self.start_rss = 0
+        self.peak_rss = self.start_rss = self.peak_pss = 0
         self.at_peak: dict[str, float] = {}  # MB per process at the peak
         self.main_cpu = self.children_cpu = self.excluded_cpu = 0.0
         self._main_start = self._excluded_start = 0.0
@@ -117,14 +119,19 @@ class Meter:
         return next((r for r in ("forkserver", "resource_tracker") if r in line), "child")
 
     def _sample(self) -> None:
-        sizes = {"main": self._me.memory_info().rss}
+        memory = self._me.memory_full_info()
+        sizes = {"main": memory.rss}
+        pss = memory.pss
         for child in self._children():
             try:
-                sizes[f"{self._role(child)} {child.pid}"] = child.memory_info().rss
+                memory = child.memory_full_info()
                 times = child.cpu_times()
             except psutil.Error:  # it ended between listing and reading
                 continue
+            sizes[f"{self._role(child)} {child.pid}"] = memory.rss
+            pss += memory.pss
             self._last[child.pid] = times.user + times.system
+        self.peak_pss = max(self.peak_pss, pss)
         if sum(sizes.values()) > self.peak_rss:
             self.peak_rss = sum(sizes.values())
             self.at_peak = {name: round(rss / 2**20, 1) for name, rss in sizes.items()}
