@@ -20,7 +20,6 @@ from monitor.health import next_poll_at
 from monitor.ingest.extract import Extracted, page_date
 from monitor.ingest.feeds import NotAFeed, body_fingerprint
 from monitor.ingest.fetch import Response
-from monitor.ingest.language import detect_language
 from monitor.ingest.prune import item_guids, parse_pruned
 from monitor.ingest.urls import canonical_url
 from monitor.models import Article, Entry, Match, ParsedFeed, Route
@@ -29,7 +28,7 @@ from monitor.profiles.profile import Doc
 from monitor.settings import Settings
 from monitor.store import articles, feeds
 from monitor.store.feeds import DueFeed, PollOutcome
-from monitor.stories import THRESHOLD, bands, signature, similarity
+from monitor.stories import THRESHOLD, bands, similarity
 from monitor.timing import StageTimes
 
 log = logging.getLogger("monitor.poll")
@@ -54,6 +53,8 @@ class Fetch(Protocol):
 
 class Extract(Protocol):
     async def extract(self, html: bytes, url: str) -> Extracted | None: ...
+
+    async def describe(self, text: str) -> tuple[str | None, bytes | None]: ...
 
     async def parse(
         self, body: bytes, url: str, content_type: str, now: datetime, known: Set[str]
@@ -331,7 +332,7 @@ async def _story(article: Article, stages: Stages, now: datetime) -> tuple[int |
 async def _article(entry: Entry, url: str, feed_url: str, stages: Stages) -> Article:
     """The entry's page, extracted; on any failure the entry's own title and summary."""
     if entry.link is None:
-        return _from_entry(entry, url, "the entry has no link")
+        return await _from_entry(entry, url, "the entry has no link", stages)
     try:
         async with stages.pages or contextlib.nullcontext():
             with stages.times.stage("fetch_article"):
@@ -339,18 +340,18 @@ async def _article(entry: Entry, url: str, feed_url: str, stages: Stages) -> Art
                     response = await stages.fetcher.get(entry.link, origin=feed_url)
             kind = response.content_type.split(";")[0].strip().lower()
             if kind not in _HTML_TYPES:
-                return _from_entry(entry, url, f"page skipped: content type {kind}")
+                return await _from_entry(entry, url, f"page skipped: content type {kind}", stages)
             with stages.times.stage("extract"):
                 extracted = await stages.extractor.extract(response.body, response.url)
     except (FetchError, ExtractError) as exc:
-        return _from_entry(entry, url, f"page not used: {exc}")
+        return await _from_entry(entry, url, f"page not used: {exc}", stages)
     if extracted is None:
-        return _from_entry(entry, url, "page holds no article text")
+        return await _from_entry(entry, url, "page holds no article text", stages)
     return Article(
         url=url,
         title=entry.title or extracted.title or "",
         text=extracted.text,
-        language=extracted.language or detect_language(extracted.text),
+        language=extracted.language,  # identified in the worker
         author=extracted.author,
         sitename=extracted.sitename,
         published_at=entry.published_at or page_date(extracted),
@@ -358,13 +359,16 @@ async def _article(entry: Entry, url: str, feed_url: str, stages: Stages) -> Art
     )
 
 
-def _from_entry(entry: Entry, url: str, note: str) -> Article:
+async def _from_entry(entry: Entry, url: str, note: str, stages: Stages) -> Article:
+    """The entry's own title and summary as the article (language and signature computed
+    in the worker pool)."""
+    language, sig = await stages.extractor.describe(f"{entry.title}\n{entry.summary}")
     return Article(
         url=url,
         title=entry.title,
         text=entry.summary,
-        signature=signature(f"{entry.title}\n{entry.summary}"),
-        language=detect_language(f"{entry.title}\n{entry.summary}"),
+        signature=sig,
+        language=language,
         published_at=entry.published_at,
         source="entry",
         note=note,

@@ -11,9 +11,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.errors import ExtractError, FetchBlocked, FetchStatus, FetchTimeout, FetchTooLarge
-from monitor.ingest.extract import Extracted, Extractor
+from monitor.ingest.extract import Extracted, Extractor, describe_text
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.fetch import Response as Response_
+from monitor.ingest.language import _identifier
 from monitor.settings import ExtractSettings, FetchSettings
 from tests.newsroom import article_page, seed_text
 
@@ -132,3 +133,22 @@ def test_oversized_page_is_refused_before_extraction() -> None:
         ExtractSettings(workers=1, max_bytes=1000), [b"<p>" + b"x" * 5000 + b"</p>"]
     )
     assert isinstance(refused, ExtractError) and "exceeds the limit of 1000" in str(refused)
+
+
+def test_an_entry_text_is_described_in_a_worker_and_without_the_pool() -> None:
+    text = seed_text()
+    _identifier.cache_clear()  # the language model, as a fresh main process has it: unloaded
+
+    async def go() -> tuple[tuple[str | None, bytes | None], bool, tuple[str | None, bytes | None]]:
+        extractor = Extractor(ExtractSettings(workers=1))
+        async with extractor:
+            in_worker = await extractor.describe(text)
+            loaded_here = _identifier.cache_info().currsize > 0
+        closed = await extractor.describe(text)  # the pool is gone: described in this process
+        return in_worker, loaded_here, closed
+
+    in_worker, loaded_here, closed = asyncio.run(go())
+    assert not loaded_here  # the worker identified the language, not this process
+    assert in_worker == describe_text(text) == closed
+    language, signature = in_worker
+    assert language == "en" and signature is not None and len(signature) == 128 * 4

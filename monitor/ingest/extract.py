@@ -67,6 +67,12 @@ def extract_page(html: bytes, url: str) -> Extracted | None:
     )
 
 
+def describe_text(text: str) -> tuple[str | None, bytes | None]:
+    """The language and the near-duplicate signature of a text (an entry's own, used when its
+    page gave none): the same work extract_page does for a page's text."""
+    return detect_language(text), signature(text)
+
+
 def page_date(extracted: Extracted) -> datetime | None:
     """The page's own date (midnight UTC), used only when the feed gave none."""
     if not extracted.date:
@@ -131,6 +137,21 @@ class Extractor:
         except ProcessExpired as exc:
             raise FeedParseError(f"{url}: parsing worker died ({exc})") from None
         return parsed
+
+    async def describe(self, text: str) -> tuple[str | None, bytes | None]:
+        """describe_text in a worker, beside the main process's parsing, matching and storing
+        (an entry's own text: a feed with full-text entries is all this work); in this
+        process when the pool cannot."""
+        try:
+            if self._pool is None:
+                raise RuntimeError("no pool")
+            future = self._pool.schedule(
+                describe_text, args=(text,), timeout=self._settings.timeout
+            )
+            described: tuple[str | None, bytes | None] = await asyncio.wrap_future(future)
+        except (PoolTimeout, ProcessExpired, RuntimeError):
+            return describe_text(text)  # no pool, or it lost the worker: described here
+        return described
 
     async def extract(self, html: bytes, url: str) -> Extracted | None:
         """Text of the page at `url`, or None when it has none; ExtractError when it fails."""
