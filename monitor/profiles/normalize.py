@@ -24,8 +24,9 @@ _LETTER_VARIANTS = {"ё": "е", "Ё": "е"}  # Russian writes е for ё as often
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 _ASCII_PRINTABLE = frozenset(chr(c) for c in range(0x21, 0x7F))
 # Runs of printable ASCII words joined by single spaces (most of an English text in a few
-# pieces), runs of ASCII whitespace, or any single other character.
-_CHUNKS = re.compile(r"[!-~]+(?: [!-~]+)*|[ \t\n\r\f\v]+|.", re.DOTALL)
+# pieces), runs of ASCII whitespace, runs of any other characters but whitespace (group 1:
+# most of a Chinese text in a few pieces), or a single other whitespace character.
+_CHUNKS = re.compile(r"[!-~]+(?: [!-~]+)*|[ \t\n\r\f\v]+|([^!-~\s]+)|.", re.DOTALL)
 # A parenthesised pinyin syllable with a tone mark, right after a Han character.
 _PINYIN = re.compile(
     rf"(?<=[\u3400-\u9fff\uf900-\ufaff])[(（]\s*[a-zü{_TONED}]*[{_TONED}][a-zü{_TONED}]*\s*[)）]"
@@ -66,12 +67,14 @@ def fold(text: str) -> tuple[str, list[int]]:
     skip = _pinyin_spans(text)
     folder = _Folder()
     # Printable ASCII runs fold to their lower case in one step (NFKC and case folding agree
-    # with lower() there, and their single spaces stay); everything else goes character by
-    # character through the cache.
+    # with lower() there, and their single spaces stay); runs of other characters fold in one
+    # str.translate where they can (see _Folder.other); whitespace becomes a pending space.
     for chunk in _CHUNKS.finditer(text):
         start, end = chunk.span()
         piece = chunk.group()
-        if skip and start in skip:
+        if chunk.lastindex:
+            folder.other(piece, start, skip)
+        elif skip and start in skip:
             kept = [i for i in range(start, end) if i not in skip]
             if kept and piece[0] in _ASCII_PRINTABLE:
                 folder.run("".join(text[i] for i in kept).lower(), kept)
@@ -115,6 +118,43 @@ class _Folder:
             self._flush(folded[0])
             self.out.append(folded)
             self.origin.extend([index] * len(folded))
+
+    def other(self, piece: str, start: int, skip: set[int]) -> None:
+        """A run of characters that are neither printable ASCII nor whitespace.
+
+        Folding them one at a time costs about a microsecond each (a millisecond per Chinese
+        article), so the run is folded in one str.translate. That keeps the origins right
+        only when every character folds to exactly one character: _ONE_TO_ONE drops the
+        others (invisible characters, ligatures), so when the length changes, or when pinyin
+        is to be skipped in the run, it goes through char() one character at a time instead.
+        There is no whitespace in the run, so only its first character can meet a pending
+        space, as it would in char().
+        """
+        end = start + len(piece)
+        if not skip or skip.isdisjoint(range(start, end)):
+            folded = piece.translate(_ONE_TO_ONE)
+            if len(folded) == len(piece):
+                self.run(folded, range(start, end))
+                return
+        for index, ch in enumerate(piece, start):
+            if index not in skip:
+                self.char(_fold_char(ch), index)
+
+
+class _OneToOne(dict[int, str | None]):
+    """A str.translate table filled on demand: a code point maps to its folded character
+    when it folds to exactly one character other than a space, else to None (dropped)."""
+
+    def __missing__(self, code: int) -> str | None:
+        if len(self) >= 65536:  # like _fold_char's cache: odd texts must not grow it forever
+            self.clear()
+        folded = _fold_char(chr(code))
+        value = folded if len(folded) == 1 and folded != " " else None
+        self[code] = value
+        return value
+
+
+_ONE_TO_ONE = _OneToOne()
 
 
 def _pinyin_spans(text: str) -> set[int]:
