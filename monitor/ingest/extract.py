@@ -142,15 +142,15 @@ class Extractor:
         """describe_text in a worker, beside the main process's parsing, matching and storing
         (an entry's own text: a feed with full-text entries is all this work); in this
         process when the pool cannot."""
+        if self._pool is None:
+            return describe_text(text)
         try:
-            if self._pool is None:
-                raise RuntimeError("no pool")
             future = self._pool.schedule(
                 describe_text, args=(text,), timeout=self._settings.timeout
             )
             described: tuple[str | None, bytes | None] = await asyncio.wrap_future(future)
-        except (PoolTimeout, ProcessExpired, RuntimeError):
-            return describe_text(text)  # no pool, or it lost the worker: described here
+        except (PoolTimeout, ProcessExpired, RuntimeError):  # RuntimeError: pool closed
+            return describe_text(text)  # the pool could not: described here
         return described
 
     async def extract(self, html: bytes, url: str) -> Extracted | None:
