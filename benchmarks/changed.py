@@ -1,11 +1,12 @@
 """A changed feed: CPU to process a 50-item feed in which one entry is new, up to the point
 where that entry's article is queued for extraction.
 
-What our service does for such a feed (monitor/pipeline.py `_poll`, `_parse` and
-`parse_known_first`), step by step: the body fingerprint check, lxml reading the items'
-GUIDs, one query for those of them already stored, feedparser on the rest, and the `unseen`
-query, with the other 49 entries already stored in a SQLite database (plus `--history` older
-entries that have left the feed). Measured in the same run, interleaved with rotating order:
+What our service does for such a feed (monitor/pipeline.py `_poll`, then
+monitor/feeddocument.py `new_entries` and `parse_known_first`), step by step: the body
+fingerprint check, lxml reading the items' GUIDs, one query for those of them already stored,
+feedparser on the rest, and the `unseen` query, with the other 49 entries already stored in
+a SQLite database (plus `--history` older entries that have left the feed). Measured in the
+same run, interleaved with rotating order:
 
 - "before": the whole document through `parse_feed` and `unseen` (what the service did up to
   2026-12-03), and the ratio before ÷ ours;
@@ -39,11 +40,11 @@ from lxml import etree
 from sqlalchemy import Engine
 
 from benchmarks.common import CORPUS, Figure, Spread, cpu_ms, report
+from monitor.feeddocument import LARGE_FEED_BYTES, parse_known_first
 from monitor.ingest.feeds import body_fingerprint, parse_feed
 from monitor.ingest.fetch import Response
 from monitor.ingest.prune import item_guids, parse_pruned
 from monitor.models import Article, Entry, FeedSpec
-from monitor.pipeline import LARGE_FEED_BYTES, parse_known_first
 from monitor.store import articles, feeds
 from monitor.store.engine import open_engine, upgrade
 
@@ -227,7 +228,7 @@ def one_pass(body: bytes, engine: Engine, feed_id: int, order: int) -> Pass:
 
 
 def _ours(p: Pass, body: bytes, engine: Engine, feed_id: int) -> None:
-    """What monitor/pipeline.py does (parse_known_first), step by step."""
+    """What monitor/feeddocument.py does (parse_known_first), step by step."""
     p.time("fingerprint", lambda: body_fingerprint(body))
     guids = p.time("lxml: item GUIDs", lambda: item_guids(body, CONTENT_TYPE))
     stored = p.time("stored GUIDs query", lambda: articles.stored_guids(engine, feed_id, guids))
@@ -235,7 +236,7 @@ def _ours(p: Pass, body: bytes, engine: Engine, feed_id: int) -> None:
     new = p.time("unseen", lambda: articles.unseen(engine, feed_id, parsed.entries))
     p.keep["ours"] = [e.guid for e in new]
     whole = p.time(
-        "pipeline.parse_known_first",
+        "feeddocument.parse_known_first",
         lambda: parse_known_first(engine, feed_id, _response(body), NOW),
     )
     p.keep["parse_known_first"] = [e.guid for e in articles.unseen(engine, feed_id, whole.entries)]
@@ -305,8 +306,8 @@ def _result(document: Document, history: int, passes: list[Pass]) -> dict[str, A
         ),
         *(Figure(f"  {step}", part(step), "ms CPU") for step in TOTALS["ours"]),
         Figure(
-            "  (pipeline.parse_known_first in one call)",
-            part("pipeline.parse_known_first"),
+            "  (feeddocument.parse_known_first in one call)",
+            part("feeddocument.parse_known_first"),
             "ms CPU",
         ),
         Figure("before: whole document through parse_feed", before, "ms CPU"),
@@ -323,7 +324,7 @@ def _result(document: Document, history: int, passes: list[Pass]) -> dict[str, A
         "items_from": document.source,
         "older_entries_stored": history,
         "large_feed_bytes": LARGE_FEED_BYTES,
-        "our_path": "GUIDs first in a thread (pipeline.parse_known_first)"
+        "our_path": "GUIDs first in a thread (feeddocument.parse_known_first)"
         if len(document.body) <= LARGE_FEED_BYTES
         else "known_guids + parse_pruned in a worker",
         "new_entries": {path: passes[-1].keep[path] for path in TOTALS},

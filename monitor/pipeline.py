@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Set
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -16,13 +16,13 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from monitor.errors import ExtractError, FeedParseError, FetchError, FetchStatus
+from monitor.feeddocument import ParseInWorker, new_entries
 from monitor.health import next_poll_at
 from monitor.ingest.extract import Extracted, page_date
 from monitor.ingest.feeds import NotAFeed, body_fingerprint
 from monitor.ingest.fetch import Response
-from monitor.ingest.prune import item_guids, parse_pruned
 from monitor.ingest.urls import canonical_url
-from monitor.models import Article, Entry, Match, ParsedFeed, Route
+from monitor.models import Article, Entry, Match, Route
 from monitor.pollrecorder import PollRecorder
 from monitor.profiles.profile import Doc
 from monitor.settings import Settings
@@ -34,7 +34,6 @@ from monitor.timing import StageTimes
 log = logging.getLogger("monitor.poll")
 
 STORY_WINDOW = timedelta(days=7)  # a near-duplicate joins a story started this recently
-LARGE_FEED_BYTES = 256 * 1024  # larger feed documents are parsed in the worker pool
 REVALIDATE_EVERY = 12  # one poll in this many ignores ETag/Last-Modified and the body hash
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
@@ -51,14 +50,10 @@ class Fetch(Protocol):
     ) -> Response: ...
 
 
-class Extract(Protocol):
+class Extract(ParseInWorker, Protocol):
     async def extract(self, html: bytes, url: str) -> Extracted | None: ...
 
     async def describe(self, text: str) -> tuple[str | None, bytes | None]: ...
-
-    async def parse(
-        self, body: bytes, url: str, content_type: str, now: datetime, known: Set[str]
-    ) -> ParsedFeed: ...
 
 
 class MatchAll(Protocol):
@@ -139,7 +134,7 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
     try:
         try:
             with stages.times.stage("parse"):
-                parsed = await _parse(feed, response, stages, now)
+                parsed = await new_entries(stages.engine, stages.extractor, feed.id, response, now)
         except NotAFeed as page:  # a web page: follow its <link rel="alternate"> once
             if discovered or not page.alternates:
                 raise
@@ -148,7 +143,7 @@ async def _poll(feed: DueFeed, stages: Stages, now: datetime) -> tuple[PollRepor
             async with stages.limit:
                 response = await stages.fetcher.get(discovered, origin=feed.url)
             fingerprint = body_fingerprint(response.body)
-            parsed = await _parse(feed, response, stages, now)
+            parsed = await new_entries(stages.engine, stages.extractor, feed.id, response, now)
     except FetchError as exc:
         return _failed(feed, str(exc), None, exc.category)
     except FeedParseError as exc:
@@ -220,29 +215,6 @@ async def _fetch_document(
         if isinstance(exc, FetchStatus):
             return _failed(feed, str(exc), exc.status, exc.category, exc.retry_after)
         return _failed(feed, str(exc), None, exc.category)
-
-
-async def _parse(feed: DueFeed, response: Response, stages: Stages, now: datetime) -> ParsedFeed:
-    """The entries of a changed document, without the items this feed has stored already
-    (lxml reads their GUIDs in milliseconds; feedparser needs about 1 ms an item). Small
-    documents are handled in a thread; large ones go to the worker pool with its time limit,
-    so the event loop keeps going."""
-    if len(response.body) > LARGE_FEED_BYTES:
-        known = await asyncio.to_thread(articles.known_guids, stages.engine, feed.id)
-        return await stages.extractor.parse(
-            response.body, response.url, response.content_type, now, known
-        )
-    return await asyncio.to_thread(parse_known_first, stages.engine, feed.id, response, now)
-
-
-def parse_known_first(
-    engine: Engine, feed_id: int, response: Response, now: datetime
-) -> ParsedFeed:
-    """A document's entries without the items this feed has stored (run in a thread; also
-    what benchmarks/changed.py measures)."""
-    guids = item_guids(response.body, response.content_type)
-    stored = articles.stored_guids(engine, feed_id, guids) if guids else set()
-    return parse_pruned(response.body, response.url, response.content_type, now, stored)
 
 
 def _failed(

@@ -8,9 +8,9 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from monitor.feeddocument import LARGE_FEED_BYTES
 from monitor.ingest.feeds import parse_feed
 from monitor.ingest.prune import prune_known
-from monitor.pipeline import LARGE_FEED_BYTES
 from monitor.service import Service
 from tests.conftest import open_database
 
