@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,17 +68,36 @@ def hit_view(hit: HitRow, article: ArticleRow, feed: FeedRow) -> HitView:
     )
 
 
-def story_outlets(session: Session, story_id: int, but: int) -> list[tuple[str, str]]:
-    """(outlet, link) of the other articles of a story, in the order they arrived."""
-    rows = session.exec(
-        select(ArticleRow, FeedRow)
-        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
-        .where(ArticleRow.story_id == story_id, col(ArticleRow.id) != but)
-        .order_by(col(ArticleRow.id))
-    )
+def story_outlets(session: Session, hits: Sequence[HitView]) -> list[tuple[tuple[str, str], ...]]:
+    """For each hit, (outlet, link) of the other articles of its story, in the order they
+    arrived: one query for all the stories (in chunks), without the articles' text."""
+    stories = sorted({hit.story_id for hit in hits if hit.story_id})
+    article, feed = ArticleRow.__table__, FeedRow.__table__  # type: ignore[attr-defined]
+    members: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for start in range(0, len(stories), 500):
+        rows = session.execute(
+            sa_select(
+                article.c.story_id,
+                article.c.id,
+                article.c.sitename,
+                article.c.link,
+                feed.c.name,
+                feed.c.title,
+                feed.c.url,
+            )
+            .join(feed, feed.c.id == article.c.feed_id)
+            .where(article.c.story_id.in_(stories[start : start + 500]))
+            .order_by(article.c.id)
+        )
+        for story, article_id, sitename, link, name, title, url in rows:
+            members[story].append((article_id, sitename or name or title or url, link))
     return [
-        (article.sitename or feed.name or feed.title or feed.url, article.link)
-        for article, feed in rows
+        tuple(
+            (outlet, link)
+            for article_id, outlet, link in members[hit.story_id or 0]
+            if article_id != hit.article_id
+        )
+        for hit in hits
     ]
 
 

@@ -173,12 +173,12 @@ def digest_hits(engine: Engine, message_id: int) -> list[DigestHit]:
         .order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
     )
     with Session(engine) as session:
-        out = []
-        for alert, *rest in session.exec(query):
-            hit = hit_view(*rest)
-            also = story_outlets(session, hit.story_id, hit.article_id) if hit.story_id else []
-            out.append(DigestHit(hit, tuple(also), alert.id or 0))
-        return out
+        rows = [(alert, hit_view(*rest)) for alert, *rest in session.exec(query)]
+        outlets = story_outlets(session, [hit for _, hit in rows])
+    return [
+        DigestHit(hit, also, alert.id or 0)
+        for (alert, hit), also in zip(rows, outlets, strict=True)
+    ]
 
 
 def undelivered_messages(engine: Engine, limit: int = 200) -> list[MessageRow]:

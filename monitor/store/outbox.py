@@ -33,14 +33,12 @@ def due_alerts(engine: Engine, now: datetime, limit: int = 500) -> list[PendingA
         .limit(limit)
     )
     with Session(engine) as session:
-        pending = []
-        for alert, *rest in session.exec(query):
-            hit = hit_view(*rest)
-            also = story_outlets(session, hit.story_id, hit.article_id) if hit.story_id else []
-            pending.append(
-                PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, tuple(also))
-            )
-        return pending
+        rows = [(alert, hit_view(*rest)) for alert, *rest in session.exec(query)]
+        outlets = story_outlets(session, [hit for _, hit in rows])
+    return [
+        PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, also)
+        for (alert, hit), also in zip(rows, outlets, strict=True)
+    ]
 
 
 def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:
