@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.common import CORPUS, Figure, Spread, corpus_pages, report
 from benchmarks.farm import FarmSpec, _State
-from monitor.ingest.extract import extract_page
+from monitor.ingest.worker import extract_page
 
 NAME = "limit"
 

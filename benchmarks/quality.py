@@ -49,7 +49,7 @@ from benchmarks.common import (
     cpu_ms,
     report,
 )
-from monitor.ingest.extract import TRAFILATURA_OPTIONS, extract_page
+from monitor.ingest.worker import TRAFILATURA_OPTIONS, extract_page
 
 GROUND_TRUTH = CORPUS / "extraction-benchmark" / "ground-truth.json"
 QUICK_PAGES = 30

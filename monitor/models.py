@@ -142,3 +142,16 @@ class FeedHealth:
     failure_notice_at: datetime | None
     silent_notice_at: datetime | None
     recent_published: tuple[datetime, ...] = ()  # publication dates of its latest entries
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """What trafilatura found in a page (picklable: it crosses the process boundary)."""
+
+    text: str
+    title: str | None
+    author: str | None
+    sitename: str | None
+    language: str | None
+    date: str | None  # YYYY-MM-DD from htmldate
+    signature: bytes | None = None  # near-duplicate signature, computed here off the main loop

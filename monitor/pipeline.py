@@ -18,11 +18,11 @@ from sqlalchemy import Engine
 from monitor.errors import ExtractError, FeedParseError, FetchError, FetchStatus
 from monitor.feeddocument import ParseInWorker, new_entries
 from monitor.health import next_poll_at
-from monitor.ingest.extract import Extracted, page_date
+from monitor.ingest.extract import page_date
 from monitor.ingest.feeds import NotAFeed, body_fingerprint
 from monitor.ingest.fetch import Response
 from monitor.ingest.urls import canonical_url
-from monitor.models import Article, Entry, Match, Route
+from monitor.models import Article, Entry, Extracted, Match, Route
 from monitor.pollrecorder import PollRecorder
 from monitor.profiles.profile import Doc
 from monitor.settings import Settings

@@ -9,7 +9,8 @@ import gzip
 import pytest
 
 from monitor.errors import ExtractError
-from monitor.ingest.extract import Extracted, Extractor
+from monitor.ingest.extract import Extractor
+from monitor.models import Extracted
 from monitor.settings import ExtractSettings
 from tests.conftest import REPO
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import subprocess
+import sys
 import time
 
 import pytest
@@ -11,11 +13,14 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.errors import ExtractError, FetchBlocked, FetchStatus, FetchTimeout, FetchTooLarge
-from monitor.ingest.extract import Extracted, Extractor, describe_text
+from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.fetch import Response as Response_
 from monitor.ingest.language import _identifier
+from monitor.ingest.worker import describe_text
+from monitor.models import Extracted
 from monitor.settings import ExtractSettings, FetchSettings
+from tests.conftest import REPO
 from tests.newsroom import article_page, seed_text
 
 
@@ -152,3 +157,31 @@ def test_an_entry_text_is_described_in_a_worker_and_without_the_pool() -> None:
     assert in_worker == describe_text(text) == closed
     language, signature = in_worker
     assert language == "en" and signature is not None and len(signature) == 128 * 4
+
+
+def test_the_service_process_loads_no_extraction_library() -> None:
+    """trafilatura, numpy and the language model are the workers' (about 15 MB of the main
+    process's memory): importing the service and the CLI, and starting a pool, loads none."""
+    code = (
+        "import asyncio, sys\n"
+        "import monitor.cli, monitor.service\n"
+        "from monitor.ingest.extract import Extractor\n"
+        "from monitor.settings import ExtractSettings\n"
+        "async def go():\n"
+        "    async with Extractor(ExtractSettings(workers=1)) as pool:\n"
+        "        return await pool.extract(b'<html><body><p>' + b'Some words. ' * 50 + b'</p>',"
+        " 'http://127.0.0.1/a')\n"
+        "assert asyncio.run(go()) is not None\n"
+        "heavy = ('trafilatura', 'numpy', 'py3langid', 'htmldate', 'justext')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

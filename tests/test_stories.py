@@ -26,18 +26,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from monitor.minhash import signature
 from monitor.profiles.normalize import fold
 from monitor.service import Service
 from monitor.store.hits import query_hits
-from monitor.stories import (
-    MAX_CHARS,
-    MIN_CHARS,
-    NUM_PERM,
-    SHINGLE,
-    THRESHOLD,
-    signature,
-    similarity,
-)
+from monitor.stories import MAX_CHARS, MIN_CHARS, NUM_PERM, SHINGLE, THRESHOLD, similarity
 from tests.conftest import REPO, open_database
 from tests.newsroom import UNRELATED_TEXT, article_page, seed_text
 
@@ -137,7 +130,7 @@ Signer = Callable[[str], bytes | None]
 
 @pytest.fixture(scope="module")
 def datasketch_signature() -> Signer:
-    """signature() as monitor.stories computed it up to now, with datasketch's MinHash."""
+    """signature() as it was computed before monitor.minhash: with datasketch's MinHash."""
     datasketch = pytest.importorskip("datasketch", minversion="2.0")  # "affine32" is 2.0's
 
     def reference(text: str) -> bytes | None:
@@ -282,9 +275,9 @@ def test_signatures_stay_those_stored_by_earlier_versions() -> None:
         assert hashlib.sha256(sig).hexdigest() == digest
 
 
-def test_importing_stories_loads_neither_datasketch_nor_scipy() -> None:
+def test_importing_minhash_loads_neither_datasketch_nor_scipy() -> None:
     code = (
-        "import sys, monitor.stories as s\n"
+        "import sys, monitor.minhash as s\n"
         "assert s.signature('a fresh interpreter signs this text. ' * 20) is not None\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('datasketch', 'scipy')))"
     )
@@ -298,3 +291,14 @@ def test_importing_stories_loads_neither_datasketch_nor_scipy() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_similarity_is_the_share_of_equal_slots() -> None:
+    sig = signature(ENGLISH)
+    assert sig is not None
+    words = bytearray(sig)
+    for slot in range(10):  # change 10 of the 128 words
+        words[slot * 4] ^= 0xFF
+    assert similarity(sig, sig) == 1.0
+    assert similarity(sig, bytes(words)) == (NUM_PERM - 10) / NUM_PERM
+    assert similarity(bytes(words), sig) == (NUM_PERM - 10) / NUM_PERM

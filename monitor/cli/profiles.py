@@ -15,7 +15,6 @@ from rich.table import Table
 from monitor.cli.common import config_dir, engine, out, print_json, settings
 from monitor.cli.common import since as parse_since
 from monitor.errors import ConfigError, FetchError
-from monitor.ingest.extract import extract_page
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.language import detect_language
 from monitor.profiles.concepts import load_concepts
@@ -95,6 +94,9 @@ async def _download(fetch: FetchSettings, url: str) -> bytes:
 
 
 def _page_doc(html: bytes, url: str, title: str) -> Doc:
+    # imported here: the rest of the CLI (and `monitor run`) need not load trafilatura
+    from monitor.ingest.worker import extract_page  # noqa: PLC0415
+
     extracted = extract_page(html, url)
     if extracted is None:
         raise typer.BadParameter(f"{url}: no article text found on the page")

@@ -7,70 +7,16 @@ import multiprocessing
 import os
 from collections.abc import Set
 from concurrent.futures import TimeoutError as PoolTimeout
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
 
 import pebble
-import trafilatura
 from pebble import ProcessExpired
 
 from monitor.errors import ExtractError, FeedParseError
-from monitor.ingest.language import detect_language
 from monitor.ingest.prune import parse_pruned
-from monitor.models import ParsedFeed
+from monitor.models import Extracted, ParsedFeed
 from monitor.settings import ExtractSettings
-from monitor.stories import signature
-
-
-@dataclass(frozen=True, slots=True)
-class Extracted:
-    """What trafilatura found in a page (picklable: it crosses the process boundary)."""
-
-    text: str
-    title: str | None
-    author: str | None
-    sitename: str | None
-    language: str | None
-    date: str | None  # YYYY-MM-DD from htmldate
-    signature: bytes | None = None  # near-duplicate signature, computed here off the main loop
-
-
-# The trafilatura options we ship, chosen by measuring (benchmarks/quality.py, 181 pages with
-# human-written bodies): comments cause false hits; the deduplication cache is process-wide
-# and silently drops pages seen before (and cost 0.009 F1); `fast` skips the fallback
-# extractors: F1 0.960 -> 0.962 and 0.82x the CPU per page (LIBRARY-NOTES §3.2).
-TRAFILATURA_OPTIONS: dict[str, Any] = {
-    "include_comments": False,
-    "include_images": False,
-    "deduplicate": False,
-    "with_metadata": True,
-    "fast": True,
-}
-
-
-def extract_page(html: bytes, url: str) -> Extracted | None:
-    """Extract in the calling process; None when the page holds no article text."""
-    doc = trafilatura.bare_extraction(html, url=url, **TRAFILATURA_OPTIONS)
-    if not isinstance(doc, trafilatura.settings.Document) or not doc.text or not doc.text.strip():
-        return None
-    return Extracted(
-        text=doc.text,
-        title=doc.title,
-        author=doc.author,
-        sitename=doc.sitename,
-        # in the worker, like the signature: the main process has the rest of the pipeline
-        language=doc.language or detect_language(doc.text),
-        date=doc.date,
-        signature=signature(doc.text),
-    )
-
-
-def describe_text(text: str) -> tuple[str | None, bytes | None]:
-    """The language and the near-duplicate signature of a text (an entry's own, used when its
-    page gave none): the same work extract_page does for a page's text."""
-    return detect_language(text), signature(text)
 
 
 def page_date(extracted: Extracted) -> datetime | None:
@@ -88,10 +34,25 @@ def worker_count(settings: ExtractSettings) -> int:
     return settings.workers or os.cpu_count() or 1
 
 
+def _extract(html: bytes, url: str) -> Extracted | None:
+    """extract_page, run in a worker (imported there: trafilatura stays out of this process)."""
+    from monitor.ingest.worker import extract_page  # noqa: PLC0415
+
+    return extract_page(html, url)
+
+
+def _describe(text: str) -> tuple[str | None, bytes | None]:
+    """describe_text, imported where it runs (a worker, or this process as a fallback)."""
+    from monitor.ingest.worker import describe_text  # noqa: PLC0415
+
+    return describe_text(text)
+
+
 def _warm_up() -> None:
-    """Load the language model when a worker starts (about a second), not in the first page's
-    time limit."""
-    detect_language("warm up the language identifier")
+    """A worker's initializer: imports the worker module and loads the language model."""
+    from monitor.ingest.worker import warm_up  # noqa: PLC0415
+
+    warm_up()
 
 
 class Extractor:
@@ -143,14 +104,12 @@ class Extractor:
         (an entry's own text: a feed with full-text entries is all this work); in this
         process when the pool cannot."""
         if self._pool is None:
-            return describe_text(text)
+            return _describe(text)
         try:
-            future = self._pool.schedule(
-                describe_text, args=(text,), timeout=self._settings.timeout
-            )
+            future = self._pool.schedule(_describe, args=(text,), timeout=self._settings.timeout)
             described: tuple[str | None, bytes | None] = await asyncio.wrap_future(future)
         except (PoolTimeout, ProcessExpired, RuntimeError):  # RuntimeError: pool closed
-            return describe_text(text)  # the pool could not: described here
+            return _describe(text)  # the pool could not: described here
         return described
 
     async def extract(self, html: bytes, url: str) -> Extracted | None:
@@ -160,7 +119,7 @@ class Extractor:
         limit = self._settings.max_bytes
         if len(html) > limit:
             raise ExtractError(f"{url}: page of {len(html)} bytes exceeds the limit of {limit}")
-        future = self._pool.schedule(extract_page, args=(html, url), timeout=self._settings.timeout)
+        future = self._pool.schedule(_extract, args=(html, url), timeout=self._settings.timeout)
         try:
             result: Extracted | None = await asyncio.wrap_future(future)
         except PoolTimeout:
