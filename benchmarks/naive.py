@@ -157,14 +157,16 @@ def _open(url: str) -> Any:
 def write_config(
     folder: Path, feed_urls: Sequence[str], terms: Sequence[str], *, concurrency: int, workers: int
 ) -> Path:
-    """A config folder: the feeds, one profile `bench` with the terms as `match: {any}`, and
+    """A config folder: the feeds, one profile `bench` with the terms as `match: {any}` (none
+    without terms), and
     fetch.per_host = fetch.concurrency (the farm is one host)."""
     config = folder / "config"
     (config / "profiles").mkdir(parents=True)
     feeds = {"feeds": [{"url": url} for url in feed_urls]}
     (config / "feeds.yaml").write_text(json.dumps(feeds), encoding="utf-8")
-    profile = {"description": "benchmark terms", "match": {"any": list(terms)}}
-    (config / "profiles" / "bench.yaml").write_text(json.dumps(profile), encoding="utf-8")
+    if terms:  # none: no profile at all (the peer benchmark's fetch-parse-store alone)
+        profile = {"description": "benchmark terms", "match": {"any": list(terms)}}
+        (config / "profiles" / "bench.yaml").write_text(json.dumps(profile), encoding="utf-8")
     settings = {
         "fetch": {"concurrency": concurrency, "per_host": concurrency},
         "extract": {"workers": workers},

@@ -59,9 +59,10 @@ def test_reader_and_ours_store_the_same_entries() -> None:
     )
     result = peer.run(options)
     _check_figures(result, "peer")
-    reader, ours = result["details"]["reader"], result["details"]["ours"]
-    assert reader["entries_stored"] == ours["entries_stored"] == [6]
-    for side in (reader, ours):
+    sides = result["details"]["sides"]
+    assert set(sides) == {"reader", "ours", "ours, no profiles", "ours, run_once"}
+    for side in sides.values():
+        assert side["entries_stored"] == [6]
         (fresh,), (quiet,) = side["fresh"], side["quiet"]
         assert (fresh["feeds"], fresh["entries_new"], fresh["errors"]) == (2, 6, 0)
         assert (quiet["feeds"], quiet["entries_new"], quiet["not_modified"]) == (2, 0, 2)
