@@ -35,10 +35,14 @@ def worker_count(settings: ExtractSettings) -> int:
 
 
 def _extract(html: bytes, url: str) -> Extracted | None:
-    """extract_page, run in a worker (imported there: trafilatura stays out of this process)."""
-    from monitor.ingest.worker import extract_page  # noqa: PLC0415
+    """extract_page, run in a worker (imported there: trafilatura stays out of this process);
+    now and then the memory it freed goes back to the system."""
+    from monitor.ingest.worker import after_page, extract_page  # noqa: PLC0415
 
-    return extract_page(html, url)
+    try:
+        return extract_page(html, url)
+    finally:
+        after_page()
 
 
 def _describe(text: str) -> tuple[str | None, bytes | None]:

@@ -4,6 +4,10 @@ so the main process never loads trafilatura, numpy or the language model."""
 
 from __future__ import annotations
 
+import ctypes
+import itertools
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import trafilatura
@@ -52,3 +56,29 @@ def warm_up() -> None:
     """Load the language model when a worker starts (about a second), not in the first page's
     time limit."""
     detect_language("warm up the language identifier")
+
+
+# glibc keeps the memory a parsed page freed inside the process's heap: after 500 pages a
+# worker held 207 MB, 191 MB once malloc_trim(0) had returned the free pages (2.8 ms a call).
+# A worker lives as long as the service, so every TRIM_EVERY pages it gives them back.
+TRIM_EVERY = 20
+_pages_done = itertools.count(1)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+def after_page() -> bool:
+    """Called by the pool after each page: every TRIM_EVERY-th call returns the heap's free
+    memory to the system. True when it did."""
+    if next(_pages_done) % TRIM_EVERY or (trim := _malloc_trim()) is None:
+        return False
+    trim(0)
+    return True
