@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -83,6 +85,21 @@ def config_dir(tmp_path: Path) -> Path:
         shutil.copy(REPO / "config" / "concepts.yaml", folder / "concepts.yaml")
     (folder / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
     return folder
+
+
+def fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter started in the repository (imports, memory and
+    process-wide state of its own); fails the test with its stderr when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def free_port() -> int:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import subprocess
-import sys
 import time
 
 import pytest
@@ -20,7 +18,7 @@ from monitor.ingest.language import _identifier
 from monitor.ingest.worker import describe_text
 from monitor.models import Extracted
 from monitor.settings import ExtractSettings, FetchSettings
-from tests.conftest import REPO
+from tests.conftest import fresh_python
 from tests.newsroom import article_page, seed_text
 
 
@@ -175,16 +173,8 @@ def test_the_service_process_loads_no_extraction_library() -> None:
         "heavy = ('trafilatura', 'numpy', 'py3langid', 'htmldate', 'justext')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    output = fresh_python(code)
+    assert output == "[]"
 
 
 def test_a_worker_returns_freed_memory_every_few_pages() -> None:
@@ -202,15 +192,7 @@ def test_a_worker_returns_freed_memory_every_few_pages() -> None:
         "trimmed = [after_page() for _ in range(TRIM_EVERY)]\n"
         "print(freed, rss(), trimmed.count(True), trimmed[-1])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    freed, after, trims, last = done.stdout.split()
+    output = fresh_python(code)
+    freed, after, trims, last = output.split()
     assert (trims, last) == ("1", "True")  # once, on the TRIM_EVERY-th page
     assert float(freed) - float(after) > 100  # MB handed back

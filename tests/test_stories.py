@@ -12,8 +12,6 @@ import hashlib
 import json
 import random
 import string
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -31,7 +29,7 @@ from monitor.profiles.normalize import fold
 from monitor.service import Service
 from monitor.store.hits import query_hits
 from monitor.stories import MAX_CHARS, MIN_CHARS, NUM_PERM, SHINGLE, THRESHOLD, similarity
-from tests.conftest import REPO, open_database
+from tests.conftest import REPO, fresh_python, open_database
 from tests.newsroom import UNRELATED_TEXT, article_page, seed_text
 
 WIRE = [p for p in seed_text().splitlines() if p.strip()]
@@ -281,16 +279,8 @@ def test_importing_minhash_loads_neither_datasketch_nor_scipy() -> None:
         "assert s.signature('a fresh interpreter signs this text. ' * 20) is not None\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('datasketch', 'scipy')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    output = fresh_python(code)
+    assert output == "[]"
 
 
 def test_similarity_is_the_share_of_equal_slots() -> None:
