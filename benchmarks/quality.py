@@ -60,7 +60,7 @@ F1_TARGET = 0.96
 F1_TOLERANCE = 0.005  # "do not lower extraction F1 by more than 0.005 for speed"
 SHIPPED = "shipped"
 BASE = "ship-opts"  # the shipped options through bare_extraction: the base of the variants
-# The options extract_page passes (monitor/ingest/extract.py); BASE checks, page by page, that
+# The options extract_page passes (monitor/ingest/worker.py); BASE checks, page by page, that
 # they still give the text extract_page gives, so a change there shows up as a mismatch.
 SHIPPED_OPTIONS: dict[str, Any] = dict(TRAFILATURA_OPTIONS)  # what monitor/ships
 
@@ -212,16 +212,26 @@ QUICK_DATES = {"original_date": True, "extensive_search": False}
 def option_sets() -> list[OptionSet]:
     """Every option set this benchmark knows, the shipped one first."""
     return [
-        OptionSet(SHIPPED, "monitor.ingest.extract.extract_page(html, url)", _shipped, True),
+        OptionSet(SHIPPED, "monitor.ingest.worker.extract_page(html, url)", _shipped, True),
         _variant(BASE, "url"),
         _variant("ship-fast", "fast=False (shipped before 2026-12-03)", fast=False),
-        _variant("ship+precision", "favor_precision=True", favor_precision=True),
-        _variant("ship+recall", "favor_recall=True", favor_recall=True),
+        _variant(
+            "ship+precision",
+            "favor_precision=True instead of favor_recall",
+            favor_precision=True,
+            favor_recall=False,
+        ),
+        _variant(
+            "ship-recall",
+            "favor_recall=False (shipped before 2026-12-03, third round)",
+            favor_recall=False,
+        ),
         _variant(
             "ship-fast+precision",
-            "fast=False, favor_precision=True",
+            "fast=False, favor_precision=True instead of favor_recall",
             fast=False,
             favor_precision=True,
+            favor_recall=False,
         ),
         _variant("ship-tables", "include_tables=False", include_tables=False),
         _variant("ship-url", "url=None", pass_url=False),
@@ -236,8 +246,9 @@ def option_sets() -> list[OptionSet]:
         ),
         _variant(
             "ship+precision-datesearch",
-            "favor_precision=True, extensive date search off",
+            "favor_precision=True instead of favor_recall, extensive date search off",
             favor_precision=True,
+            favor_recall=False,
             date_extraction_params=QUICK_DATES,
         ),
         _reference(
@@ -459,7 +470,7 @@ def _verdict(gain: float, cpu: float) -> str:
 
 def shipped_mismatches(outcomes: dict[str, Outcome], pages: list[Page]) -> list[str]:
     """Pages where extract_page and the shipped options copied here give different text:
-    a sign that monitor/ingest/extract.py changed its options and SHIPPED_OPTIONS must follow."""
+    a sign that monitor/ingest/worker.py changed its options and SHIPPED_OPTIONS must follow."""
     shipped, base = outcomes[SHIPPED].texts, outcomes[BASE].texts
     return [p.key for p, a, b in zip(pages, shipped, base, strict=True) if a != b]
 
