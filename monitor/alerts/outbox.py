@@ -7,15 +7,19 @@ channel told once) — then every due digest and notice. Each row is one message
 so a failing channel is retried later without the others being resent. A row is marked sent
 right after its channel accepted it: a crash between the two is the only way a message can go
 out twice (see docs/alerts.md, "Delivery guarantees").
+
+Rows are claimed a small batch at a time (monitor.store.outbox.claim_alerts): instances sharing
+a PostgreSQL database never send the same row, and a crashed instance's claims run out.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -30,17 +34,31 @@ from monitor.settings import AlertSettings
 from monitor.store import messages
 from monitor.store.messages import PendingMessage
 from monitor.store.outbox import (
+    CLAIM_BATCH,
+    LEASE,
     PendingAlert,
     alerts_in_window,
-    due_alerts,
+    claim_alerts,
     hold_alert,
     mark_attempt_failed,
     mark_sent,
     record_attempt,
+    release,
 )
-from monitor.store.tables import MessageRow
+from monitor.store.tables import AlertRow, MessageRow
 
 log = logging.getLogger("monitor.alerts")
+
+ALERTS_PER_PASS = 500  # the rest waits for the next pass: a pass ends, whatever the backlog
+MESSAGES_PER_PASS = 200
+
+
+class _Claimed(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+Row = TypeVar("Row", bound=_Claimed)
 
 
 class Sender(Protocol):
@@ -73,6 +91,8 @@ class Outbox:
     started_at: datetime
     system: list[str] = field(default_factory=list)
     digest_channels: dict[str, set[str]] = field(default_factory=dict)
+    lease: timedelta = LEASE
+    stopping: Callable[[], bool] = lambda: False  # a shutdown began: claim nothing more
     _counts: dict[str, int] = field(default_factory=dict, init=False)
 
     def deliver(self) -> DeliveryReport:
@@ -81,11 +101,41 @@ class Outbox:
         now = self.clock()
         messages.close_digests(self.engine, now, self._period_starts())
         self._empty_digests(now)
-        for alert in due_alerts(self.engine, now):
-            self._deliver_alert(alert)
-        for message in messages.due_messages(self.engine, self.clock()):
-            self._deliver_message(message)
+        self._drain(claim_alerts, AlertRow, self._deliver_alert, ALERTS_PER_PASS)
+        self._drain(messages.claim_messages, MessageRow, self._deliver_message, MESSAGES_PER_PASS)
         return DeliveryReport(**self._counts)
+
+    def _drain(
+        self,
+        claim: Callable[..., list[Row]],
+        table: type[AlertRow] | type[MessageRow],
+        deliver: Callable[[Row], None],
+        limit: int,
+    ) -> None:
+        """Claim due rows a batch at a time and deliver them, up to `limit` in this pass.
+
+        What is left of a batch once half its lease has passed (a slow channel) is given back,
+        and so is the rest of a batch that a shutdown or an unexpected error interrupts: no
+        lease runs out while this instance may still send, and no row waits for one needlessly.
+        """
+        done = 0
+        while done < limit and not self.stopping():
+            claimed_at = self.clock()
+            batch = claim(
+                self.engine, claimed_at, lease=self.lease, limit=min(CLAIM_BATCH, limit - done)
+            )
+            if not batch:
+                return
+            left = deque(batch)
+            try:
+                while left:
+                    deliver(left.popleft())
+                    done += 1
+                    if self.stopping() or self.clock() >= claimed_at + self.lease / 2:
+                        break
+            finally:
+                ids = [row.id for row in left]
+                release(self.engine, table, ids, claimed_at + self.lease, claimed_at)
 
     def notify_system(
         self,

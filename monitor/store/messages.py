@@ -2,14 +2,16 @@
 
 A digest row is made when its period is over, in the same transaction that moves the queued
 alerts of that period onto it; it is rendered from those alerts when it is sent. A notice row
-holds its own title and body. The (channel, key) constraint makes every write idempotent.
+holds its own title and body. The (channel, key) constraint makes every write idempotent, and
+closing a period locks its queued alerts (another instance closing it at the same time waits
+and then finds them digested), so instances sharing a PostgreSQL database make each digest once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, update
@@ -17,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.hits import HitView, hit_view, hits_joined, story_outlets
+from monitor.store.outbox import CLAIM_BATCH, LEASE, lease_rows
 from monitor.store.tables import AlertRow, HitRow, MessageRow
 
 
@@ -92,9 +95,11 @@ def close_digests(engine: Engine, now: datetime, period_starts: dict[str, Any]) 
     maps a schedule name to a function giving the period start for a due time (or None)."""
     with Session(engine) as session:
         due = session.exec(
-            select(AlertRow.id, AlertRow.channel, AlertRow.digest, AlertRow.next_attempt_at).where(
-                col(AlertRow.status) == "queued", col(AlertRow.next_attempt_at) <= now
-            )
+            select(AlertRow.id, AlertRow.channel, AlertRow.digest, AlertRow.next_attempt_at)
+            .where(col(AlertRow.status) == "queued", col(AlertRow.next_attempt_at) <= now)
+            .order_by(col(AlertRow.id))
+            # an instance closing them at the same time waits, then finds them digested
+            .with_for_update()
         ).all()
         groups: dict[tuple[str, str, datetime], list[int]] = defaultdict(list)
         for alert_id, channel, schedule, due_at in due:
@@ -139,15 +144,20 @@ def digest_key(schedule: str, due_at: datetime) -> str:
     return f"digest:{schedule}:{due_at.astimezone(UTC).isoformat(timespec='seconds')}"
 
 
-def due_messages(engine: Engine, now: datetime, limit: int = 200) -> list[PendingMessage]:
+def claim_messages(
+    engine: Engine, now: datetime, *, lease: timedelta = LEASE, limit: int = CLAIM_BATCH
+) -> list[PendingMessage]:
+    """Claim the pending messages whose next attempt is due, oldest first, for one instance:
+    like monitor.store.outbox.claim_alerts (locked, skipped by other instances, leased)."""
+    due = (
+        select(MessageRow)
+        .where(col(MessageRow.status) == "pending", col(MessageRow.next_attempt_at) <= now)
+        .order_by(col(MessageRow.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     with Session(engine) as session:
-        rows = session.exec(
-            select(MessageRow)
-            .where(col(MessageRow.status) == "pending", col(MessageRow.next_attempt_at) <= now)
-            .order_by(col(MessageRow.id))
-            .limit(limit)
-        ).all()
-        return [
+        claimed = [
             PendingMessage(
                 row.id or 0,
                 row.channel,
@@ -160,8 +170,11 @@ def due_messages(engine: Engine, now: datetime, limit: int = 200) -> list[Pendin
                 row.period_end,
                 row.attempts,
             )
-            for row in rows
+            for row in session.exec(due)
         ]
+        lease_rows(session, MessageRow, [message.id for message in claimed], now + lease)
+        session.commit()
+    return claimed
 
 
 def digest_hits(engine: Engine, message_id: int) -> list[DigestHit]:

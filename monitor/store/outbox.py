@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from monitor.store.hits import HitView, hit_view, hits_joined, story_outlets
 from monitor.store.tables import AlertRow, HitRow, MessageRow
+
+# How long a claim keeps other instances off a row (alert or message) it has not sent yet. The
+# delivery pass claims CLAIM_BATCH rows at a time and gives back what is left of a batch once half
+# the lease has passed (monitor.alerts.outbox), so the other half only has to outlast one send
+# and the clock difference between two machines; a send takes seconds (Apprise waits 5.5 s
+# between two messages to most services, its socket timeouts are 4-15 s), so 20 of them usually
+# fit in the first half. The lease is also how long the unsent rows of an instance killed
+# mid-pass wait before another instance or its restart sends them: minutes, not hours.
+LEASE = timedelta(minutes=10)
+CLAIM_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,22 +33,73 @@ class PendingAlert:
     also: tuple[tuple[str, str], ...] = ()  # (outlet, link) of the story's other articles
 
 
-def due_alerts(engine: Engine, now: datetime, limit: int = 500) -> list[PendingAlert]:
-    """Pending alerts whose next attempt is due, oldest first."""
-    query = (
+def claim_alerts(
+    engine: Engine, now: datetime, *, lease: timedelta = LEASE, limit: int = CLAIM_BATCH
+) -> list[PendingAlert]:
+    """Claim the pending alerts whose next attempt is due, oldest first, for one instance.
+
+    On PostgreSQL the rows are locked (rows another instance is claiming are skipped) and their
+    next attempt moved to `now + lease`, in one transaction: other instances do not see them as
+    due until the lease has passed. Recording the result (mark_sent, mark_attempt_failed,
+    hold_alert) ends the claim; an alert left unsent (a crash) is due again when the lease ends.
+    """
+    due = (
         hits_joined(AlertRow)
         .join(AlertRow, col(AlertRow.hit_id) == HitRow.id)
         .where(col(AlertRow.status) == "pending", col(AlertRow.next_attempt_at) <= now)
         .order_by(col(AlertRow.id))
         .limit(limit)
+        .with_for_update(skip_locked=True, of=AlertRow)  # not the hit, article and feed rows
     )
     with Session(engine) as session:
-        rows = [(alert, hit_view(*rest)) for alert, *rest in session.exec(query)]
+        rows = [(alert, hit_view(*rest)) for alert, *rest in session.exec(due)]
         outlets = story_outlets(session, [hit for _, hit in rows])
-    return [
-        PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, also)
-        for (alert, hit), also in zip(rows, outlets, strict=True)
-    ]
+        claimed = [
+            PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, also)
+            for (alert, hit), also in zip(rows, outlets, strict=True)
+        ]
+        lease_rows(session, AlertRow, [alert.id for alert in claimed], now + lease)
+        session.commit()
+    return claimed
+
+
+due_alerts = claim_alerts  # the former name (tests/test_store.py)
+
+
+def lease_rows(
+    session: Session, table: type[AlertRow] | type[MessageRow], ids: list[int], until: datetime
+) -> None:
+    """Move claimed rows' next attempt to `until`, where another instance could take them.
+
+    SQLite serves one instance (it is locked to it): there nothing else takes a row, so it is
+    left due, and after a crash the restarted instance sends at once what was not sent.
+    """
+    if ids and session.get_bind().dialect.name != "sqlite":
+        session.execute(update(table).where(col(table.id).in_(ids)).values(next_attempt_at=until))
+
+
+def release(
+    engine: Engine,
+    table: type[AlertRow] | type[MessageRow],
+    ids: list[int],
+    until: datetime,
+    now: datetime,
+) -> None:
+    """Give back claimed rows not sent after all: those still pending under the lease `until`
+    (a lease that ran out and was taken by another instance is left alone) are due at `now`."""
+    if not ids:
+        return
+    with Session(engine) as session:
+        session.execute(
+            update(table)
+            .where(
+                col(table.id).in_(ids),
+                col(table.status) == "pending",
+                col(table.next_attempt_at) == until,
+            )
+            .values(next_attempt_at=now)
+        )
+        session.commit()
 
 
 def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:

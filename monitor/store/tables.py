@@ -191,3 +191,20 @@ class MessageRow(SQLModel, table=True):
     created_at: datetime
     next_attempt_at: datetime
     sent_at: datetime | None = None
+
+
+class InstanceRow(SQLModel, table=True):
+    """A `monitor run` process using this database (migration 0007): who and where it is, when
+    it was last heard of, and what its last successful cycle did."""
+
+    __tablename__ = "instance"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))  # uuid4 hex, per process
+    host: str = Field(sa_column=Column(String(255), nullable=False))
+    pid: int
+    version: str = Field(sa_column=Column(String(40), nullable=False))
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None = None
+    last_cycle_at: datetime | None = None  # end of the last successful cycle
+    last_cycle: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
