@@ -260,10 +260,12 @@ class StoredArticle:
 
 
 def stored_articles(engine: Engine, since: datetime | None) -> list[StoredArticle]:
-    """Articles fetched at or after `since` (all without it), oldest first."""
+    """Articles fetched at or after `since` (all without it), oldest first; those whose text
+    retention deleted are left out (nothing to match, and their hits stay as they were)."""
     query = (
         select(ArticleRow, FeedRow)
         .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
+        .where(col(ArticleRow.text) != "")
         .order_by(col(ArticleRow.id))
     )
     if since is not None:
