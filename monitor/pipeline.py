@@ -22,6 +22,7 @@ from monitor.ingest.extract import page_date
 from monitor.ingest.feeds import NotAFeed, body_fingerprint
 from monitor.ingest.fetch import Response
 from monitor.ingest.urls import canonical_url
+from monitor.logs import FIELDS
 from monitor.models import Article, Entry, Extracted, Match, Route
 from monitor.pollrecorder import PollRecorder
 from monitor.profiles.profile import Doc
@@ -360,18 +361,25 @@ def _entry_urn(feed_id: int, guid: str) -> str:
 
 
 def _log_poll(report: PollReport) -> None:
+    """The one canonical line of a poll: key=value for people, its fields as JSON keys."""
+    fields = {
+        "feed": report.feed,
+        "status": report.status,
+        "http_status": report.http_status,
+        "entries": report.entries,
+        "entries_new": report.entries_new,
+        "hits": report.hits,
+        "alerts": report.alerts,
+        "error_category": report.error_category,
+        "duration_ms": report.duration_ms,
+        "error": report.error,
+    }
     log.log(
         logging.WARNING if report.status in ("error", "gone") else logging.INFO,
-        "poll feed=%r status=%s error_category=%s http_status=%s entries=%d entries_new=%d "
-        "hits=%d alerts=%d duration_ms=%d%s",
-        report.feed,
-        report.status,
-        report.error_category,
-        report.http_status,
-        report.entries,
-        report.entries_new,
-        report.hits,
-        report.alerts,
-        report.duration_ms,
-        f" error={report.error!r}" if report.error else "",
+        "poll feed=%(feed)r status=%(status)s error_category=%(error_category)s "
+        "http_status=%(http_status)s entries=%(entries)d entries_new=%(entries_new)d "
+        "hits=%(hits)d alerts=%(alerts)d duration_ms=%(duration_ms)d"
+        + (" error=%(error)r" if report.error else ""),
+        fields,
+        extra={FIELDS: fields},
     )

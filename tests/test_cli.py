@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from rich.console import Console
+from typer.testing import CliRunner
 
+from monitor.cli import app
+from monitor.cli.common import progress
 from tests.conftest import REPO
 from tests.newsroom import serve_newsroom
 
@@ -59,7 +63,7 @@ def test_run_once_then_hits_in_every_format(
 
     assert ran.returncode == 0, ran.stderr
     assert (tmp_path / "data" / "monitor.db").is_file()  # the default database, created
-    assert "ALERT [china_cyber_regulator]" in ran.stderr  # no channel: alerts go to the log
+    assert "ALERT [china_cyber_regulator]" in ran.stdout  # no channel: alerts go to the log
 
     as_json = monitor("--config", str(config_dir), "hits", "--format", "json", cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stderr
@@ -93,7 +97,8 @@ def test_run_once_then_hits_in_every_format(
 
     again = monitor("--config", str(config_dir), "run", "--once", "--all", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "ALERT" not in again.stderr
+    assert "cycle feeds_polled=" in again.stdout  # `monitor run` logs to stdout
+    assert "ALERT" not in again.stdout
     assert len(
         json.loads(
             monitor("--config", str(config_dir), "hits", "--format", "json", cwd=tmp_path).stdout
@@ -158,6 +163,7 @@ def test_feeds_commands_edit_feeds_yaml(tmp_path: Path, config_dir: Path) -> Non
     )
     imported = monitor(*cfg, "feeds", "import-opml", str(tmp_path / "more.opml"), cwd=tmp_path)
     assert "1 feed(s) added, 1 already listed" in imported.stdout
+    assert imported.stderr == ""  # a pipe: no progress display
 
     listed = monitor(*cfg, "feeds", "list", cwd=tmp_path, env={"COLUMNS": "200"})
     assert listed.returncode == 0, listed.stderr
@@ -184,3 +190,36 @@ def test_usage_errors_exit_2(tmp_path: Path, config_dir: Path, args: list[str]) 
     result = monitor("--config", str(config_dir), *args, cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    with progress("checking feeds", 3) as advance:
+        advance(1)
+        advance(2)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_progress_draws_a_counted_bar_on_a_terminal() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80)
+    with progress("checking feeds", 300, console=console) as advance:
+        for _ in range(300):
+            advance(1)
+    drawn = screen.getvalue()
+    assert "checking feeds" in drawn and "300/300" in drawn
+    assert drawn.endswith("\x1b[1A\x1b[2K")  # transient: the bar's line erased at the end
+
+
+def test_opml_import_output_is_unchanged_under_clirunner(tmp_path: Path, config_dir: Path) -> None:
+    outlines = "".join(
+        f'<outline text="F{n}" xmlUrl="https://f{n}.example/rss"/>' for n in range(300)
+    )
+    opml = tmp_path / "many.opml"
+    opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>')
+    result = CliRunner().invoke(
+        app, ["--config", str(config_dir), "feeds", "import-opml", str(opml)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "300 feed(s) added, 0 already listed\n"
+    assert result.stderr == ""
+    assert "https://f299.example/rss" in (config_dir / "feeds.yaml").read_text()

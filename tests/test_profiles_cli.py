@@ -116,6 +116,7 @@ def test_backtest_lists_what_an_edit_would_add_and_remove(
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+    assert "backtesting" not in result.stderr  # a pipe: no progress display
     report = json.loads(result.stdout)
     assert report["articles"] == 4
     assert [a["url"] for a in report["added"]] == [site.unrelated_url]

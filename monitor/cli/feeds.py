@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.common import TableOrJson, config_dir, engine, iso, out, print_json, settings
+from monitor.cli.common import (
+    TableOrJson,
+    config_dir,
+    engine,
+    iso,
+    out,
+    print_json,
+    progress,
+    settings,
+)
 from monitor.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
 from monitor.models import FeedSpec
 from monitor.settings import parse_duration
@@ -81,8 +91,16 @@ def feeds_remove(ctx: typer.Context, url: str) -> None:
 def feeds_import_opml(ctx: typer.Context, file: Path) -> None:
     """Add every feed of an OPML file to feeds.yaml."""
     specs = read_opml(file)
-    added = add_feeds(config_dir(ctx), specs)
+    with progress("checking feeds", len(specs)) as advance:
+        added = add_feeds(config_dir(ctx), _counted(specs, advance))
     out.print(f"{len(added)} feed(s) added, {len(specs) - len(added)} already listed")
+
+
+def _counted(specs: Iterable[FeedSpec], advance: Callable[[int], None]) -> Iterator[FeedSpec]:
+    """The specs, counting each one as add_feeds takes it."""
+    for spec in specs:
+        yield spec
+        advance(1)
 
 
 @feeds_app.command("export-opml")

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.common import config_dir, engine, out, print_json, settings
+from monitor.cli.common import config_dir, engine, out, print_json, progress, settings
 from monitor.cli.common import since as parse_since
 from monitor.errors import ConfigError, FetchError
 from monitor.ingest.fetch import Fetcher
@@ -24,7 +24,7 @@ from monitor.profiles.matcher import Matcher, Outcome, outcome
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.query import QueryError, parse_query
 from monitor.settings import FetchSettings
-from monitor.store.articles import hit_article_ids, stored_articles
+from monitor.store.articles import StoredArticle, hit_article_ids, stored_articles
 
 profiles_app = typer.Typer(
     help="List, validate, test and backtest keyword profiles.", no_args_is_help=True
@@ -195,8 +195,7 @@ def profiles_backtest(
     db = engine(settings(ctx))
     stored = stored_articles(db, parse_since(since))
     had = hit_article_ids(db, name, (a.id for a in stored))
-    matcher = Matcher([profile])
-    now = {a.id for a in stored if matcher.match(Doc(a.title, a.text, a.url, a.source, a.language))}
+    now = _matching(profile, stored)
     by_id = {a.id: a for a in stored}
     added = [by_id[i] for i in sorted(now - had)]
     removed = [by_id[i] for i in sorted(had - now)]
@@ -217,3 +216,15 @@ def profiles_backtest(
     for sign, articles in (("+", added), ("-", removed)):
         for a in articles:
             out.print(f"  {sign} {escape(a.title)}  {escape(a.url)}")
+
+
+def _matching(profile: Profile, stored: list[StoredArticle]) -> set[int]:
+    """The ids of the stored articles the profile matches now."""
+    matcher = Matcher([profile])
+    found = set()
+    with progress("backtesting articles", len(stored)) as advance:
+        for a in stored:
+            if matcher.match(Doc(a.title, a.text, a.url, a.source, a.language)):
+                found.add(a.id)
+            advance(1)
+    return found
