@@ -1,5 +1,6 @@
 # The monitor as a container: `docker build -t monitor .` then
-# `docker run -v $PWD/config:/app/config -v monitor-data:/app/data monitor`.
+# `docker run -v $PWD/config:/app/config -v monitor-data:/app/data -p 9464:9464 monitor`.
+# docs/operations.md has the rest (PostgreSQL, secrets, several instances).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,11 +25,22 @@ COPY config ./config
 RUN useradd --system --uid 10001 --home-dir /app monitor \
     && mkdir -p /app/data \
     && chown monitor /app/data
-USER monitor
+USER 10001
 
+# /healthz and /metrics listen on every interface of the container (reachable from outside
+# only through a published port).
 ENV MONITOR_CONFIG_DIR=/app/config \
-    MONITOR_DATABASE_URL=sqlite:////app/data/monitor.db
+    MONITOR_DATABASE_URL=sqlite:////app/data/monitor.db \
+    MONITOR_SERVER_HOST=0.0.0.0 \
+    MONITOR_SERVER_PORT=9464
 VOLUME ["/app/config", "/app/data"]
+EXPOSE 9464
 
-# Logs go to stderr as JSON lines (not a terminal); SIGTERM stops the service cleanly.
+# Unhealthy when no cycle has ended for server.stale_after (503), or nothing answers.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:9464/healthz', timeout=4).status != 200)"]
+
+# Logs go to stdout as JSON lines (not a terminal). SIGTERM (docker stop) finishes or releases
+# the work in flight within shutdown_timeout (30 s): give docker stop a longer --time.
+STOPSIGNAL SIGTERM
 CMD ["monitor", "run"]

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
+import socket
+import threading
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -30,20 +36,23 @@ from monitor.health import next_poll_at, notices
 from monitor.ingest.extract import Extractor, worker_count
 from monitor.ingest.fetch import Fetcher
 from monitor.logs import mask_secrets
+from monitor.metrics import Metrics
 from monitor.models import FeedSpec, Route
+from monitor.opsserver import OpsServer
 from monitor.pipeline import Extract, Fetch, PollReport, Stages, poll_feed
 from monitor.profiles.concepts import CONCEPTS_FILE
 from monitor.profiles.files import PROFILES_DIR, load_profiles
 from monitor.profiles.matcher import Matcher
 from monitor.profiles.profile import Profile
 from monitor.settings import Settings
-from monitor.store import feeds
+from monitor.store import feeds, instances, retention
 from monitor.store.feeds import DueFeed, PollOutcome
+from monitor.store.instancelock import InstanceLock
 
 log = logging.getLogger("monitor.service")
 
-LEASE = timedelta(minutes=15)  # a crashed poll's feed becomes claimable again after this
-DRAIN_SECONDS = 30.0  # how long a shutdown waits for the cycle in progress
+CANCEL_SECONDS = 5.0  # after shutdown_timeout: how long cancelled work gets to release its feeds
+INSTANCE_GONE = timedelta(days=7)  # instance rows silent this long are forgotten
 SYSTEM_TAG = "system"  # channels with this tag (and untagged ones) get notices about the monitor
 
 
@@ -125,6 +134,12 @@ class Service:
         self.started_at = clock()
         self._sender = sender or Notifier()
         self._delivery_lock = asyncio.Lock()
+        self.instance_id = uuid.uuid4().hex
+        self.metrics = Metrics(engine)
+        self.stopping = asyncio.Event()  # set by a signal: claim no more work
+        self.last_cycle_end: datetime | None = None
+        self.cycles = 0
+        self._registered = False
         self._signature = config_signature(config_dir)
         self._apply(load_config(config_dir))
 
@@ -144,6 +159,8 @@ class Service:
             started_at=self.started_at,
             system=system,
             digest_channels=routing.digest_channels(loaded.profiles, loaded.alerts),
+            lease=timedelta(seconds=self.settings.lease),
+            stopping=self.stopping.is_set,  # a shutdown gives unsent claims back at once
         )
 
     def routes(self, now: datetime) -> dict[str, list[Route]]:
@@ -186,13 +203,13 @@ class Service:
     async def cycle(
         self, fetcher: Fetch, extractor: Extract, *, everything: bool = False
     ) -> CycleReport:
-        """Poll every due feed (every enabled feed with `everything`), then deliver alerts."""
+        """Poll every due feed (every enabled feed with `everything`), then deliver alerts.
+
+        Due feeds are claimed a few dozen at a time as their polls start, so instances sharing
+        a database share them; see _poll_due for what a stop or a cancellation does."""
         started = time.monotonic()
         now = self.clock()
         await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
-        due = await asyncio.to_thread(
-            feeds.claim_due, self.engine, now, everything=everything, lease=LEASE
-        )
         in_flight = self.settings.fetch.concurrency + 2 * worker_count(self.settings.extract)
         stages = Stages(
             engine=self.engine,
@@ -205,8 +222,7 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
             pages=asyncio.Semaphore(in_flight),
         )
-        reports = await asyncio.gather(*(self._poll_safely(feed, stages) for feed in due))
-        await stages.recorder.flush()
+        reports = await self._poll_due(stages, everything=everything)
         await asyncio.to_thread(self.feed_notices)
         await asyncio.to_thread(self.spike_notices)
         with stages.times.stage("deliver"):
@@ -234,7 +250,100 @@ class Service:
             delivery.failed,
             report.duration_ms,
         )
+        await self._cycle_done(report)
         return report
+
+    async def _poll_due(self, stages: Stages, *, everything: bool) -> list[PollReport]:
+        """Poll the due feeds with `width` (4 × fetch.concurrency, at least 64) polls at once,
+        claiming `width` feeds whenever those claimed are all started: instances sharing a
+        database share the due feeds, and a feed is leased only from shortly before its poll
+        starts. Once `stopping` is set nothing more is claimed or started, and the claimed
+        feeds not started are released; when the polls are cancelled (shutdown ran out of
+        time) the finished ones are written and every other claimed feed is released at
+        once, so another instance takes it without waiting for the lease."""
+        width = max(4 * self.settings.fetch.concurrency, 64)
+        lease = timedelta(seconds=self.settings.lease)
+        claimed: list[DueFeed] = []
+        waiting: list[DueFeed] = []
+        finished: set[int] = set()
+        reports: list[PollReport] = []
+        claiming = asyncio.Lock()
+        exhausted = False
+
+        async def next_feed() -> DueFeed | None:
+            nonlocal exhausted
+            async with claiming:
+                if not waiting and not exhausted and not self.stopping.is_set():
+                    batch = await asyncio.to_thread(
+                        feeds.claim_due,
+                        self.engine,
+                        self.clock(),
+                        everything=everything,
+                        lease=lease,
+                        limit=None if everything else width,
+                    )
+                    claimed.extend(batch)
+                    waiting.extend(reversed(batch))  # popped from the end: oldest due first
+                    exhausted = everything or len(batch) < width
+                if self.stopping.is_set() or not waiting:
+                    return None
+                return waiting.pop()
+
+        async def poller() -> None:
+            while (feed := await next_feed()) is not None:
+                reports.append(await self._poll_safely(feed, stages))
+                finished.add(feed.id)
+
+        try:
+            await asyncio.gather(*(poller() for _ in range(width)))
+        except asyncio.CancelledError:
+            unfinished = [feed.id for feed in claimed if feed.id not in finished]
+            await asyncio.shield(self._give_back(stages, unfinished))
+            raise
+        await stages.recorder.flush()
+        await asyncio.to_thread(feeds.release_leases, self.engine, [f.id for f in waiting])
+        return reports
+
+    async def _give_back(self, stages: Stages, unfinished: list[int]) -> None:
+        await stages.recorder.flush()
+        await asyncio.to_thread(feeds.release_leases, self.engine, unfinished)
+        log.info("shutdown: %d claimed feeds released unpolled", len(unfinished))
+
+    async def _cycle_done(self, report: CycleReport) -> None:
+        """Remember the cycle for /healthz, /metrics and `monitor status`."""
+        ended = self.clock()
+        self.last_cycle_end = ended
+        self.cycles += 1
+        delivery = report.delivery
+        self.metrics.record_cycle(
+            seconds=report.duration_ms / 1000,
+            ended_at=ended.timestamp(),
+            stages=report.stages,
+            polled=report.feeds_polled,
+            failed=report.feeds_failed,
+            entries_new=report.entries_new,
+            hits=report.hits,
+            delivered={
+                "sent": delivery.sent,
+                "retrying": delivery.retrying,
+                "failed": delivery.failed,
+            },
+        )
+        if self._registered:
+            summary = {
+                "duration_ms": report.duration_ms,
+                "feeds_polled": report.feeds_polled,
+                "feeds_failed": report.feeds_failed,
+                "entries_new": report.entries_new,
+                "hits": report.hits,
+                "alerts_created": report.alerts_created,
+                "alerts_sent": delivery.sent,
+                "alerts_retrying": delivery.retrying,
+                "alerts_failed": delivery.failed,
+            }
+            await asyncio.to_thread(
+                instances.record_cycle, self.engine, self.instance_id, ended, summary
+            )
 
     async def _poll_safely(self, feed: DueFeed, stages: Stages) -> PollReport:
         """A bug met by one feed is logged and recorded against it; the cycle goes on."""
@@ -295,35 +404,131 @@ class Service:
         async with self._delivery_lock:
             return await asyncio.to_thread(self.outbox.deliver)
 
-    async def run_once(self, *, everything: bool = False) -> CycleReport:
-        """Exactly one cycle with freshly opened fetcher and extraction workers."""
-        async with Fetcher(self.settings.fetch) as fetcher, Extractor(self.settings.extract) as ex:
-            return await self.cycle(fetcher, ex, everything=everything)
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """/healthz: healthy while this instance's last cycle ended (or, before the first,
+        it started) less than server.stale_after ago."""
+        now = self.clock()
+        since = self.last_cycle_end or self.started_at
+        age = (now - since).total_seconds()
+        healthy = age <= self.settings.server.stale_after
+        return healthy, {
+            "status": "ok" if healthy else "stale",
+            "instance": self.instance_id,
+            "started_at": self.started_at.isoformat(),
+            "cycles": self.cycles,
+            "last_cycle_end": self.last_cycle_end.isoformat() if self.last_cycle_end else None,
+            "last_cycle_age_seconds": round(age, 1) if self.last_cycle_end else None,
+            "stale_after_seconds": self.settings.server.stale_after,
+        }
 
-    async def run_forever(self) -> None:
-        """Poll on schedule until SIGINT/SIGTERM; the cycle in progress is allowed to finish."""
+    def _register(self) -> None:
+        self.instance_id = uuid.uuid4().hex  # each run of this Service is an instance of its own
+        instances.register(
+            self.engine,
+            instance_id=self.instance_id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            version=_version(),
+            now=self.clock(),
+        )
+        self._registered = True
+        instances.forget(self.engine, self.clock() - INSTANCE_GONE)  # run --once, from cron
+
+    def _unregister(self) -> None:
+        if self._registered:
+            instances.stop(self.engine, self.instance_id, self.clock())
+            self._registered = False
+
+    def self_check(self) -> None:
+        """The health job: a heartbeat for `monitor status`, a warning while this instance's
+        cycles are stale, and old rows of instances long gone forgotten."""
+        now = self.clock()
+        if self._registered:
+            instances.heartbeat(self.engine, self.instance_id, now)
+        instances.forget(self.engine, now - INSTANCE_GONE)
+        healthy, state = self.health()
+        if not healthy:
+            log.warning(
+                "no cycle has ended for %ss (server.stale_after %gs): polling is stuck or "
+                "too slow for the feeds",
+                state["last_cycle_age_seconds"] or round((now - self.started_at).total_seconds()),
+                self.settings.server.stale_after,
+            )
+
+    def prune(self) -> retention.PruneReport | None:
+        """The retention job: article text older than retention.article_text is deleted."""
+        keep = self.settings.retention.article_text
+        if not keep:
+            return None
+        report = retention.prune(self.engine, self.clock(), timedelta(seconds=keep))
+        if report.articles and report.cutoff:
+            log.info(
+                "retention: text of %d articles fetched before %s deleted (%d bytes)",
+                report.articles,
+                report.cutoff.isoformat(timespec="seconds"),
+                report.text_bytes,
+            )
+        return report
+
+    async def run_once(self, *, everything: bool = False) -> CycleReport:
+        """Exactly one cycle with freshly opened fetcher and extraction workers. SIGTERM or
+        Ctrl-C cancels it (finished polls are written, the other claimed feeds released);
+        a second signal exits at once."""
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
+        task = asyncio.current_task()
 
         def on_signal(signum: int) -> None:
-            if stop.is_set():
+            if self.stopping.is_set():
+                log.warning("second %s: exiting at once", signal.Signals(signum).name)
+                os._exit(128 + signum)
+            log.info("%s received: stopping the cycle", signal.Signals(signum).name)
+            self.stopping.set()
+            if task is not None:
+                task.cancel()
+
+        with InstanceLock(self.engine), _signals(loop, on_signal):
+            await asyncio.to_thread(self._register)
+            try:
+                async with (
+                    Fetcher(self.settings.fetch) as fetcher,
+                    Extractor(self.settings.extract) as ex,
+                ):
+                    return await self.cycle(fetcher, ex, everything=everything)
+            except asyncio.CancelledError:
+                if not self.stopping.is_set():
+                    raise
+                log.info("cycle stopped by a signal: finished polls written, the rest released")
+                return CycleReport()
+            finally:
+                await asyncio.shield(asyncio.to_thread(self._unregister))
+
+    async def run_forever(self) -> None:
+        """Run the scheduled jobs until SIGINT/SIGTERM. Then no new work is claimed, the work
+        in progress gets shutdown_timeout to finish, what is left is cancelled (its feeds
+        released), and the method returns; a second signal exits at once."""
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if self.stopping.is_set():
                 log.warning("second %s: exiting at once", signal.Signals(signum).name)
                 os._exit(128 + signum)
             log.info("%s received: finishing the work in progress", signal.Signals(signum).name)
-            stop.set()
+            self.stopping.set()
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, on_signal, signum)
         running: set[asyncio.Task[object]] = set()
 
         def tracked(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
                 task = asyncio.current_task()
-                if task is None or stop.is_set():
+                if task is None or self.stopping.is_set():
                     return
                 running.add(task)
                 try:
                     await job()
+                except asyncio.CancelledError:
+                    if not self.stopping.is_set():
+                        raise
+                    # cancelled by _drain: it has released what it held; nothing to report
                 except Exception:
                     log.exception("scheduled job failed; it runs again at its next time")
                 finally:
@@ -331,45 +536,132 @@ class Service:
 
             return run
 
-        async with Fetcher(self.settings.fetch) as fetcher, Extractor(self.settings.extract) as ex:
+        overlap = _SkippedTick()  # a tick during a long cycle is expected, not a warning
+        logging.getLogger("apscheduler.scheduler").addFilter(overlap)
+        with InstanceLock(self.engine), _signals(loop, on_signal):
+            await asyncio.to_thread(self._register)
+            try:
+                async with (
+                    Fetcher(self.settings.fetch) as fetcher,
+                    Extractor(self.settings.extract) as ex,
+                    self._ops_server(),
+                ):
 
-            async def tick() -> None:
-                await asyncio.to_thread(self.reload)
-                await self.cycle(fetcher, ex)
+                    async def tick() -> None:
+                        await self.cycle(fetcher, ex)
 
-            tick_seconds = self.settings.tick
-            scheduler = AsyncIOScheduler(
-                event_loop=loop,
-                job_defaults={
-                    "coalesce": True,
-                    "max_instances": 1,
-                    # a tick delayed by a long cycle still runs once, instead of being skipped
-                    "misfire_grace_time": int(tick_seconds * 10),
-                },
-            )
-            scheduler.add_job(
-                tracked(tick),
-                IntervalTrigger(seconds=tick_seconds),
-                id="poll",
-                next_run_time=datetime.now(UTC),
-            )
-            scheduler.add_job(
-                tracked(self.deliver), IntervalTrigger(seconds=tick_seconds), id="deliver"
-            )
-            for name, schedule in self.loaded.alerts.schedules.items():
-                # a digest goes out at its fire time, not up to a tick later
-                scheduler.add_job(tracked(self.deliver), schedule.trigger, id=f"digest-{name}")
-            scheduler.start()
-            log.info(
-                "monitor running: %d feeds, %d profiles, %d channels; tick every %gs",
-                len(self.loaded.feeds),
-                len(self.loaded.profiles),
-                len(self.loaded.alerts.channels),
-                tick_seconds,
-            )
-            await stop.wait()
-            scheduler.pause()
-            if running:
-                await asyncio.wait(running, timeout=DRAIN_SECONDS)
-            scheduler.shutdown(wait=False)
+                    scheduler = self.scheduler(loop, tick, tracked)
+                    scheduler.start()
+                    log.info(
+                        "monitor running: %d feeds, %d profiles, %d channels; tick every %gs",
+                        len(self.loaded.feeds),
+                        len(self.loaded.profiles),
+                        len(self.loaded.alerts.channels),
+                        self.settings.tick,
+                    )
+                    await self.stopping.wait()
+                    scheduler.pause()
+                    await self._drain(running)
+                    scheduler.shutdown(wait=False)
+            finally:
+                await asyncio.shield(asyncio.to_thread(self._unregister))
+                logging.getLogger("apscheduler.scheduler").removeFilter(overlap)
         log.info("monitor stopped")
+
+    def scheduler(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        tick: Callable[[], Awaitable[None]],
+        tracked: Callable[[Callable[[], Awaitable[object]]], Callable[[], Awaitable[None]]],
+    ) -> AsyncIOScheduler:
+        """The jobs of run_forever (`tick` is the poll job, `tracked` wraps every job). Every
+        job coalesces (runs missed while the loop was busy collapse into
+        one run) and never runs twice at once. Misfire grace is per job: APScheduler's
+        default of one second would silently skip a tick that a long cycle delayed."""
+        tick_seconds = self.settings.tick
+        every_tick = IntervalTrigger(seconds=tick_seconds)
+        late = int(tick_seconds * 10)  # a tick delayed by a long cycle still runs, once
+        scheduler = AsyncIOScheduler(
+            event_loop=loop, job_defaults={"coalesce": True, "max_instances": 1}
+        )
+        now = datetime.now(UTC)
+
+        def add(job: Callable[[], Awaitable[object]], trigger: Any, name: str, **kw: Any) -> None:
+            scheduler.add_job(tracked(job), trigger, id=name, name=name, **kw)
+
+        add(tick, every_tick, "poll", next_run_time=now, misfire_grace_time=late)
+        add(self.deliver, every_tick, "deliver", misfire_grace_time=late)
+        add(_threaded(self.reload), every_tick, "reload", misfire_grace_time=late)
+        add(_threaded(self.self_check), every_tick, "health", misfire_grace_time=late)
+        # a digest, and pruning, run however late they are: skipping one loses it
+        for name, schedule in self.loaded.alerts.schedules.items():
+            add(self.deliver, schedule.trigger, f"digest-{name}", misfire_grace_time=None)
+        if self.settings.retention.article_text:
+            add(
+                _threaded(self.prune),
+                IntervalTrigger(seconds=self.settings.retention.interval),
+                "retention",
+                next_run_time=now + timedelta(minutes=1),
+                misfire_grace_time=None,
+            )
+        return scheduler
+
+    def _ops_server(self) -> contextlib.AbstractAsyncContextManager[object]:
+        if not self.settings.server.enabled:
+            return contextlib.nullcontext()
+        return OpsServer(self.settings.server, self.health, self.metrics.render)
+
+    async def _drain(self, running: set[asyncio.Task[object]]) -> None:
+        """Give the jobs in progress shutdown_timeout to finish, then cancel them and give
+        the cancelled ones CANCEL_SECONDS to write what they finished and release the rest
+        (APScheduler would cancel them too, without waiting)."""
+        if running:
+            await asyncio.wait(set(running), timeout=self.settings.shutdown_timeout)
+        left = set(running)
+        if left:
+            log.warning("shutdown: %d job(s) still running after %gs: cancelled",
+                        len(left), self.settings.shutdown_timeout)  # fmt: skip
+            for task in left:
+                task.cancel()
+            await asyncio.wait(left, timeout=CANCEL_SECONDS)
+
+
+@contextlib.contextmanager
+def _signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call `handler(signum)` on the loop while the block runs (only in
+    the main thread, the one Python delivers signals to)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, handler, signum)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+class _SkippedTick(logging.Filter):
+    """Drops APScheduler's warning that a run was skipped because the previous one of the
+    same job is still running: with max_instances=1 that is how a cycle longer than a tick
+    is meant to behave (the next tick after it runs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+def _threaded(job: Callable[[], object]) -> Callable[[], Awaitable[object]]:
+    """A blocking job (database, files) as a coroutine run in a thread."""
+
+    async def run() -> object:
+        return await asyncio.to_thread(job)
+
+    return run
+
+
+def _version() -> str:
+    try:
+        return metadata.version("governance-news-monitor")
+    except metadata.PackageNotFoundError:
+        return "unknown"

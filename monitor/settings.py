@@ -111,6 +111,22 @@ class HealthSettings(_Section):
     silent_min: Seconds = 2 * 86400.0
 
 
+class RetentionSettings(_Section):
+    """What is kept and for how long: hits, their snippets and alerts are kept forever."""
+
+    article_text: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = 365 * 86400.0
+    interval: Seconds = 86400.0  # how often the running service prunes
+
+
+class ServerSettings(_Section):
+    """The operator's HTTP endpoint: /healthz and /metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, le=65535)  # 0: any free port (tests)
+    stale_after: Seconds = 3600.0  # /healthz fails when the last good cycle is older
+
+
 class Settings(_Section):
     """Everything the service reads from monitor.yaml and MONITOR_* variables."""
 
@@ -122,6 +138,10 @@ class Settings(_Section):
     extract: ExtractSettings = ExtractSettings()
     alerts: AlertSettings = AlertSettings()
     health: HealthSettings = HealthSettings()
+    retention: RetentionSettings = RetentionSettings()
+    server: ServerSettings = ServerSettings()
+    shutdown_timeout: Seconds = 30.0  # in-flight work gets this long after SIGTERM
+    lease: Seconds = 900.0  # a claimed feed stays reserved this long for its instance
 
 
 def setting_names(model: type[BaseModel] = Settings, prefix: str = "") -> dict[str, str]:

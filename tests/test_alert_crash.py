@@ -87,7 +87,12 @@ def _start(config_dir: Path, cwd: Path, log: Path, database_url: str) -> subproc
             cwd=cwd,
             stdout=sink,
             stderr=sink,
-            env={**os.environ, "MONITOR_CONFIG_DIR": "", "MONITOR_DATABASE_URL": database_url},
+            env={
+                **os.environ,
+                "MONITOR_CONFIG_DIR": "",
+                "MONITOR_DATABASE_URL": database_url,
+                "MONITOR_SERVER_PORT": "0",  # any free port: never collide with a real one
+            },
         )
 
 

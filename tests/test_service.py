@@ -48,7 +48,7 @@ def test_service_polls_on_schedule_and_stops_cleanly_on_sigterm(
             cwd=tmp_path,
             stdout=sink,
             stderr=sink,
-            env={**os.environ, "MONITOR_CONFIG_DIR": ""},
+            env={**os.environ, "MONITOR_CONFIG_DIR": "", "MONITOR_SERVER_PORT": "0"},
         )
         try:
             _wait_for(log, "cycle feeds_polled=1", process, seconds=120)

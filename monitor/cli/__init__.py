@@ -12,6 +12,7 @@ from monitor.cli.feeds import feeds_app
 from monitor.cli.hits import hits
 from monitor.cli.profiles import profiles_app
 from monitor.cli.run import db_app, run
+from monitor.cli.status import status
 from monitor.errors import ConfigError, MonitorError, StoreError
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.callback()(root_options)
 app.command()(run)
 app.command()(hits)
+app.command()(status)
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(alerts_app, name="alerts")

@@ -1,10 +1,13 @@
-"""What every command shares: the console, the configuration folder, settings and database."""
+"""What every command shares: the console, the configuration folder, settings and database,
+and the progress display of long work."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from monitor.errors import ConfigError
@@ -89,3 +93,40 @@ def since(value: str | None) -> datetime | None:
             param_hint="--since",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@contextmanager
+def progress(
+    description: str, total: int | None = None, *, console: Console | None = None
+) -> Iterator[Callable[[int], None]]:
+    """Yield `advance(n)`, counting units of long work on a transient bar on stderr.
+
+    Drawn only when stderr is a terminal (`console`, a test seam, decides for itself):
+    pipes, CI logs and captured test output get nothing, and stdout stays the command's own.
+    """
+    if not (console.is_terminal if console else sys.stderr.isatty()):
+        yield lambda n: None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+        redirect_stdout=False,  # stdout is the result, never part of the display
+    )
+    with bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def human_size(size: int | None) -> str:
+    """Bytes in binary units: 512 B, 3.2 KiB, 41.0 MiB; "unknown" for None."""
+    if size is None:
+        return "unknown"
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{size} B" if unit == 0 else f"{value:.1f} {units[unit]}"

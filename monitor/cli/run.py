@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
-from monitor.cli.common import config_dir, engine, out, settings
+from monitor.cli.common import (
+    config_dir,
+    engine,
+    human_size,
+    iso,
+    out,
+    print_json,
+    settings,
+)
+from monitor.logs import configure_logging
+from monitor.settings import parse_duration
+from monitor.store.retention import count_prunable, database_size, prune, vacuum
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -25,6 +39,7 @@ def run(
     if everything and not once:
         raise typer.BadParameter("--all only applies together with --once", param_hint="--all")
     loaded = settings(ctx)
+    configure_logging(loaded.log_level, stream=sys.stdout)  # the service's output is its log
     service = Service(config_dir(ctx), loaded, engine(loaded))
     if once:
         asyncio.run(service.run_once(everything=everything))
@@ -37,3 +52,94 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Create the database or bring its schema up to date."""
     engine(settings(ctx))
     out.print("database schema is up to date")
+
+
+@db_app.command("prune")
+def db_prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete the text of articles fetched longer ago than this (180d, 26w; "
+            "default: retention.article_text).",
+            show_default=False,
+        ),
+    ] = None,
+    give_back: Annotated[
+        bool, typer.Option("--vacuum", help="Then VACUUM to give the freed space back.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be pruned.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Delete old article text, signatures and story bands; hits, snippets and alerts stay."""
+    if give_back and dry_run:
+        raise typer.BadParameter("--vacuum cannot go with --dry-run", param_hint="--vacuum")
+    loaded = settings(ctx)
+    keep = _keep(older_than, loaded.retention.article_text)
+    db, now = engine(loaded), datetime.now(UTC)
+    try:
+        record = _prune_record(db, now, keep, dry_run=dry_run, give_back=give_back)
+    finally:
+        db.dispose()
+    if as_json:
+        print_json(record)
+        return
+    bands = record["story_bands"]
+    out.print(
+        f"{'would prune' if dry_run else 'pruned'} {record['articles']} article(s) fetched "
+        f"before {now - keep:%Y-%m-%d %H:%M} UTC: "
+        f"{human_size(record['text_bytes'])} of text"
+        + ("" if bands is None else f", {bands} story band(s)")
+    )
+    before, after = human_size(record["size_before"]), human_size(record["size_after"])
+    out.print(
+        f"database: {before} (dry run: nothing changed)"
+        if dry_run
+        else f"database: {before} before, {after} after"
+    )
+
+
+def _prune_record(
+    db: Engine, now: datetime, keep: timedelta, *, dry_run: bool, give_back: bool
+) -> dict[str, Any]:
+    """Prune (or count, with dry_run) and VACUUM if asked: what `db prune --json` prints."""
+    before = database_size(db)
+    if dry_run:
+        articles, text_bytes = count_prunable(db, now, keep)
+        bands, after = None, before
+    else:
+        report = prune(db, now, keep)
+        articles, text_bytes, bands = report.articles, report.text_bytes, report.story_bands
+        if give_back:
+            vacuum(db)
+        after = database_size(db)
+    return {
+        "dry_run": dry_run,
+        "cutoff": iso(now - keep),
+        "articles": articles,
+        "text_bytes": text_bytes,
+        "story_bands": bands,
+        "vacuumed": give_back,
+        "size_before": before,
+        "size_after": after,
+    }
+
+
+def _keep(older_than: str | None, configured: float) -> timedelta:
+    """--older-than, else retention.article_text; refuses "forever" (0) and bad durations."""
+    if older_than is None:
+        if not configured:
+            raise typer.BadParameter(
+                "retention.article_text is 0 (keep forever): give --older-than to prune anyway",
+                param_hint="--older-than",
+            )
+        return timedelta(seconds=configured)
+    try:
+        seconds = float(parse_duration(older_than))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    if seconds <= 0:
+        raise typer.BadParameter("must be more than 0", param_hint="--older-than")
+    return timedelta(seconds=seconds)

@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from monitor.models import FeedHealth, FeedSpec
+from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.tables import EntryRow, FeedRow
 
 
@@ -56,10 +57,24 @@ def sync_feeds(engine: Engine, specs: list[FeedSpec], now: datetime) -> None:
     wanted = {spec.url: spec for spec in specs}
     with Session(engine) as session:
         rows = {row.url: row for row in session.exec(select(FeedRow))}
+        added = [
+            {
+                "url": url,
+                "name": spec.name,
+                "interval_seconds": spec.interval,
+                "enabled": spec.enabled,
+                "status": "new" if spec.enabled else "disabled",
+                "created_at": now,
+            }
+            for url, spec in wanted.items()
+            if url not in rows
+        ]
+        if added:  # instances starting together add the same feeds: the first one wins
+            session.execute(insert_ignoring_duplicates(engine, FeedRow), added)
         for url, spec in wanted.items():
             row = rows.get(url)
             if row is None:
-                row = FeedRow(url=url, created_at=now)
+                continue
             row.name = spec.name
             row.interval_seconds = spec.interval
             row.enabled = spec.enabled
@@ -81,12 +96,19 @@ def _follow_enabled(row: FeedRow) -> None:
 
 
 def claim_due(
-    engine: Engine, now: datetime, *, everything: bool = False, lease: timedelta
+    engine: Engine,
+    now: datetime,
+    *,
+    everything: bool = False,
+    lease: timedelta,
+    limit: int | None = None,
 ) -> list[DueFeed]:
-    """Lease the feeds due for a poll (all enabled ones with `everything`).
+    """Lease the feeds due for a poll (all enabled ones with `everything`), at most `limit`,
+    the longest overdue first.
 
-    On PostgreSQL rows already locked by another instance are skipped; a lease that is not
-    released (a crash) expires after `lease`, so no feed stays claimed forever.
+    On PostgreSQL rows already locked by another instance are skipped, so instances sharing
+    a database take different feeds (`limit` keeps one from taking them all); a lease that is
+    not released (a crash) expires after `lease`, so no feed stays claimed forever.
     """
     query = select(FeedRow).where(
         col(FeedRow.enabled).is_(True),
@@ -98,6 +120,8 @@ def claim_due(
             or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now)
         )
     query = query.order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
+    if limit is not None:
+        query = query.limit(limit)
     with Session(engine) as session:
         rows = list(session.exec(query.with_for_update(skip_locked=True)))
         claimed = [

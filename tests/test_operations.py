@@ -1,0 +1,435 @@
+"""Running unattended: one instance per SQLite file, due feeds shared out in batches, /healthz
+and /metrics over HTTP, and a stop on SIGTERM that releases what it did not finish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.errors import StoreError
+from monitor.models import FeedSpec
+from monitor.opsserver import OpsServer
+from monitor.service import Service
+from monitor.settings import ServerSettings
+from monitor.store import feeds, instances
+from monitor.store.engine import open_engine, upgrade
+from monitor.store.instancelock import InstanceLock
+from monitor.store.tables import FeedRow
+from tests.conftest import REPO, open_database
+from tests.newsroom import serve_newsroom
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+# --- one instance per SQLite file ---------------------------------------------------------
+
+
+def test_a_second_instance_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    with InstanceLock(engine) as held:
+        assert held.path == tmp_path / "monitor.db.lock"
+        with pytest.raises(StoreError) as refused, InstanceLock(engine):
+            pass
+        message = str(refused.value)
+        assert f"pid {os.getpid()}" in message and "monitor.db" in message
+        assert "PostgreSQL" in message  # what to do instead
+    with InstanceLock(engine):  # released when the first left
+        pass
+    engine.dispose()
+
+
+def test_the_lock_of_a_killed_instance_is_gone_at_once(tmp_path: Path) -> None:
+    """kill -9 leaves no stale lock: the kernel drops a flock with its process."""
+    database = tmp_path / "monitor.db"
+    code = (
+        "import sys, time\n"
+        "from monitor.store.engine import open_engine\n"
+        "from monitor.store.instancelock import InstanceLock\n"
+        f"with InstanceLock(open_engine('sqlite:///{database}')):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            engine = open_engine(f"sqlite:///{database}")
+            with pytest.raises(StoreError, match=f"pid {holder.pid}"), InstanceLock(engine):
+                pass
+            holder.kill()
+            holder.wait(timeout=10)
+            with InstanceLock(engine):
+                pass
+            engine.dispose()
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+
+
+def test_postgresql_takes_no_file_lock(postgres_url: str) -> None:
+    engine = open_engine(postgres_url)
+    with InstanceLock(engine) as first, InstanceLock(engine) as second:
+        assert first.path is None and second.path is None
+    engine.dispose()
+
+
+# --- due feeds claimed in batches ---------------------------------------------------------
+
+
+def test_claims_with_a_limit_hand_out_each_due_feed_once(database_url: str) -> None:
+    engine = open_engine(database_url)
+    upgrade(engine)
+    specs = [FeedSpec(url=f"https://example.org/{n}.xml") for n in range(5)]
+    feeds.sync_feeds(engine, specs, NOW)
+    lease = timedelta(minutes=15)
+    batches = [
+        {feed.url for feed in feeds.claim_due(engine, NOW, lease=lease, limit=2)} for _ in range(4)
+    ]
+    assert [len(batch) for batch in batches] == [2, 2, 1, 0]
+    assert set().union(*batches) == {spec.url for spec in specs}
+    engine.dispose()
+
+
+# --- /healthz and /metrics ----------------------------------------------------------------
+
+
+def test_healthz_and_metrics_over_http(
+    sqlite_url: str, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    site = serve_newsroom(httpserver)
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.zh_feed}\n")
+    settings, engine = open_database(config_dir, sqlite_url)
+    clock = [datetime.now(UTC)]
+    service = Service(config_dir, settings, engine, clock=lambda: clock[0])
+    server = ServerSettings(port=0)
+    stale = settings.server.stale_after  # 1 h: the service's setting, not the server's
+
+    async def scenario() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        async with (
+            OpsServer(server, service.health, service.metrics.render) as ops,
+            aiohttp.ClientSession(f"http://127.0.0.1:{ops.port}") as http,
+        ):
+            async with http.get("/healthz") as response:
+                seen["starting"] = (response.status, await response.json())
+            await service.run_once()
+            async with http.get("/healthz") as response:
+                seen["after_cycle"] = (response.status, await response.json())
+            async with http.get("/metrics") as response:
+                seen["metrics"] = (response.status, response.content_type, await response.text())
+            clock[0] += timedelta(seconds=stale + 1)  # no cycle for longer than stale_after
+            async with http.get("/healthz") as response:
+                seen["stale"] = (response.status, await response.json())
+        return seen
+
+    seen = asyncio.run(scenario())
+    engine.dispose()
+    status, body = seen["starting"]
+    assert status == 200 and body["status"] == "ok" and body["last_cycle_end"] is None
+    status, body = seen["after_cycle"]
+    assert status == 200 and body["cycles"] == 1 and body["last_cycle_age_seconds"] == 0
+    assert body["instance"] == service.instance_id
+    status, body = seen["stale"]
+    assert status == 503 and body["status"] == "stale"
+    assert body["last_cycle_age_seconds"] == pytest.approx(stale + 1, abs=1)
+    status, kind, text = seen["metrics"]
+    assert status == 200 and kind == "text/plain"
+    lines = set(text.splitlines())
+    assert "monitor_cycle_duration_seconds_count 1.0" in lines
+    assert 'monitor_feeds_polled_total{result="ok"} 1.0' in lines
+    assert 'monitor_feeds{status="ok"} 1.0' in lines
+    assert any(line.startswith('monitor_hits{profile="great_firewall"} ') for line in lines)
+    assert any(
+        line.startswith('monitor_stage_seconds_total{stage="fetch_feed"} ') for line in lines
+    )
+    assert any(line.startswith("monitor_outbox_backlog ") for line in lines)
+
+
+def test_a_busy_port_is_a_clear_error(sqlite_url: str, config_dir: Path) -> None:
+    settings, engine = open_database(config_dir, sqlite_url)
+    service = Service(config_dir, settings, engine)
+
+    async def scenario() -> str:
+        async with OpsServer(ServerSettings(port=0), service.health, service.metrics.render) as a:
+            taken = ServerSettings(port=a.port or 0)
+            try:
+                async with OpsServer(taken, service.health, service.metrics.render):
+                    return "started twice"
+            except Exception as exc:  # noqa: BLE001  (the test reports what was raised)
+                return str(exc)
+
+    message = asyncio.run(scenario())
+    engine.dispose()
+    assert "cannot listen on 127.0.0.1" in message and "server.port" in message
+
+
+# --- stopping on SIGTERM ------------------------------------------------------------------
+
+
+class _Slow(BaseHTTPRequestHandler):
+    """A feed server that takes 20 s to answer: polls are in flight when the signal comes."""
+
+    started: list[str]
+
+    def do_GET(self) -> None:
+        self.started.append(self.path)
+        time.sleep(20)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.end_headers()
+        self.wfile.write(b"<rss><channel><title>slow</title></channel></rss>")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_server() -> Iterator[tuple[str, list[str]]]:
+    started: list[str] = []
+    handler = type("Handler", (_Slow,), {"started": started})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", started
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _start_service(
+    tmp_path: Path, config_dir: Path, feed_urls: list[str], *args: str
+) -> subprocess.Popen[bytes]:
+    feeds_yaml = "feeds:\n" + "".join(f"  - url: {url}\n" for url in feed_urls)
+    (config_dir / "feeds.yaml").write_text(feeds_yaml)
+    (config_dir / "monitor.yaml").write_text(
+        "tick: 1s\nshutdown_timeout: 2s\nfetch:\n  per_host: 8\nextract:\n  workers: 1\n"
+        "server:\n  port: 0\n"
+    )
+    with (tmp_path / "service.log").open("wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, str(REPO / "run_monitor.py"), "--config", str(config_dir), *args],
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "MONITOR_CONFIG_DIR": ""},
+        )
+
+
+def _wait(condition: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sigterm_mid_cycle_releases_unfinished_feeds_and_exits_within_the_bound(
+    tmp_path: Path, config_dir: Path, slow_server: tuple[str, list[str]]
+) -> None:
+    base, started = slow_server
+    urls = [f"{base}/feed{n}.xml" for n in range(3)]
+    process = _start_service(tmp_path, config_dir, urls)
+    try:
+        _wait(lambda: len(started) == 3, 60, "the three polls to reach the server")
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        took = time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = (tmp_path / "service.log").read_text()
+    assert took < 2 + 5 + 3  # shutdown_timeout + CANCEL_SECONDS + start-up slack
+    assert "SIGTERM received" in log and "3 claimed feeds released unpolled" in log
+    assert "monitor stopped" in log and "Traceback" not in log
+    engine = open_engine(f"sqlite:///{tmp_path / 'data' / 'monitor.db'}")
+    with Session(engine) as session:
+        rows = session.exec(select(FeedRow)).all()
+    engine.dispose()
+    assert len(rows) == 3
+    assert all(row.lease_until is None and row.last_polled_at is None for row in rows)
+
+
+def test_sigterm_stops_a_single_cycle_too(
+    tmp_path: Path, config_dir: Path, slow_server: tuple[str, list[str]]
+) -> None:
+    base, started = slow_server
+    process = _start_service(tmp_path, config_dir, [f"{base}/a.xml", f"{base}/b.xml"], "--once")
+    try:
+        _wait(lambda: len(started) == 2, 60, "the polls to reach the server")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = (tmp_path / "service.log").read_text()
+    assert "2 claimed feeds released unpolled" in log and "cycle stopped by a signal" in log
+    assert "Traceback" not in log
+    engine = open_engine(f"sqlite:///{tmp_path / 'data' / 'monitor.db'}")
+    with Session(engine) as session:
+        assert [row.lease_until for row in session.exec(select(FeedRow))] == [None, None]
+    engine.dispose()
+
+
+def test_jobs_are_scheduled_with_deliberate_misfire_and_coalescing(
+    sqlite_url: str, config_dir: Path
+) -> None:
+    (config_dir / "alerts.yaml").write_text(
+        "channels:\n  - url: json://127.0.0.1:1/hook\n"
+        'digests:\n  morning: {at: "08:00", timezone: Asia/Shanghai}\n'
+    )
+    settings, engine = open_database(config_dir, sqlite_url)
+    service = Service(config_dir, settings, engine)
+
+    async def jobs() -> dict[str, tuple[object, ...]]:
+        async def tick() -> None:
+            pass
+
+        def tracked(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                await job()
+
+            return run
+
+        scheduler = service.scheduler(asyncio.get_running_loop(), tick, tracked)
+        scheduler.start(paused=True)  # jobs get their settings when added to the store
+        try:
+            return {
+                job.id: (job.coalesce, job.max_instances, job.misfire_grace_time)
+                for job in scheduler.get_jobs()
+            }
+        finally:
+            scheduler.shutdown(wait=False)
+
+    found = asyncio.run(jobs())
+    engine.dispose()
+    late = int(settings.tick * 10)
+    digests = {name: found.pop(name) for name in list(found) if name.startswith("digest-")}
+    assert "digest-morning" in digests
+    assert set(digests.values()) == {(True, 1, None)}  # a digest is never skipped, however late
+    assert found == {
+        "poll": (True, 1, late),
+        "deliver": (True, 1, late),
+        "reload": (True, 1, late),
+        "health": (True, 1, late),
+        "retention": (True, 1, None),
+    }
+
+
+def test_a_second_signal_exits_at_once(
+    tmp_path: Path, config_dir: Path, slow_server: tuple[str, list[str]]
+) -> None:
+    base, started = slow_server
+    process = _start_service(tmp_path, config_dir, [f"{base}/feed.xml"])
+    try:
+        _wait(lambda: len(started) == 1, 60, "the poll to reach the server")
+        process.send_signal(signal.SIGTERM)
+        _wait(
+            lambda: "SIGTERM received" in (tmp_path / "service.log").read_text(),
+            10,
+            "the first signal to be logged",
+        )
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 128 + signal.SIGTERM
+        assert time.monotonic() - signalled < 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "second SIGTERM: exiting at once" in (tmp_path / "service.log").read_text()
+
+
+def test_instances_starting_together_upgrade_the_schema_once(postgres_url: str) -> None:
+    """Every start runs the migrations: three processes on one new PostgreSQL database at
+    once; the first takes an advisory lock, the others find the schema at head (no
+    "relation already exists"). Processes, as instances are: Alembic is not thread-safe."""
+    code = (
+        "from monitor.store.engine import open_engine, upgrade\n"
+        f"upgrade(open_engine({postgres_url!r}))\n"
+    )
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    failures = []
+    for process in starts:
+        _, stderr = process.communicate(timeout=120)
+        if process.returncode:
+            failures.append(stderr.decode(errors="replace")[-400:])
+    assert failures == []
+    engine = open_engine(postgres_url)
+    feeds.sync_feeds(engine, [FeedSpec(url="https://example.org/a.xml")], NOW)
+    engine.dispose()
+
+
+# --- monitor status -----------------------------------------------------------------------
+
+
+def test_status_shows_instances_the_last_cycle_feeds_backlog_and_size(
+    database_url: str, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    site = serve_newsroom(httpserver)
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.zh_feed}\n")
+    settings, engine = open_database(config_dir, database_url)
+    asyncio.run(Service(config_dir, settings, engine).run_once())
+    now = datetime.now(UTC)
+    instances.register(  # one that was killed an hour ago: never stopped, heartbeat old
+        engine,
+        instance_id="gone",
+        host="db-2",
+        pid=99,
+        version="0.1.0",
+        now=now - timedelta(hours=1),
+    )
+
+    def status(*args: str) -> str:
+        handlers = logging.getLogger().handlers[:]  # the command logs to the runner's stream
+        result = CliRunner().invoke(
+            app,
+            ["--config", str(config_dir), "status", *args],
+            env={"MONITOR_DATABASE_URL": database_url, "COLUMNS": "200"},
+        )
+        logging.getLogger().handlers[:] = handlers
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    record = json.loads(status("--format", "json"))
+    states = sorted((i["host"], i["state"]) for i in record["instances"])
+    assert ("db-2", "silent") in states and len(states) == 2
+    assert [s for h, s in states if h != "db-2"] == ["stopped"]  # run_once has ended
+    assert record["alive"] == 0
+    cycle = record["last_cycle"]
+    assert (cycle["feeds_polled"], cycle["feeds_failed"], cycle["entries_new"]) == (1, 0, 1)
+    assert cycle["hits"] >= 2 and cycle["alerts_sent"] == cycle["hits"]  # the log channel
+    assert record["feeds"] == {"ok": 1} and record["failing_feeds"] == 0
+    assert record["outbox_backlog"] == 0 and record["alerts"] == {"sent": cycle["hits"]}
+    assert record["database"]["size_bytes"] > 0
+    table = status()
+    assert "Instances: 0 alive, 1 stopped" in table and "silent" in table and "db-2" in table
+    assert "1 feeds polled (0 failed), 1 new entries" in table
+    assert "feeds: 1 ok; failing: 0" in table and "outbox backlog: 0" in table
+    assert f"database: {engine.dialect.name}, " in table
+    engine.dispose()
