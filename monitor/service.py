@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -33,12 +28,10 @@ from monitor.alerts.templates import TEMPLATES_DIR, Templates
 from monitor.errors import ConfigError
 from monitor.feedlist import FEEDS_FILE, load_feeds
 from monitor.health import next_poll_at, notices
-from monitor.ingest.extract import Extractor, worker_count
-from monitor.ingest.fetch import Fetcher
+from monitor.ingest.extract import worker_count
 from monitor.logs import mask_secrets
 from monitor.metrics import Metrics
 from monitor.models import FeedSpec, Route
-from monitor.opsserver import OpsServer
 from monitor.pipeline import Extract, Fetch, PollReport, Stages, poll_feed
 from monitor.profiles.concepts import CONCEPTS_FILE
 from monitor.profiles.files import PROFILES_DIR, load_profiles
@@ -47,11 +40,9 @@ from monitor.profiles.profile import Profile
 from monitor.settings import Settings
 from monitor.store import feeds, instances, retention
 from monitor.store.feeds import DueFeed, PollOutcome
-from monitor.store.instancelock import InstanceLock
 
 log = logging.getLogger("monitor.service")
 
-CANCEL_SECONDS = 5.0  # after shutdown_timeout: how long cancelled work gets to release its feeds
 INSTANCE_GONE = timedelta(days=7)  # instance rows silent this long are forgotten
 SYSTEM_TAG = "system"  # channels with this tag (and untagged ones) get notices about the monitor
 
@@ -421,7 +412,7 @@ class Service:
             "stale_after_seconds": self.settings.server.stale_after,
         }
 
-    def _register(self) -> None:
+    def register(self) -> None:
         self.instance_id = uuid.uuid4().hex  # each run of this Service is an instance of its own
         instances.register(
             self.engine,
@@ -434,7 +425,7 @@ class Service:
         self._registered = True
         instances.forget(self.engine, self.clock() - INSTANCE_GONE)  # run --once, from cron
 
-    def _unregister(self) -> None:
+    def unregister(self) -> None:
         if self._registered:
             instances.stop(self.engine, self.instance_id, self.clock())
             self._registered = False
@@ -471,193 +462,16 @@ class Service:
         return report
 
     async def run_once(self, *, everything: bool = False) -> CycleReport:
-        """Exactly one cycle with freshly opened fetcher and extraction workers. SIGTERM or
-        Ctrl-C cancels it (finished polls are written, the other claimed feeds released);
-        a second signal exits at once."""
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
+        """One cycle as `monitor run --once` runs it (monitor.lifecycle.run_once)."""
+        from monitor import lifecycle  # noqa: PLC0415  (lifecycle is built on this module)
 
-        def on_signal(signum: int) -> None:
-            if self.stopping.is_set():
-                log.warning("second %s: exiting at once", signal.Signals(signum).name)
-                os._exit(128 + signum)
-            log.info("%s received: stopping the cycle", signal.Signals(signum).name)
-            self.stopping.set()
-            if task is not None:
-                task.cancel()
-
-        with InstanceLock(self.engine), _signals(loop, on_signal):
-            await asyncio.to_thread(self._register)
-            try:
-                async with (
-                    Fetcher(self.settings.fetch) as fetcher,
-                    Extractor(self.settings.extract) as ex,
-                ):
-                    return await self.cycle(fetcher, ex, everything=everything)
-            except asyncio.CancelledError:
-                if not self.stopping.is_set():
-                    raise
-                log.info("cycle stopped by a signal: finished polls written, the rest released")
-                return CycleReport()
-            finally:
-                await asyncio.shield(asyncio.to_thread(self._unregister))
+        return await lifecycle.run_once(self, everything=everything)
 
     async def run_forever(self) -> None:
-        """Run the scheduled jobs until SIGINT/SIGTERM. Then no new work is claimed, the work
-        in progress gets shutdown_timeout to finish, what is left is cancelled (its feeds
-        released), and the method returns; a second signal exits at once."""
-        loop = asyncio.get_running_loop()
+        """The service as `monitor run` runs it (monitor.lifecycle.run_forever)."""
+        from monitor import lifecycle  # noqa: PLC0415
 
-        def on_signal(signum: int) -> None:
-            if self.stopping.is_set():
-                log.warning("second %s: exiting at once", signal.Signals(signum).name)
-                os._exit(128 + signum)
-            log.info("%s received: finishing the work in progress", signal.Signals(signum).name)
-            self.stopping.set()
-
-        running: set[asyncio.Task[object]] = set()
-
-        def tracked(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                task = asyncio.current_task()
-                if task is None or self.stopping.is_set():
-                    return
-                running.add(task)
-                try:
-                    await job()
-                except asyncio.CancelledError:
-                    if not self.stopping.is_set():
-                        raise
-                    # cancelled by _drain: it has released what it held; nothing to report
-                except Exception:
-                    log.exception("scheduled job failed; it runs again at its next time")
-                finally:
-                    running.discard(task)
-
-            return run
-
-        overlap = _SkippedTick()  # a tick during a long cycle is expected, not a warning
-        logging.getLogger("apscheduler.scheduler").addFilter(overlap)
-        with InstanceLock(self.engine), _signals(loop, on_signal):
-            await asyncio.to_thread(self._register)
-            try:
-                async with (
-                    Fetcher(self.settings.fetch) as fetcher,
-                    Extractor(self.settings.extract) as ex,
-                    self._ops_server(),
-                ):
-
-                    async def tick() -> None:
-                        await self.cycle(fetcher, ex)
-
-                    scheduler = self.scheduler(loop, tick, tracked)
-                    scheduler.start()
-                    log.info(
-                        "monitor running: %d feeds, %d profiles, %d channels; tick every %gs",
-                        len(self.loaded.feeds),
-                        len(self.loaded.profiles),
-                        len(self.loaded.alerts.channels),
-                        self.settings.tick,
-                    )
-                    await self.stopping.wait()
-                    scheduler.pause()
-                    await self._drain(running)
-                    scheduler.shutdown(wait=False)
-            finally:
-                await asyncio.shield(asyncio.to_thread(self._unregister))
-                logging.getLogger("apscheduler.scheduler").removeFilter(overlap)
-        log.info("monitor stopped")
-
-    def scheduler(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        tick: Callable[[], Awaitable[None]],
-        tracked: Callable[[Callable[[], Awaitable[object]]], Callable[[], Awaitable[None]]],
-    ) -> AsyncIOScheduler:
-        """The jobs of run_forever (`tick` is the poll job, `tracked` wraps every job). Every
-        job coalesces (runs missed while the loop was busy collapse into
-        one run) and never runs twice at once. Misfire grace is per job: APScheduler's
-        default of one second would silently skip a tick that a long cycle delayed."""
-        tick_seconds = self.settings.tick
-        every_tick = IntervalTrigger(seconds=tick_seconds)
-        late = int(tick_seconds * 10)  # a tick delayed by a long cycle still runs, once
-        scheduler = AsyncIOScheduler(
-            event_loop=loop, job_defaults={"coalesce": True, "max_instances": 1}
-        )
-        now = datetime.now(UTC)
-
-        def add(job: Callable[[], Awaitable[object]], trigger: Any, name: str, **kw: Any) -> None:
-            scheduler.add_job(tracked(job), trigger, id=name, name=name, **kw)
-
-        add(tick, every_tick, "poll", next_run_time=now, misfire_grace_time=late)
-        add(self.deliver, every_tick, "deliver", misfire_grace_time=late)
-        add(_threaded(self.reload), every_tick, "reload", misfire_grace_time=late)
-        add(_threaded(self.self_check), every_tick, "health", misfire_grace_time=late)
-        # a digest, and pruning, run however late they are: skipping one loses it
-        for name, schedule in self.loaded.alerts.schedules.items():
-            add(self.deliver, schedule.trigger, f"digest-{name}", misfire_grace_time=None)
-        if self.settings.retention.article_text:
-            add(
-                _threaded(self.prune),
-                IntervalTrigger(seconds=self.settings.retention.interval),
-                "retention",
-                next_run_time=now + timedelta(minutes=1),
-                misfire_grace_time=None,
-            )
-        return scheduler
-
-    def _ops_server(self) -> contextlib.AbstractAsyncContextManager[object]:
-        if not self.settings.server.enabled:
-            return contextlib.nullcontext()
-        return OpsServer(self.settings.server, self.health, self.metrics.render)
-
-    async def _drain(self, running: set[asyncio.Task[object]]) -> None:
-        """Give the jobs in progress shutdown_timeout to finish, then cancel them and give
-        the cancelled ones CANCEL_SECONDS to write what they finished and release the rest
-        (APScheduler would cancel them too, without waiting)."""
-        if running:
-            await asyncio.wait(set(running), timeout=self.settings.shutdown_timeout)
-        left = set(running)
-        if left:
-            log.warning("shutdown: %d job(s) still running after %gs: cancelled",
-                        len(left), self.settings.shutdown_timeout)  # fmt: skip
-            for task in left:
-                task.cancel()
-            await asyncio.wait(left, timeout=CANCEL_SECONDS)
-
-
-@contextlib.contextmanager
-def _signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM call `handler(signum)` on the loop while the block runs (only in
-    the main thread, the one Python delivers signals to)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, handler, signum)
-    try:
-        yield
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-
-
-class _SkippedTick(logging.Filter):
-    """Drops APScheduler's warning that a run was skipped because the previous one of the
-    same job is still running: with max_instances=1 that is how a cycle longer than a tick
-    is meant to behave (the next tick after it runs)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "maximum number of running instances reached" not in record.getMessage()
-
-
-def _threaded(job: Callable[[], object]) -> Callable[[], Awaitable[object]]:
-    """A blocking job (database, files) as a coroutine run in a thread."""
-
-    async def run() -> object:
-        return await asyncio.to_thread(job)
-
-    return run
+        await lifecycle.run_forever(self)
 
 
 def _version() -> str:

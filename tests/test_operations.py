@@ -24,6 +24,7 @@ from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from monitor import lifecycle
 from monitor.cli import app
 from monitor.errors import StoreError
 from monitor.models import FeedSpec
@@ -314,7 +315,7 @@ def test_jobs_are_scheduled_with_deliberate_misfire_and_coalescing(
 
             return run
 
-        scheduler = service.scheduler(asyncio.get_running_loop(), tick, tracked)
+        scheduler = lifecycle.scheduler(service, asyncio.get_running_loop(), tick, tracked)
         scheduler.start(paused=True)  # jobs get their settings when added to the store
         try:
             return {

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from monitor.store.engine import open_engine
@@ -132,8 +132,17 @@ def _wait_for_poller(folder: Path, names: list[str]) -> str:
     return found[0]
 
 
+@pytest.fixture
+def engine(postgres_url: str) -> Iterator[Engine]:
+    opened = open_engine(postgres_url)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+
+
 def test_three_instances_share_the_feeds_and_survive_a_kill(
-    tmp_path: Path, config_dir: Path, postgres_url: str, farm: Farm
+    tmp_path: Path, config_dir: Path, postgres_url: str, farm: Farm, engine: Engine
 ) -> None:
     feeds = "".join(f"  - url: {farm.base}/feed/{n}.xml\n" for n in range(FEEDS))
     (config_dir / "feeds.yaml").write_text("feeds:\n" + feeds)
@@ -141,13 +150,12 @@ def test_three_instances_share_the_feeds_and_survive_a_kill(
         f"channels:\n  - url: json://127.0.0.1:{farm.server_address[1]}/hook\n"
     )
     (config_dir / "monitor.yaml").write_text(
-        "tick: 1s\npoll_interval: 60s\nlease: 5s\nshutdown_timeout: 5s\n"
+        "tick: 1s\npoll_interval: 60s\nlease: 15s\nshutdown_timeout: 5s\n"
         "fetch:\n  concurrency: 4\n  per_host: 4\nextract:\n  workers: 1\n"
         "alerts:\n  retry_delay: 1s\n  max_attempts: 100\n  debounce_count: 0\n"
         "  spike_min_hits: 100000\nserver:\n  port: 0\n"
     )
     env = {**os.environ, "MONITOR_CONFIG_DIR": "", "MONITOR_DATABASE_URL": postgres_url}
-    engine = open_engine(postgres_url)
 
     def count(query: object) -> int:
         with Session(engine) as session:
@@ -223,4 +231,3 @@ def test_three_instances_share_the_feeds_and_survive_a_kill(
     # the work was shared: more than one process polled feeds
     pollers = [n for n, log in logs.items() if log.count('"logger": "monitor.poll"') >= 10]
     assert len(pollers) >= 2, pollers
-    engine.dispose()

@@ -34,7 +34,8 @@ def run(
     ] = False,
 ) -> None:
     """Run the service (or one cycle with --once)."""
-    from monitor.service import Service  # noqa: PLC0415  (keeps quick commands light)
+    from monitor import lifecycle  # noqa: PLC0415  (keeps quick commands light)
+    from monitor.service import Service  # noqa: PLC0415
 
     if everything and not once:
         raise typer.BadParameter("--all only applies together with --once", param_hint="--all")
@@ -42,9 +43,9 @@ def run(
     configure_logging(loaded.log_level, stream=sys.stdout)  # the service's output is its log
     service = Service(config_dir(ctx), loaded, engine(loaded))
     if once:
-        asyncio.run(service.run_once(everything=everything))
+        asyncio.run(lifecycle.run_once(service, everything=everything))
     else:
-        asyncio.run(service.run_forever())
+        asyncio.run(lifecycle.run_forever(service))
 
 
 @db_app.command("upgrade")

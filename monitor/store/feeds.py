@@ -177,6 +177,16 @@ def record_polls(engine: Engine, records: list[PollRecord]) -> None:
         shape = (tuple(sorted(values)), increments)
         shapes.setdefault(shape, []).append({f"p_{k}": v for k, v in values.items()})
     with engine.begin() as connection:  # Core, not the ORM session
+        # On PostgreSQL, lock the rows in id order first: two instances writing overlapping
+        # results (a feed polled again after its lease ran out) then wait for each other
+        # instead of deadlocking in the order their results came in.
+        ids = sorted({record.feed_id for record in records})
+        connection.execute(
+            sa_select(col(FeedRow.id))
+            .where(col(FeedRow.id).in_(ids))
+            .order_by(col(FeedRow.id))
+            .with_for_update()
+        )
         for (keys, increments), rows in shapes.items():
             assignments: dict[str, Any] = {
                 key: bindparam(f"p_{key}") for key in keys if key != "feed_id"

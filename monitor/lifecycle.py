@@ -1,0 +1,226 @@
+"""The process around a Service: what `monitor run` and `monitor run --once` add to its
+cycles. The instance lock (one per SQLite file), the instance's registration, SIGINT and
+SIGTERM (stop claiming, give the work in flight shutdown_timeout, release what is left; a
+second signal exits at once), the APScheduler jobs and the /healthz and /metrics server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.ingest.extract import Extractor
+from monitor.ingest.fetch import Fetcher
+from monitor.opsserver import OpsServer
+from monitor.service import CycleReport, Service
+from monitor.store.instancelock import InstanceLock
+
+log = logging.getLogger("monitor.service")
+
+CANCEL_SECONDS = 5.0  # after shutdown_timeout: how long cancelled work gets to release its feeds
+
+
+async def run_once(service: Service, *, everything: bool = False) -> CycleReport:
+    """Exactly one cycle with freshly opened fetcher and extraction workers. SIGTERM or
+    Ctrl-C cancels it (finished polls are written, the other claimed feeds released);
+    a second signal exits at once."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    cancel = task.cancel if task is not None else (lambda: False)
+    on_signal = _stop_on_signal(service, "stopping the cycle", cancel)
+    with InstanceLock(service.engine), _signals(loop, on_signal):
+        await asyncio.to_thread(service.register)
+        try:
+            async with (
+                Fetcher(service.settings.fetch) as fetcher,
+                Extractor(service.settings.extract) as ex,
+            ):
+                return await service.cycle(fetcher, ex, everything=everything)
+        except asyncio.CancelledError:
+            if not service.stopping.is_set():
+                raise
+            log.info("cycle stopped by a signal: finished polls written, the rest released")
+            return CycleReport()
+        finally:
+            await asyncio.shield(asyncio.to_thread(service.unregister))
+
+
+async def run_forever(service: Service) -> None:
+    """Run the scheduled jobs until SIGINT/SIGTERM. Then no new work is claimed, the work
+    in progress gets shutdown_timeout to finish, what is left is cancelled (its feeds
+    released), and the method returns; a second signal exits at once."""
+    loop = asyncio.get_running_loop()
+    on_signal = _stop_on_signal(service, "finishing the work in progress", lambda: None)
+    running: set[asyncio.Task[object]] = set()
+
+    def tracked(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is None or service.stopping.is_set():
+                return
+            running.add(task)
+            try:
+                await job()
+            except asyncio.CancelledError:
+                if not service.stopping.is_set():
+                    raise
+                # cancelled by _drain: it has released what it held; nothing to report
+            except Exception:
+                log.exception("scheduled job failed; it runs again at its next time")
+            finally:
+                running.discard(task)
+
+        return run
+
+    overlap = _SkippedTick()  # a tick during a long cycle is expected, not a warning
+    logging.getLogger("apscheduler.scheduler").addFilter(overlap)
+    with InstanceLock(service.engine), _signals(loop, on_signal):
+        await asyncio.to_thread(service.register)
+        try:
+            async with (
+                Fetcher(service.settings.fetch) as fetcher,
+                Extractor(service.settings.extract) as ex,
+                _ops_server(service),
+            ):
+
+                async def tick() -> None:
+                    await service.cycle(fetcher, ex)
+
+                jobs = scheduler(service, loop, tick, tracked)
+                jobs.start()
+                log.info(
+                    "monitor running: %d feeds, %d profiles, %d channels; tick every %gs",
+                    len(service.loaded.feeds),
+                    len(service.loaded.profiles),
+                    len(service.loaded.alerts.channels),
+                    service.settings.tick,
+                )
+                await service.stopping.wait()
+                jobs.pause()
+                await _drain(service, running)
+                jobs.shutdown(wait=False)
+        finally:
+            await asyncio.shield(asyncio.to_thread(service.unregister))
+            logging.getLogger("apscheduler.scheduler").removeFilter(overlap)
+    log.info("monitor stopped")
+
+
+def scheduler(
+    service: Service,
+    loop: asyncio.AbstractEventLoop,
+    tick: Callable[[], Awaitable[None]],
+    tracked: Callable[[Callable[[], Awaitable[object]]], Callable[[], Awaitable[None]]],
+) -> AsyncIOScheduler:
+    """The jobs of run_forever (`tick` is the poll job, `tracked` wraps every job). Every
+    job coalesces (runs missed while the loop was busy collapse into
+    one run) and never runs twice at once. Misfire grace is per job: APScheduler's
+    default of one second would silently skip a tick that a long cycle delayed."""
+    tick_seconds = service.settings.tick
+    every_tick = IntervalTrigger(seconds=tick_seconds)
+    late = int(tick_seconds * 10)  # a tick delayed by a long cycle still runs, once
+    scheduler = AsyncIOScheduler(
+        event_loop=loop, job_defaults={"coalesce": True, "max_instances": 1}
+    )
+    now = datetime.now(UTC)
+
+    def add(job: Callable[[], Awaitable[object]], trigger: Any, name: str, **kw: Any) -> None:
+        scheduler.add_job(tracked(job), trigger, id=name, name=name, **kw)
+
+    add(tick, every_tick, "poll", next_run_time=now, misfire_grace_time=late)
+    add(service.deliver, every_tick, "deliver", misfire_grace_time=late)
+    add(_threaded(service.reload), every_tick, "reload", misfire_grace_time=late)
+    add(_threaded(service.self_check), every_tick, "health", misfire_grace_time=late)
+    # a digest, and pruning, run however late they are: skipping one loses it
+    for name, schedule in service.loaded.alerts.schedules.items():
+        add(service.deliver, schedule.trigger, f"digest-{name}", misfire_grace_time=None)
+    if service.settings.retention.article_text:
+        add(
+            _threaded(service.prune),
+            IntervalTrigger(seconds=service.settings.retention.interval),
+            "retention",
+            next_run_time=now + timedelta(minutes=1),
+            misfire_grace_time=None,
+        )
+    return scheduler
+
+
+def _ops_server(service: Service) -> contextlib.AbstractAsyncContextManager[object]:
+    if not service.settings.server.enabled:
+        return contextlib.nullcontext()
+    return OpsServer(service.settings.server, service.health, service.metrics.render)
+
+
+async def _drain(service: Service, running: set[asyncio.Task[object]]) -> None:
+    """Give the jobs in progress shutdown_timeout to finish, then cancel them and give
+    the cancelled ones CANCEL_SECONDS to write what they finished and release the rest
+    (APScheduler would cancel them too, without waiting)."""
+    if running:
+        await asyncio.wait(set(running), timeout=service.settings.shutdown_timeout)
+    left = set(running)
+    if left:
+        log.warning("shutdown: %d job(s) still running after %gs: cancelled",
+                    len(left), service.settings.shutdown_timeout)  # fmt: skip
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=CANCEL_SECONDS)
+
+
+def _stop_on_signal(
+    service: Service, doing: str, then: Callable[[], object]
+) -> Callable[[int], None]:
+    """The SIGINT/SIGTERM handler: the first signal sets `service.stopping` and calls `then`;
+    a second one exits at once."""
+
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if service.stopping.is_set():
+            log.warning("second %s: exiting at once", name)
+            os._exit(128 + signum)
+        log.info("%s received: %s", name, doing)
+        service.stopping.set()
+        then()
+
+    return on_signal
+
+
+@contextlib.contextmanager
+def _signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call `handler(signum)` on the loop while the block runs (only in
+    the main thread, the one Python delivers signals to)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, handler, signum)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+class _SkippedTick(logging.Filter):
+    """Drops APScheduler's warning that a run was skipped because the previous one of the
+    same job is still running: with max_instances=1 that is how a cycle longer than a tick
+    is meant to behave (the next tick after it runs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+def _threaded(job: Callable[[], object]) -> Callable[[], Awaitable[object]]:
+    """A blocking job (database, files) as a coroutine run in a thread."""
+
+    async def run() -> object:
+        return await asyncio.to_thread(job)
+
+    return run
