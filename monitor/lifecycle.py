@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,21 +37,14 @@ async def run_once(service: Service, *, everything: bool = False) -> CycleReport
     task = asyncio.current_task()
     cancel = task.cancel if task is not None else (lambda: False)
     on_signal = _stop_on_signal(service, "stopping the cycle", cancel)
-    with InstanceLock(service.engine), _signals(loop, on_signal):
-        await asyncio.to_thread(service.register)
-        try:
-            async with (
-                Fetcher(service.settings.fetch) as fetcher,
-                Extractor(service.settings.extract) as ex,
-            ):
-                return await service.cycle(fetcher, ex, everything=everything)
-        except asyncio.CancelledError:
-            if not service.stopping.is_set():
-                raise
-            log.info("cycle stopped by a signal: finished polls written, the rest released")
-            return CycleReport()
-        finally:
-            await asyncio.shield(asyncio.to_thread(service.unregister))
+    try:
+        async with _running(service, loop, on_signal) as (fetcher, ex):
+            return await service.cycle(fetcher, ex, everything=everything)
+    except asyncio.CancelledError:
+        if not service.stopping.is_set():
+            raise
+        log.info("cycle stopped by a signal: finished polls written, the rest released")
+        return CycleReport()
 
 
 async def run_forever(service: Service) -> None:
@@ -83,34 +76,27 @@ async def run_forever(service: Service) -> None:
 
     overlap = _SkippedTick()  # a tick during a long cycle is expected, not a warning
     logging.getLogger("apscheduler.scheduler").addFilter(overlap)
-    with InstanceLock(service.engine), _signals(loop, on_signal):
-        await asyncio.to_thread(service.register)
-        try:
-            async with (
-                Fetcher(service.settings.fetch) as fetcher,
-                Extractor(service.settings.extract) as ex,
-                _ops_server(service),
-            ):
+    try:
+        async with _running(service, loop, on_signal) as (fetcher, ex), _ops_server(service):
 
-                async def tick() -> None:
-                    await service.cycle(fetcher, ex)
+            async def tick() -> None:
+                await service.cycle(fetcher, ex)
 
-                jobs = scheduler(service, loop, tick, tracked)
-                jobs.start()
-                log.info(
-                    "monitor running: %d feeds, %d profiles, %d channels; tick every %gs",
-                    len(service.loaded.feeds),
-                    len(service.loaded.profiles),
-                    len(service.loaded.alerts.channels),
-                    service.settings.tick,
-                )
-                await service.stopping.wait()
-                jobs.pause()
-                await _drain(service, running)
-                jobs.shutdown(wait=False)
-        finally:
-            await asyncio.shield(asyncio.to_thread(service.unregister))
-            logging.getLogger("apscheduler.scheduler").removeFilter(overlap)
+            jobs = scheduler(service, loop, tick, tracked)
+            jobs.start()
+            log.info(
+                "monitor running: %d feeds, %d profiles, %d channels; tick every %gs",
+                len(service.loaded.feeds),
+                len(service.loaded.profiles),
+                len(service.loaded.alerts.channels),
+                service.settings.tick,
+            )
+            await service.stopping.wait()
+            jobs.pause()
+            await _drain(service, running)
+            jobs.shutdown(wait=False)
+    finally:
+        logging.getLogger("apscheduler.scheduler").removeFilter(overlap)
     log.info("monitor stopped")
 
 
@@ -172,6 +158,24 @@ async def _drain(service: Service, running: set[asyncio.Task[object]]) -> None:
         for task in left:
             task.cancel()
         await asyncio.wait(left, timeout=CANCEL_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    service: Service, loop: asyncio.AbstractEventLoop, on_signal: Callable[[int], None]
+) -> AsyncIterator[tuple[Fetcher, Extractor]]:
+    """What both ways of running hold: the instance lock, the signal handlers, the instance's
+    registration (ended however the block ends), the fetcher and the extraction workers."""
+    with InstanceLock(service.engine), _signals(loop, on_signal):
+        await asyncio.to_thread(service.register)
+        try:
+            async with (
+                Fetcher(service.settings.fetch) as fetcher,
+                Extractor(service.settings.extract) as ex,
+            ):
+                yield fetcher, ex
+        finally:
+            await asyncio.shield(asyncio.to_thread(service.unregister))
 
 
 def _stop_on_signal(

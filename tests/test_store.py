@@ -112,12 +112,12 @@ def test_claim_all_ignores_schedule_but_not_leases_or_disabled(engine: Engine) -
 
 def test_outbox_records_sent_and_failed(engine: Engine) -> None:
     _store(engine, _feed(engine))
-    first, second = outbox.due_alerts(engine, NOW)
+    first, second = outbox.claim_alerts(engine, NOW)
     assert first.hit.profile == "gfw" and first.hit.url == "https://a.example/1"
     outbox.mark_sent(engine, first.id, NOW)
     outbox.mark_attempt_failed(engine, second.id, "refused", NOW + timedelta(minutes=1))
-    assert outbox.due_alerts(engine, NOW) == []
-    [retry] = outbox.due_alerts(engine, NOW + timedelta(minutes=1))
+    assert outbox.claim_alerts(engine, NOW) == []
+    [retry] = outbox.claim_alerts(engine, NOW + timedelta(minutes=1))
     assert retry.attempts == 1
     outbox.mark_attempt_failed(engine, retry.id, "refused again", None)
     assert outbox.alert_counts(engine) == {"sent": 1, "failed": 1}

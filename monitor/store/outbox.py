@@ -63,9 +63,6 @@ def claim_alerts(
     return claimed
 
 
-due_alerts = claim_alerts  # the former name (tests/test_store.py)
-
-
 def lease_rows(
     session: Session, table: type[AlertRow] | type[MessageRow], ids: list[int], until: datetime
 ) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from monitor.store.outbox import count_by_status
 from monitor.store.tables import AlertRow, FeedRow, HitRow, MessageRow
 
 
@@ -37,7 +38,7 @@ class Counts:
 
 
 def counts(engine: Engine) -> Counts:
-    """Every group count in one session."""
+    """Every group count; the outbox tables' through outbox.count_by_status."""
     with Session(engine) as session:
         feed_status = func.coalesce(FeedRow.status, "new")
         feeds: dict[str, int] = {}
@@ -53,14 +54,6 @@ def counts(engine: Engine) -> Counts:
                 select(col(HitRow.profile), func.count()).group_by(col(HitRow.profile))
             ).all()
         )
-        alerts = dict(
-            session.exec(
-                select(col(AlertRow.status), func.count()).group_by(col(AlertRow.status))
-            ).all()
-        )
-        messages = dict(
-            session.exec(
-                select(col(MessageRow.status), func.count()).group_by(col(MessageRow.status))
-            ).all()
-        )
+    alerts = count_by_status(engine, AlertRow)
+    messages = count_by_status(engine, MessageRow)
     return Counts(feeds=feeds, hits=hits, alerts=alerts, messages=messages)
