@@ -1,7 +1,9 @@
 """The process around a Service: what `monitor run` and `monitor run --once` add to its
 cycles. The instance lock (one per SQLite file), the instance's registration, SIGINT and
 SIGTERM (stop claiming, give the work in flight shutdown_timeout, release what is left; a
-second signal exits at once), the APScheduler jobs and the /healthz and /metrics server."""
+second signal exits at once), the APScheduler jobs, the /healthz and /metrics server, and
+the first cycle's progress display (drawn by the caller's `progress`, a seam: the CLI's is a
+bar on a terminal)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
 from monitor.opsserver import OpsServer
+from monitor.pipeline import PollReport
 from monitor.service import CycleReport, Service
 from monitor.store.instancelock import InstanceLock
 
@@ -28,18 +33,24 @@ log = logging.getLogger("monitor.service")
 
 CANCEL_SECONDS = 5.0  # after shutdown_timeout: how long cancelled work gets to release its feeds
 
+# progress(description, total) opens a display and yields advance(n): monitor.cli.common's
+ShowProgress = Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]
 
-async def run_once(service: Service, *, everything: bool = False) -> CycleReport:
-    """Exactly one cycle with freshly opened fetcher and extraction workers. SIGTERM or
-    Ctrl-C cancels it (finished polls are written, the other claimed feeds released);
-    a second signal exits at once."""
+
+async def run_once(
+    service: Service, *, everything: bool = False, progress: ShowProgress | None = None
+) -> CycleReport:
+    """Exactly one cycle with freshly opened fetcher and extraction workers, its polls
+    counted on `progress` if given. SIGTERM or Ctrl-C cancels it (finished polls are
+    written, the other claimed feeds released); a second signal exits at once."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     cancel = task.cancel if task is not None else (lambda: False)
     on_signal = _stop_on_signal(service, "stopping the cycle", cancel)
     try:
         async with _running(service, loop, on_signal) as (fetcher, ex):
-            return await service.cycle(fetcher, ex, everything=everything)
+            with _watching(progress) as watch:
+                return await service.cycle(fetcher, ex, everything=everything, watch=watch)
     except asyncio.CancelledError:
         if not service.stopping.is_set():
             raise
@@ -47,10 +58,11 @@ async def run_once(service: Service, *, everything: bool = False) -> CycleReport
         return CycleReport()
 
 
-async def run_forever(service: Service) -> None:
-    """Run the scheduled jobs until SIGINT/SIGTERM. Then no new work is claimed, the work
-    in progress gets shutdown_timeout to finish, what is left is cancelled (its feeds
-    released), and the method returns; a second signal exits at once."""
+async def run_forever(service: Service, *, progress: ShowProgress | None = None) -> None:
+    """Run the scheduled jobs until SIGINT/SIGTERM (the first cycle's polls counted on
+    `progress` if given). Then no new work is claimed, the work in progress gets
+    shutdown_timeout to finish, what is left is cancelled (its feeds released), and the
+    method returns; a second signal exits at once."""
     loop = asyncio.get_running_loop()
     on_signal = _stop_on_signal(service, "finishing the work in progress", lambda: None)
     running: set[asyncio.Task[object]] = set()
@@ -78,9 +90,13 @@ async def run_forever(service: Service) -> None:
     logging.getLogger("apscheduler.scheduler").addFilter(overlap)
     try:
         async with _running(service, loop, on_signal) as (fetcher, ex), _ops_server(service):
+            shown = progress  # the first cycle only: later ones are the log's
 
             async def tick() -> None:
-                await service.cycle(fetcher, ex)
+                nonlocal shown
+                with _watching(shown) as watch:
+                    shown = None
+                    await service.cycle(fetcher, ex, watch=watch)
 
             jobs = scheduler(service, loop, tick, tracked)
             jobs.start()
@@ -160,6 +176,33 @@ async def _drain(service: Service, running: set[asyncio.Task[object]]) -> None:
         await asyncio.wait(left, timeout=CANCEL_SECONDS)
 
 
+class _PollCounter:
+    """The CycleWatch that counts a cycle's polls on a progress display, opened once the
+    number of due feeds is known (nothing is drawn when none is due)."""
+
+    def __init__(self, progress: ShowProgress, opened: contextlib.ExitStack) -> None:
+        self._progress, self._opened = progress, opened
+        self._advance: Callable[[int], None] = lambda n: None
+
+    def due(self, feeds: int) -> None:
+        if feeds:
+            self._advance = self._opened.enter_context(self._progress("polling feeds", feeds))
+
+    def polled(self, report: PollReport) -> None:
+        self._advance(1)
+
+
+@contextlib.contextmanager
+def _watching(progress: ShowProgress | None) -> Iterator[_PollCounter | None]:
+    """A _PollCounter on `progress` for one cycle, its display closed when the block ends;
+    None without a progress display."""
+    if progress is None:
+        yield None
+        return
+    with contextlib.ExitStack() as opened:
+        yield _PollCounter(progress, opened)
+
+
 @contextlib.asynccontextmanager
 async def _running(
     service: Service, loop: asyncio.AbstractEventLoop, on_signal: Callable[[int], None]
@@ -188,6 +231,7 @@ def _stop_on_signal(
         name = signal.Signals(signum).name
         if service.stopping.is_set():
             log.warning("second %s: exiting at once", name)
+            _show_cursor()
             os._exit(128 + signum)
         log.info("%s received: %s", name, doing)
         service.stopping.set()
@@ -210,6 +254,14 @@ def _signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) ->
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+def _show_cursor() -> None:
+    """A progress bar hides the terminal's cursor until it ends; exiting at once skips that
+    end, so give the cursor back first."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\x1b[?25h")
+        sys.stderr.flush()
 
 
 class _SkippedTick(logging.Filter):

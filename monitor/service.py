@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -106,6 +106,16 @@ class CycleReport:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # StageTimes.as_dict()
 
 
+class CycleWatch(Protocol):
+    """Follows a cycle as it runs (the progress display of `monitor run` on a terminal)."""
+
+    def due(self, feeds: int) -> None:
+        """How many feeds are due, once the feed list is synced and before the polls."""
+
+    def polled(self, report: PollReport) -> None:
+        """One feed's poll ended (whatever its outcome)."""
+
+
 class Service:
     """One monitor instance over one database and one configuration folder."""
 
@@ -192,15 +202,24 @@ class Service:
         self.outbox.notify_system("config", f"config:{now.isoformat()}", title, body)
 
     async def cycle(
-        self, fetcher: Fetch, extractor: Extract, *, everything: bool = False
+        self,
+        fetcher: Fetch,
+        extractor: Extract,
+        *,
+        everything: bool = False,
+        watch: CycleWatch | None = None,
     ) -> CycleReport:
-        """Poll every due feed (every enabled feed with `everything`), then deliver alerts.
+        """Poll every due feed (every enabled feed with `everything`), then deliver alerts;
+        `watch`, if given, hears how many feeds are due and each poll as it ends.
 
         Due feeds are claimed a few dozen at a time as their polls start, so instances sharing
         a database share them; see _poll_due for what a stop or a cancellation does."""
         started = time.monotonic()
         now = self.clock()
         await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
+        if watch is not None:
+            due = await asyncio.to_thread(feeds.count_due, self.engine, now, everything=everything)
+            watch.due(due)
         in_flight = self.settings.fetch.concurrency + 2 * worker_count(self.settings.extract)
         stages = Stages(
             engine=self.engine,
@@ -213,7 +232,7 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
             pages=asyncio.Semaphore(in_flight),
         )
-        reports = await self._poll_due(stages, everything=everything)
+        reports = await self._poll_due(stages, everything=everything, watch=watch)
         await asyncio.to_thread(self.feed_notices)
         await asyncio.to_thread(self.spike_notices)
         with stages.times.stage("deliver"):
@@ -244,7 +263,9 @@ class Service:
         await self._cycle_done(report)
         return report
 
-    async def _poll_due(self, stages: Stages, *, everything: bool) -> list[PollReport]:
+    async def _poll_due(
+        self, stages: Stages, *, everything: bool, watch: CycleWatch | None
+    ) -> list[PollReport]:
         """Poll the due feeds with `width` (4 × fetch.concurrency, at least 64) polls at once,
         claiming `width` feeds whenever those claimed are all started: instances sharing a
         database share the due feeds, and a feed is leased only from shortly before its poll
@@ -282,8 +303,11 @@ class Service:
 
         async def poller() -> None:
             while (feed := await next_feed()) is not None:
-                reports.append(await self._poll_safely(feed, stages))
+                report = await self._poll_safely(feed, stages)
+                reports.append(report)
                 finished.add(feed.id)
+                if watch is not None:
+                    watch.polled(report)
 
         try:
             await asyncio.gather(*(poller() for _ in range(width)))

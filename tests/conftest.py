@@ -3,6 +3,7 @@ a real SMTP server and real HTTP servers on 127.0.0.1."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -85,6 +86,18 @@ def config_dir(tmp_path: Path) -> Path:
         shutil.copy(REPO / "config" / "concepts.yaml", folder / "concepts.yaml")
     (folder / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """configure_logging replaces the root handlers: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def fresh_python(code: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,6 @@ from tests.test_cli import monitor
 
 PASSWORD = "hunter2-Secret"
 TOKEN = "tok-8f2a9c41d7"
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """configure_logging replaces the root handlers: put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 def test_known_secrets_are_masked_in_messages_arguments_and_tracebacks(

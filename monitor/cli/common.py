@@ -3,7 +3,9 @@ and the progress display of long work."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -11,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -103,6 +105,7 @@ def progress(
 
     Drawn only when stderr is a terminal (`console`, a test seam, decides for itself):
     pipes, CI logs and captured test output get nothing, and stdout stays the command's own.
+    While it is drawn, log lines bound for a terminal are printed above it, not through it.
     """
     if not (console.is_terminal if console else sys.stderr.isatty()):
         yield lambda n: None
@@ -116,9 +119,49 @@ def progress(
         transient=True,
         redirect_stdout=False,  # stdout is the result, never part of the display
     )
-    with bar:
+    with bar, _logs_above(bar.console):
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def _logs_above(console: Console) -> Iterator[None]:
+    """Point the log handlers that write to a terminal at `console` for the block: a live
+    display on that console prints their lines above itself instead of being torn by them."""
+    moved: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for handler in logging.getLogger().handlers:
+        stream = getattr(handler, "stream", None)
+        if isinstance(handler, logging.StreamHandler) and stream and stream.isatty():
+            moved.append((handler, handler.setStream(_ConsoleLines(console))))
+    try:
+        yield
+    finally:
+        for handler, stream in moved:
+            handler.setStream(stream)
+
+
+class _ConsoleLines(io.TextIOBase):
+    """A text stream printing each whole line on a console as it is: no markup, no
+    highlighting, no wrapping (the terminal wraps a long line, copying it stays one line)."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self._console = console
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._console.out(line, highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._console.out(self._partial, highlight=False)
+            self._partial = ""
+
+    def isatty(self) -> bool:
+        return self._console.is_terminal
 
 
 def human_size(size: int | None) -> str:

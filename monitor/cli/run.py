@@ -17,6 +17,7 @@ from monitor.cli.common import (
     iso,
     out,
     print_json,
+    progress,
     settings,
 )
 from monitor.logs import configure_logging
@@ -33,7 +34,8 @@ def run(
         bool, typer.Option("--all", help="With --once: poll every enabled feed, due or not.")
     ] = False,
 ) -> None:
-    """Run the service (or one cycle with --once)."""
+    """Run the service (or one cycle with --once); on a terminal the first cycle's polls
+    are counted on a progress bar."""
     from monitor import lifecycle  # noqa: PLC0415  (keeps quick commands light)
     from monitor.service import Service  # noqa: PLC0415
 
@@ -43,9 +45,9 @@ def run(
     configure_logging(loaded.log_level, stream=sys.stdout)  # the service's output is its log
     service = Service(config_dir(ctx), loaded, engine(loaded))
     if once:
-        asyncio.run(lifecycle.run_once(service, everything=everything))
+        asyncio.run(lifecycle.run_once(service, everything=everything, progress=progress))
     else:
-        asyncio.run(lifecycle.run_forever(service))
+        asyncio.run(lifecycle.run_forever(service, progress=progress))
 
 
 @db_app.command("upgrade")

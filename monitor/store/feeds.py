@@ -110,15 +110,7 @@ def claim_due(
     a database take different feeds (`limit` keeps one from taking them all); a lease that is
     not released (a crash) expires after `lease`, so no feed stays claimed forever.
     """
-    query = select(FeedRow).where(
-        col(FeedRow.enabled).is_(True),
-        col(FeedRow.status) != "gone",
-        or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now),
-    )
-    if not everything:
-        query = query.where(
-            or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now)
-        )
+    query = select(FeedRow).where(*_due(now, everything=everything))
     query = query.order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
     if limit is not None:
         query = query.limit(limit)
@@ -148,6 +140,29 @@ def claim_due(
             )
         session.commit()
     return claimed
+
+
+def count_due(engine: Engine, now: datetime, *, everything: bool = False) -> int:
+    """How many feeds claim_due would lease now if nothing limited it (a progress total:
+    other instances sharing the database may take some of them first)."""
+    query = sa_select(func.count()).select_from(FeedRow).where(*_due(now, everything=everything))
+    with Session(engine) as session:
+        return int(session.execute(query).scalar_one())
+
+
+def _due(now: datetime, *, everything: bool) -> list[Any]:
+    """The conditions of a feed due for a poll: enabled, not gone, not leased by a poll in
+    progress, and (unless `everything`) its next poll time reached."""
+    conditions = [
+        col(FeedRow.enabled).is_(True),
+        col(FeedRow.status) != "gone",
+        or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now),
+    ]
+    if not everything:
+        conditions.append(
+            or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now)
+        )
+    return conditions
 
 
 @dataclass(frozen=True, slots=True)
