@@ -9,8 +9,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
@@ -113,6 +114,16 @@ def fresh_python(code: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def wait_until(condition: Callable[[], object], seconds: float, what: str) -> None:
+    """Return once `condition()` is true; fail the test if it is not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
 
 
 def free_port() -> int:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,30 +21,25 @@ from pytest_httpserver import HTTPServer
 from monitor.store.engine import open_engine
 from monitor.store.outbox import alert_counts
 from tests.conftest import REPO
+from tests.loopback import LoopbackServer, QuietHandler, serving
 from tests.newsroom import serve_newsroom
 
 HOLD_AT = 3  # the receiver keeps the third request waiting: the service is killed meanwhile
 REF = re.compile(r"alert-(\d+)")
 
 
-class Receiver(ThreadingHTTPServer):
+class Receiver(LoopbackServer):
     """A webhook endpoint (Apprise json://) that records every POST and can hold one open."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.payloads: list[dict[str, str]] = []
         self.holding = threading.Event()
         self.release = threading.Event()
         self.lock = threading.Lock()
 
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.server_address[1]}/hook"
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: Receiver
 
     def do_POST(self) -> None:
@@ -63,21 +57,12 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client was killed while we held its request
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server, before_stop=server.release.set):
         yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
 
 
 def _start(config_dir: Path, cwd: Path, log: Path, database_url: str) -> subprocess.Popen[bytes]:
@@ -116,7 +101,9 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_only_the_one_in_flight(
         f"feeds:\n  - url: {site.en_feed}\n  - url: {site.zh_feed}\n", encoding="utf-8"
     )
     (config_dir / "monitor.yaml").write_text("tick: 1s\nextract:\n  workers: 1\n")
-    (config_dir / "alerts.yaml").write_text(f"channels:\n  - url: {receiver.url}\n    name: hook\n")
+    (config_dir / "alerts.yaml").write_text(
+        f"channels:\n  - url: {receiver.webhook}\n    name: hook\n"
+    )
     database_url = f"sqlite:///{tmp_path / 'monitor.db'}"
     log = tmp_path / "service.log"
 

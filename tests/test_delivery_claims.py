@@ -11,7 +11,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from monitor.store import articles, feeds, messages, outbox
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.tables import AlertRow, MessageRow
 from tests.conftest import Clock, RecordingSender, open_database
+from tests.loopback import LoopbackServer, QuietHandler, serving
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 LEASE = outbox.LEASE
@@ -205,24 +205,18 @@ def test_instances_closing_the_same_digest_together_make_it_once(
     assert outbox.alert_counts(engine) == {"digested": 6}
 
 
-class Receiver(ThreadingHTTPServer):
+class Receiver(LoopbackServer):
     """A webhook endpoint (Apprise json://) keeping the alert references it receives; its first
     two requests each wait for the other, so they prove two passes were sending at once."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.refs: list[str] = []
         self.lock = threading.Lock()
         self.together = threading.Barrier(2, timeout=20)
 
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.server_address[1]}/hook"
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: Receiver
 
     def do_POST(self) -> None:
@@ -237,27 +231,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"ok")
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server, before_stop=server.together.abort):
         yield server
-    finally:
-        server.together.abort()
-        server.shutdown()
-        server.server_close()
 
 
 def test_two_delivery_passes_at_once_send_every_alert_once(
     postgres_url: str, config_dir: Path, receiver: Receiver
 ) -> None:
-    (config_dir / "alerts.yaml").write_text(f"channels:\n  - url: {receiver.url}\n    name: hook\n")
+    (config_dir / "alerts.yaml").write_text(
+        f"channels:\n  - url: {receiver.webhook}\n    name: hook\n"
+    )
     (config_dir / "monitor.yaml").write_text("alerts:\n  debounce_count: 0\n")
     engines = [open_database(config_dir, postgres_url) for _ in range(2)]
     try:

@@ -10,11 +10,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,8 @@ from monitor.store import feeds, instances
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.instancelock import InstanceLock
 from monitor.store.tables import FeedRow
-from tests.conftest import REPO, open_database
+from tests.conftest import REPO, open_database, wait_until
+from tests.loopback import SlowFeeds, serving
 from tests.newsroom import serve_newsroom
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -187,36 +186,10 @@ def test_a_busy_port_is_a_clear_error(sqlite_url: str, config_dir: Path) -> None
 # --- stopping on SIGTERM ------------------------------------------------------------------
 
 
-class _Slow(BaseHTTPRequestHandler):
-    """A feed server that takes 20 s to answer: polls are in flight when the signal comes."""
-
-    started: list[str]
-
-    def do_GET(self) -> None:
-        self.started.append(self.path)
-        time.sleep(20)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.end_headers()
-        self.wfile.write(b"<rss><channel><title>slow</title></channel></rss>")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def slow_server() -> Iterator[tuple[str, list[str]]]:
-    started: list[str] = []
-    handler = type("Handler", (_Slow,), {"started": started})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", started
-    finally:
-        server.shutdown()
-        server.server_close()
+def slow_server() -> Iterator[SlowFeeds]:
+    with serving(SlowFeeds()) as server:
+        yield server
 
 
 def _start_service(
@@ -238,23 +211,14 @@ def _start_service(
         )
 
 
-def _wait(condition: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_sigterm_mid_cycle_releases_unfinished_feeds_and_exits_within_the_bound(
-    tmp_path: Path, config_dir: Path, slow_server: tuple[str, list[str]]
+    tmp_path: Path, config_dir: Path, slow_server: SlowFeeds
 ) -> None:
-    base, started = slow_server
+    base, started = slow_server.base, slow_server.started
     urls = [f"{base}/feed{n}.xml" for n in range(3)]
     process = _start_service(tmp_path, config_dir, urls)
     try:
-        _wait(lambda: len(started) == 3, 60, "the three polls to reach the server")
+        wait_until(lambda: len(started) == 3, 60, "the three polls to reach the server")
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -275,12 +239,12 @@ def test_sigterm_mid_cycle_releases_unfinished_feeds_and_exits_within_the_bound(
 
 
 def test_sigterm_stops_a_single_cycle_too(
-    tmp_path: Path, config_dir: Path, slow_server: tuple[str, list[str]]
+    tmp_path: Path, config_dir: Path, slow_server: SlowFeeds
 ) -> None:
-    base, started = slow_server
+    base, started = slow_server.base, slow_server.started
     process = _start_service(tmp_path, config_dir, [f"{base}/a.xml", f"{base}/b.xml"], "--once")
     try:
-        _wait(lambda: len(started) == 2, 60, "the polls to reach the server")
+        wait_until(lambda: len(started) == 2, 60, "the polls to reach the server")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:
@@ -341,14 +305,14 @@ def test_jobs_are_scheduled_with_deliberate_misfire_and_coalescing(
 
 
 def test_a_second_signal_exits_at_once(
-    tmp_path: Path, config_dir: Path, slow_server: tuple[str, list[str]]
+    tmp_path: Path, config_dir: Path, slow_server: SlowFeeds
 ) -> None:
-    base, started = slow_server
+    base, started = slow_server.base, slow_server.started
     process = _start_service(tmp_path, config_dir, [f"{base}/feed.xml"])
     try:
-        _wait(lambda: len(started) == 1, 60, "the poll to reach the server")
+        wait_until(lambda: len(started) == 1, 60, "the poll to reach the server")
         process.send_signal(signal.SIGTERM)
-        _wait(
+        wait_until(
             lambda: "SIGTERM received" in (tmp_path / "service.log").read_text(),
             10,
             "the first signal to be logged",

@@ -13,10 +13,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,32 +24,27 @@ from sqlmodel import Session, col, select
 
 from monitor.store.engine import open_engine
 from monitor.store.tables import AlertRow, EntryRow, FeedRow, HitRow
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_until
+from tests.loopback import LoopbackServer, QuietHandler, serving
 
 FEEDS = 300
 PER_ROUND = 2  # new entries per feed and round
 REF = re.compile(r"ref (alert|message)\\?-(\d+)")  # "ref alert-12"; Markdown: alert\-12
 
 
-class Farm(ThreadingHTTPServer):
+class Farm(LoopbackServer):
     """Feeds /feed/N.xml, each listing PER_ROUND entries per round so far (slow enough that a
     cycle lasts seconds); and the alert webhook /hook, which answers 503 until `accepting`,
     so nothing counts as delivered before the kill, and records what it accepted."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.round = 1
         self.published = format_datetime(datetime.now(UTC))
         self.polls: list[tuple[int, float]] = []  # (feed number, time.monotonic())
         self.accepting = False
         self.accepted: Counter[str] = Counter()
         self.lock = threading.Lock()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def feed(self, number: int) -> bytes:
         items = "".join(
@@ -63,7 +57,7 @@ class Farm(ThreadingHTTPServer):
         return f"<rss version='2.0'>{channel}</rss>".encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: Farm
 
     def do_GET(self) -> None:
@@ -91,29 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # a killed client
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def farm() -> Iterator[Farm]:
-    server = Farm()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Farm()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _wait(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
 
 
 def _wait_for_poller(folder: Path, names: list[str]) -> str:
@@ -128,7 +104,7 @@ def _wait_for_poller(folder: Path, names: list[str]) -> str:
         )
         return bool(found)
 
-    _wait(polling, 120, "an instance to poll")
+    wait_until(polling, 120, "an instance to poll")
     return found[0]
 
 
@@ -188,11 +164,11 @@ def test_three_instances_share_the_feeds_and_survive_a_kill(
         processes[victim].wait(timeout=10)
         assert count(claimed_unpolled) > 0  # it died holding feeds it had not polled
         processes[victim] = start(f"{victim}-restarted")
-        _wait(lambda: count(entries) == FEEDS * PER_ROUND, 120, "every round-1 entry")
+        wait_until(lambda: count(entries) == FEEDS * PER_ROUND, 120, "every round-1 entry")
         farm.accepting = True  # from now on deliveries succeed (retried every second)
         farm.round = 2  # new entries, seen when the feeds are due again (poll_interval)
-        _wait(lambda: count(entries) == 2 * FEEDS * PER_ROUND, 180, "every round-2 entry")
-        _wait(lambda: count(sent) == count(alerts), 120, "every alert sent")
+        wait_until(lambda: count(entries) == 2 * FEEDS * PER_ROUND, 180, "every round-2 entry")
+        wait_until(lambda: count(sent) == count(alerts), 120, "every alert sent")
         for process in processes.values():
             process.send_signal(signal.SIGTERM)
         codes = {name: process.wait(timeout=60) for name, process in processes.items()}
