@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
@@ -259,9 +258,8 @@ def _signals(loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]) ->
 def _show_cursor() -> None:
     """A progress bar hides the terminal's cursor until it ends; exiting at once skips that
     end, so give the cursor back first."""
-    if sys.stderr.isatty():
-        sys.stderr.write("\x1b[?25h")
-        sys.stderr.flush()
+    if os.isatty(2):  # the descriptor itself: while a bar is drawn, sys.stderr is its proxy
+        os.write(2, b"\x1b[?25h")
 
 
 class _SkippedTick(logging.Filter):

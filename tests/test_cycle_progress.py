@@ -11,14 +11,17 @@ import os
 import pty
 import re
 import select as polling
+import signal
 import struct
 import subprocess
 import sys
 import termios
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import pyte
 from pytest_httpserver import HTTPServer
@@ -30,7 +33,8 @@ from monitor.cli.common import progress
 from monitor.logs import configure_logging
 from monitor.service import Service
 from monitor.store.tables import FeedRow
-from tests.conftest import REPO, Clock, open_database
+from tests.conftest import REPO, Clock, open_database, wait_until
+from tests.loopback import SlowFeeds, serving
 from tests.newsroom import serve_newsroom
 
 WIDTH = 400  # columns of the pseudo-terminal: a poll line fits on one row
@@ -138,68 +142,128 @@ def test_log_lines_for_a_terminal_print_above_the_bar_while_it_is_drawn(
 def test_run_once_in_a_terminal_shows_a_bar_and_every_log_line_whole(
     tmp_path: Path, config_dir: Path, httpserver: HTTPServer
 ) -> None:
-    """`monitor run --once` with stdout and stderr on a pseudo-terminal, as a person runs it."""
     _two_feeds(config_dir, httpserver)
-    primary, secondary = pty.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, WIDTH, 0, 0))
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CI"}
-    }
-    env.update({"TERM": "xterm-256color", "MONITOR_CONFIG_DIR": "", "COLUMNS": str(WIDTH)})
-    once = ["run", "--once"]
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "run_monitor.py"), "--config", str(config_dir), *once],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
-    )
-    os.close(secondary)
-    try:
-        output = _read_until_closed(primary, seconds=120)
-        assert process.wait(timeout=30) == 0, output
-    finally:
-        os.close(primary)
-        if process.poll() is None:
-            process.kill()
+    with Terminal(tmp_path, config_dir, "run", "--once") as terminal:
+        code, output = terminal.finish(seconds=120)
+    assert code == 0, output
 
     assert "polling feeds" in output and "2/2" in output  # the bar was drawn, counted to 2
-    assert output.rfind("\x1b[?25h") > output.rfind("\x1b[?25l")  # and the cursor given back
-    rows = [row.rstrip() for row in _screen(output, WIDTH)]
+    assert _cursor_shown(output)  # and the cursor given back
+    rows = [row.rstrip() for row in _screen(output)]
     assert not [row for row in rows if "polling feeds" in row]  # erased, nothing left mixed in
     polls = [row for row in rows if "poll feed=" in row]
     assert len(polls) == 2, "\n".join(rows)
     whole = r"^\d\d:\d\d:\d\d INFO    monitor\.poll: poll feed='\S+' status=ok .* duration_ms=\d+$"
     assert all(re.match(whole, row) for row in polls), "\n".join(polls)
-    assert [
-        row
-        for row in rows
-        if re.match(r"^\S+ INFO    monitor\.service: cycle feeds_polled=2 ", row)
-    ]
+    cycle = r"^\S+ INFO    monitor\.service: cycle feeds_polled=2 "
+    assert [row for row in rows if re.match(cycle, row)], "\n".join(rows)
 
 
-def _screen(output: str, width: int) -> list[str]:
-    """The rows a VT100 terminal `width` columns wide shows after `output`."""
-    screen = pyte.Screen(width, 400)
-    pyte.Stream(screen).feed(output.replace("\n", "\r\n"))  # a tty's output post-processing
+def test_no_bar_when_the_log_is_not_on_the_terminal(
+    tmp_path: Path, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    """`monitor run --once | tee run.log`: the log lines would pass through a bar on stderr."""
+    _two_feeds(config_dir, httpserver)
+    with (
+        (tmp_path / "run.log").open("wb") as log,
+        Terminal(tmp_path, config_dir, "run", "--once", stdout=log) as terminal,
+    ):
+        code, on_terminal = terminal.finish(seconds=120)
+    logged = (tmp_path / "run.log").read_text()
+    assert code == 0, on_terminal + logged
+    assert '"message": "cycle feeds_polled=2' in logged  # JSON: the log is not on a terminal
+    assert "polling feeds" not in on_terminal and "\x1b[?25l" not in on_terminal
+
+
+def test_a_second_signal_while_the_bar_is_drawn_exits_at_once_and_gives_the_cursor_back(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    with serving(SlowFeeds()) as server:
+        (config_dir / "feeds.yaml").write_text(
+            f"feeds:\n  - url: {server.base}/a.xml\n  - url: {server.base}/b.xml\n"
+        )
+        (config_dir / "monitor.yaml").write_text("server:\n  port: 0\n")
+        with Terminal(tmp_path, config_dir, "run") as terminal:
+            drawn = terminal.read_until(lambda seen: "polling feeds" in seen, seconds=60)
+            wait_until(lambda: len(server.started) == 2, 60, "both polls to reach the server")
+            terminal.process.send_signal(signal.SIGTERM)  # the polls get shutdown_timeout (30 s)
+            terminal.read_until(lambda seen: "SIGTERM received" in seen, seconds=30)
+            terminal.process.send_signal(signal.SIGTERM)
+            code, output = terminal.finish(seconds=30)
+    assert code == 128 + signal.SIGTERM, output
+    assert "\x1b[?25l" in drawn  # the bar hid the cursor...
+    assert _cursor_shown(output), repr(output[-3000:])  # ...and exiting at once showed it again
+
+
+class Terminal:
+    """`monitor ARGS` with stdin, stdout and stderr on a pseudo-terminal WIDTH columns wide,
+    as a person runs it; what it writes is read as it comes."""
+
+    def __init__(
+        self, cwd: Path, config_dir: Path, *args: str, stdout: IO[bytes] | None = None
+    ) -> None:
+        """`stdout`: where standard output goes instead of the terminal."""
+        self._primary, secondary = pty.openpty()
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, WIDTH, 0, 0))
+        env = {key: value for key, value in os.environ.items() if key not in _NOT_A_TERMINAL}
+        env.update({"TERM": "xterm-256color", "MONITOR_CONFIG_DIR": ""})
+        command = [sys.executable, str(REPO / "run_monitor.py"), "--config", str(config_dir)]
+        self.process = subprocess.Popen(
+            [*command, *args],
+            cwd=cwd,
+            stdin=secondary,
+            stdout=secondary if stdout is None else stdout,
+            stderr=secondary,
+            env=env,
+        )
+        os.close(secondary)  # the child holds it now: reading gives EIO once the child is gone
+        self._seen: list[bytes] = []
+        self._closed = False
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._primary)
+
+    @property
+    def output(self) -> str:
+        return b"".join(self._seen).decode("utf-8", "replace")
+
+    def read_until(self, done: Callable[[str], bool], seconds: float) -> str:
+        """Read until `done(output so far)` or the terminal is closed; fail after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while not done(self.output) and not self._closed:
+            ready, _, _ = polling.select([self._primary], [], [], deadline - time.monotonic())
+            if not ready:
+                raise AssertionError(f"still waiting after {seconds:g} s:\n{self.output}")
+            try:
+                chunk = os.read(self._primary, 65536)
+            except OSError:  # EIO: every writer has closed the terminal
+                chunk = b""
+            self._seen.append(chunk)
+            self._closed = not chunk
+        return self.output
+
+    def finish(self, seconds: float) -> tuple[int, str]:
+        """Everything written until the command ends, and its exit code."""
+        output = self.read_until(lambda seen: False, seconds)
+        return self.process.wait(timeout=seconds), output
+
+
+_NOT_A_TERMINAL = {"NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CI", "COLUMNS"}
+
+
+def _cursor_shown(output: str) -> bool:
+    """Whether the terminal's cursor is visible after `output` (shown after its last hiding)."""
+    return output.rfind("\x1b[?25h") > output.rfind("\x1b[?25l")
+
+
+def _screen(output: str) -> list[str]:
+    """The rows a VT100 terminal WIDTH columns wide shows after `output`."""
+    screen = pyte.Screen(WIDTH, 400)
+    pyte.Stream(screen).feed(output)
     return list(screen.display)
-
-
-def _read_until_closed(fd: int, seconds: float) -> str:
-    """Everything written to a pseudo-terminal until its last writer closes it."""
-    chunks: list[bytes] = []
-    while True:
-        ready, _, _ = polling.select([fd], [], [], seconds)
-        if not ready:
-            raise AssertionError("the command wrote nothing for too long: " + repr(chunks[-3:]))
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: every writer has closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")

@@ -44,10 +44,12 @@ def run(
     loaded = settings(ctx)
     configure_logging(loaded.log_level, stream=sys.stdout)  # the service's output is its log
     service = Service(config_dir(ctx), loaded, engine(loaded))
+    # the bar goes with a log read on the terminal: piped (`| tee`) lines would run through it
+    shown = progress if sys.stdout.isatty() else None
     if once:
-        asyncio.run(lifecycle.run_once(service, everything=everything, progress=progress))
+        asyncio.run(lifecycle.run_once(service, everything=everything, progress=shown))
     else:
-        asyncio.run(lifecycle.run_forever(service, progress=progress))
+        asyncio.run(lifecycle.run_forever(service, progress=shown))
 
 
 @db_app.command("upgrade")
