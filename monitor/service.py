@@ -1,4 +1,6 @@
-"""The running service: configuration loaded, stages opened, cycles scheduled by APScheduler."""
+"""One monitor instance: its configuration (reloaded when the files change), its cycles
+(polls, notices, delivery), and what it records for /healthz, /metrics and `monitor status`.
+The process around it (signals, jobs, the ops server) is monitor.lifecycle."""
 
 from __future__ import annotations
 
@@ -13,33 +15,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from monitor.alerts import routing
-from monitor.alerts.channels import ALERTS_FILE, LOG_CHANNEL, AlertConfig, load_alerts, route
+from monitor.alerts.channels import LOG_CHANNEL, route
 from monitor.alerts.deliver import Notifier
 from monitor.alerts.outbox import DeliveryReport, Outbox, Sender
 from monitor.alerts.schedules import debounce_window
 from monitor.alerts.spikes import find_spikes
-from monitor.alerts.templates import TEMPLATES_DIR, Templates
+from monitor.configfiles import Loaded, config_signature, load_config
 from monitor.errors import ConfigError
-from monitor.feedlist import FEEDS_FILE, load_feeds
-from monitor.health import next_poll_at, notices
+from monitor.health import notices
 from monitor.ingest.extract import worker_count
 from monitor.logs import mask_secrets
 from monitor.metrics import Metrics
-from monitor.models import FeedSpec, Route
-from monitor.pipeline import Extract, Fetch, PollReport, Stages, poll_feed
-from monitor.profiles.concepts import CONCEPTS_FILE
-from monitor.profiles.files import PROFILES_DIR, load_profiles
+from monitor.models import Route
+from monitor.pipeline import Extract, Fetch, Stages
+from monitor.polls import CycleWatch, poll_due
 from monitor.profiles.matcher import Matcher
-from monitor.profiles.profile import Profile
 from monitor.settings import Settings
 from monitor.store import feeds, instances, retention
-from monitor.store.feeds import DueFeed, PollOutcome
 
 log = logging.getLogger("monitor.service")
 
@@ -52,49 +50,6 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class Loaded:
-    """The configuration files, read and validated."""
-
-    feeds: list[FeedSpec]
-    profiles: list[Profile]
-    alerts: AlertConfig
-    templates: Templates
-
-
-def load_config(config_dir: Path) -> Loaded:
-    """Read feeds.yaml, profiles/, concepts.yaml, alerts.yaml and templates/; ConfigError
-    names the file and line. (monitor.yaml settings are read once at start-up.)"""
-    profiles = load_profiles(config_dir)
-    alerts = load_alerts(config_dir)
-    for profile in profiles:
-        if profile.alert == "digest" and profile.digest not in alerts.schedules:
-            raise ConfigError(
-                f"digest: no schedule named {profile.digest!r} in alerts.yaml "
-                f"(defined: {', '.join(sorted(alerts.schedules))})",
-                path=profile.path,
-            )
-    templates = Templates(config_dir / TEMPLATES_DIR)
-    templates.check()
-    return Loaded(load_feeds(config_dir), profiles, alerts, templates)
-
-
-def config_signature(config_dir: Path) -> tuple[tuple[str, int, int], ...]:
-    """What the reloadable files look like on disk (name, size, mtime): cheap to compare."""
-    paths = [config_dir / name for name in (FEEDS_FILE, ALERTS_FILE, CONCEPTS_FILE)]
-    for folder in (config_dir / PROFILES_DIR, config_dir / TEMPLATES_DIR):
-        if folder.is_dir():
-            paths += sorted(folder.iterdir())
-    out = []
-    for path in paths:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        out.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
 class CycleReport:
     feeds_polled: int = 0
     feeds_failed: int = 0
@@ -104,16 +59,6 @@ class CycleReport:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     duration_ms: int = 0
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # StageTimes.as_dict()
-
-
-class CycleWatch(Protocol):
-    """Follows a cycle as it runs (the progress display of `monitor run` on a terminal)."""
-
-    def due(self, feeds: int) -> None:
-        """How many feeds are due, once the feed list is synced and before the polls."""
-
-    def polled(self, report: PollReport) -> None:
-        """One feed's poll ended (whatever its outcome)."""
 
 
 class Service:
@@ -213,7 +158,7 @@ class Service:
         `watch`, if given, hears how many feeds are due and each poll as it ends.
 
         Due feeds are claimed a few dozen at a time as their polls start, so instances sharing
-        a database share them; see _poll_due for what a stop or a cancellation does."""
+        a database share them; see monitor.polls.poll_due for what a stop or a cancellation does."""
         started = time.monotonic()
         now = self.clock()
         await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
@@ -232,7 +177,7 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
             pages=asyncio.Semaphore(in_flight),
         )
-        reports = await self._poll_due(stages, everything=everything, watch=watch)
+        reports = await poll_due(stages, everything=everything, stopping=self.stopping, watch=watch)
         await asyncio.to_thread(self.feed_notices)
         await asyncio.to_thread(self.spike_notices)
         with stages.times.stage("deliver"):
@@ -262,67 +207,6 @@ class Service:
         )
         await self._cycle_done(report)
         return report
-
-    async def _poll_due(
-        self, stages: Stages, *, everything: bool, watch: CycleWatch | None
-    ) -> list[PollReport]:
-        """Poll the due feeds with `width` (4 × fetch.concurrency, at least 64) polls at once,
-        claiming `width` feeds whenever those claimed are all started: instances sharing a
-        database share the due feeds, and a feed is leased only from shortly before its poll
-        starts. Once `stopping` is set nothing more is claimed or started, and the claimed
-        feeds not started are released; when the polls are cancelled (shutdown ran out of
-        time) the finished ones are written and every other claimed feed is released at
-        once, so another instance takes it without waiting for the lease."""
-        width = max(4 * self.settings.fetch.concurrency, 64)
-        lease = timedelta(seconds=self.settings.lease)
-        claimed: list[DueFeed] = []
-        waiting: list[DueFeed] = []
-        finished: set[int] = set()
-        reports: list[PollReport] = []
-        claiming = asyncio.Lock()
-        exhausted = False
-
-        async def next_feed() -> DueFeed | None:
-            nonlocal exhausted
-            async with claiming:
-                if not waiting and not exhausted and not self.stopping.is_set():
-                    batch = await asyncio.to_thread(
-                        feeds.claim_due,
-                        self.engine,
-                        self.clock(),
-                        everything=everything,
-                        lease=lease,
-                        limit=None if everything else width,
-                    )
-                    claimed.extend(batch)
-                    waiting.extend(reversed(batch))  # popped from the end: oldest due first
-                    exhausted = everything or len(batch) < width
-                if self.stopping.is_set() or not waiting:
-                    return None
-                return waiting.pop()
-
-        async def poller() -> None:
-            while (feed := await next_feed()) is not None:
-                report = await self._poll_safely(feed, stages)
-                reports.append(report)
-                finished.add(feed.id)
-                if watch is not None:
-                    watch.polled(report)
-
-        try:
-            await asyncio.gather(*(poller() for _ in range(width)))
-        except asyncio.CancelledError:
-            unfinished = [feed.id for feed in claimed if feed.id not in finished]
-            await asyncio.shield(self._give_back(stages, unfinished))
-            raise
-        await stages.recorder.flush()
-        await asyncio.to_thread(feeds.release_leases, self.engine, [f.id for f in waiting])
-        return reports
-
-    async def _give_back(self, stages: Stages, unfinished: list[int]) -> None:
-        await stages.recorder.flush()
-        await asyncio.to_thread(feeds.release_leases, self.engine, unfinished)
-        log.info("shutdown: %d claimed feeds released unpolled", len(unfinished))
 
     async def _cycle_done(self, report: CycleReport) -> None:
         """Remember the cycle for /healthz, /metrics and `monitor status`."""
@@ -359,24 +243,6 @@ class Service:
             await asyncio.to_thread(
                 instances.record_cycle, self.engine, self.instance_id, ended, summary
             )
-
-    async def _poll_safely(self, feed: DueFeed, stages: Stages) -> PollReport:
-        """A bug met by one feed is logged and recorded against it; the cycle goes on."""
-        try:
-            return await poll_feed(feed, stages)
-        except Exception as exc:
-            log.exception("unexpected error polling %s", feed.label)
-            error = f"internal error: {type(exc).__name__}: {exc}"
-            now = self.clock()
-            interval = feed.interval_seconds or self.settings.poll_interval
-            outcome = PollOutcome("error", error, error_category="internal")
-            next_poll = next_poll_at(
-                now, interval, feed.consecutive_failures + 1, self.settings.health
-            )
-            await asyncio.to_thread(
-                feeds.record_poll, self.engine, feed.id, outcome, now, next_poll
-            )
-            return PollReport(feed.label, "error", error=error, error_category="internal")
 
     def feed_notices(self) -> int:
         """Queue notices for the system channels about feeds failing, gone, recovered or

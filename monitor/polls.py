@@ -1,0 +1,107 @@
+"""A cycle's polls: the due feeds claimed a batch at a time as their polls start, each polled
+(a bug met by one feed recorded against it), and what was claimed but not polled given back
+when the service stops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Protocol
+
+from monitor.health import next_poll_at
+from monitor.pipeline import PollReport, Stages, poll_feed
+from monitor.store import feeds
+from monitor.store.feeds import DueFeed, PollOutcome
+
+log = logging.getLogger("monitor.service")  # the cycle's lines, under the service's name
+
+
+class CycleWatch(Protocol):
+    """Follows a cycle as it runs (the progress display of `monitor run` on a terminal)."""
+
+    def due(self, feeds: int) -> None:
+        """How many feeds are due, once the feed list is synced and before the polls."""
+
+    def polled(self, report: PollReport) -> None:
+        """One feed's poll ended (whatever its outcome)."""
+
+
+async def poll_due(
+    stages: Stages, *, everything: bool, stopping: asyncio.Event, watch: CycleWatch | None
+) -> list[PollReport]:
+    """Poll the due feeds with `width` (4 × fetch.concurrency, at least 64) polls at once,
+    claiming `width` feeds whenever those claimed are all started: instances sharing a
+    database share the due feeds, and a feed is leased only from shortly before its poll
+    starts. Once `stopping` is set nothing more is claimed or started, and the claimed
+    feeds not started are released; when the polls are cancelled (shutdown ran out of
+    time) the finished ones are written and every other claimed feed is released at
+    once, so another instance takes it without waiting for the lease."""
+    settings, engine = stages.settings, stages.engine
+    width = max(4 * settings.fetch.concurrency, 64)
+    lease = timedelta(seconds=settings.lease)
+    claimed: list[DueFeed] = []
+    waiting: list[DueFeed] = []
+    finished: set[int] = set()
+    reports: list[PollReport] = []
+    claiming = asyncio.Lock()
+    exhausted = False
+
+    async def next_feed() -> DueFeed | None:
+        nonlocal exhausted
+        async with claiming:
+            if not waiting and not exhausted and not stopping.is_set():
+                batch = await asyncio.to_thread(
+                    feeds.claim_due,
+                    engine,
+                    stages.clock(),
+                    everything=everything,
+                    lease=lease,
+                    limit=None if everything else width,
+                )
+                claimed.extend(batch)
+                waiting.extend(reversed(batch))  # popped from the end: oldest due first
+                exhausted = everything or len(batch) < width
+            if stopping.is_set() or not waiting:
+                return None
+            return waiting.pop()
+
+    async def poller() -> None:
+        while (feed := await next_feed()) is not None:
+            report = await _poll_safely(feed, stages)
+            reports.append(report)
+            finished.add(feed.id)
+            if watch is not None:
+                watch.polled(report)
+
+    try:
+        await asyncio.gather(*(poller() for _ in range(width)))
+    except asyncio.CancelledError:
+        unfinished = [feed.id for feed in claimed if feed.id not in finished]
+        await asyncio.shield(_give_back(stages, unfinished))
+        raise
+    await stages.recorder.flush()
+    await asyncio.to_thread(feeds.release_leases, engine, [f.id for f in waiting])
+    return reports
+
+
+async def _give_back(stages: Stages, unfinished: list[int]) -> None:
+    await stages.recorder.flush()
+    await asyncio.to_thread(feeds.release_leases, stages.engine, unfinished)
+    log.info("shutdown: %d claimed feeds released unpolled", len(unfinished))
+
+
+async def _poll_safely(feed: DueFeed, stages: Stages) -> PollReport:
+    """A bug met by one feed is logged and recorded against it; the cycle goes on."""
+    try:
+        return await poll_feed(feed, stages)
+    except Exception as exc:
+        log.exception("unexpected error polling %s", feed.label)
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        now = stages.clock()
+        settings = stages.settings
+        interval = feed.interval_seconds or settings.poll_interval
+        outcome = PollOutcome("error", error, error_category="internal")
+        next_poll = next_poll_at(now, interval, feed.consecutive_failures + 1, settings.health)
+        await asyncio.to_thread(feeds.record_poll, stages.engine, feed.id, outcome, now, next_poll)
+        return PollReport(feed.label, "error", error=error, error_category="internal")
