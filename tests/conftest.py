@@ -78,6 +78,15 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The database of `database_url` (SQLite, then PostgreSQL), migrated, closed after."""
+    engine = open_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     """A config folder with the shipped profiles and concepts, no feed and no alert channel."""
     folder = tmp_path / "config"

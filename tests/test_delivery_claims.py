@@ -23,6 +23,7 @@ from monitor.alerts.compose import Message as AlertMessage
 from monitor.alerts.outbox import DeliveryReport
 from monitor.models import Article, ChannelSpec, Entry, FeedSpec, Match, Route
 from monitor.service import Service
+from monitor.settings import Settings
 from monitor.store import articles, feeds, messages, outbox
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.tables import AlertRow, MessageRow
@@ -288,13 +289,18 @@ class Interrupting:
         return "text"
 
 
-def test_a_pass_interrupted_by_a_bug_gives_back_the_rest_of_its_claim(
-    postgres_url: str, config_dir: Path
-) -> None:
+def _with_one_channel(config_dir: Path, database_url: str) -> tuple[Settings, Engine]:
+    """One alert channel (the tests' sender stands in for it), and the database migrated."""
     (config_dir / "alerts.yaml").write_text(
         "channels:\n  - url: json://127.0.0.1:9/\n    name: hook\n"
     )
-    settings, engine = open_database(config_dir, postgres_url)
+    return open_database(config_dir, database_url)
+
+
+def test_a_pass_interrupted_by_a_bug_gives_back_the_rest_of_its_claim(
+    postgres_url: str, config_dir: Path
+) -> None:
+    settings, engine = _with_one_channel(config_dir, postgres_url)
     try:
         service = Service(config_dir, settings, engine, clock=Clock(NOW), sender=Interrupting())
         _alerts(engine, 4)
@@ -315,10 +321,7 @@ def test_a_pass_interrupted_by_a_bug_gives_back_the_rest_of_its_claim(
 def test_a_shutdown_mid_pass_gives_back_the_rest_of_its_claim(
     postgres_url: str, config_dir: Path
 ) -> None:
-    (config_dir / "alerts.yaml").write_text(
-        "channels:\n  - url: json://127.0.0.1:9/\n    name: hook\n"
-    )
-    settings, engine = open_database(config_dir, postgres_url)
+    settings, engine = _with_one_channel(config_dir, postgres_url)
     try:
         sender = RecordingSender()
         service = Service(config_dir, settings, engine, clock=Clock(NOW), sender=sender)

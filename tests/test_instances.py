@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import Engine
 
 from monitor.store import instances
-from monitor.store.engine import open_engine, upgrade
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 TIMEOUT = timedelta(minutes=5)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = open_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _register(engine: Engine, instance_id: str, now: datetime = NOW) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
@@ -13,20 +11,12 @@ from sqlmodel import SQLModel
 
 from monitor.models import Article, Entry, FeedSpec, Match, Route
 from monitor.store import articles, feeds, outbox
-from monitor.store.engine import open_engine, upgrade
+from monitor.store.engine import upgrade
 from monitor.store.feeds import PollOutcome
 from monitor.store.hits import query_hits
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=15)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = open_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _feed(engine: Engine, url: str = "https://a.example/rss") -> int:
