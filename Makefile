@@ -1,16 +1,18 @@
-# Two commands matter: `make run` and `make test`. Both create the virtual environment first.
+# Two commands matter: `make run` and `make test`. Both create the virtual environment first,
+# installing exactly the versions in constraints.txt.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PIN    := -c constraints.txt
 
-.PHONY: run test lint types unit bench clean
+.PHONY: run test test-quick lint types unit bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(PIN) --upgrade pip
+	$(BIN)/pip install --quiet $(PIN) -e '.[dev]'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -18,9 +20,15 @@ run: $(STAMP)
 
 test: lint types unit
 
+# The quick tier: everything but the tests marked slow (processes, PostgreSQL-wide runs,
+# the corpus, benchmarks' smoke runs); under a minute here.
+test-quick: $(STAMP)
+	$(BIN)/pytest -m "not slow" -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check monitor tests benchmarks run_monitor.py
 	$(BIN)/ruff format --check monitor tests benchmarks run_monitor.py
+	$(BIN)/lint-imports --no-cache
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -32,6 +40,16 @@ unit: $(STAMP)
 # pass them as BENCH_ARGS="--quick").
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Re-pin: resolve pyproject.toml's ranges afresh in a scratch environment, write what came.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip
+	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/pip freeze --all --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

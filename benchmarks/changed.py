@@ -1,8 +1,8 @@
 """A changed feed: CPU to process a 50-item feed in which one entry is new, up to the point
 where that entry's article is queued for extraction.
 
-What our service does for such a feed (monitor/pipeline.py `_poll`, then
-monitor/feeddocument.py `new_entries` and `parse_known_first`), step by step: the body
+What our service does for such a feed (monitor/pipeline/poll.py `_poll`, then
+monitor/pipeline/newentries.py `parse_known_first` and `unseen`), step by step: the body
 fingerprint check, lxml reading the items' GUIDs, one query for those of them already stored,
 feedparser on the rest, and the `unseen` query, with the other 49 entries already stored in
 a SQLite database (plus `--history` older entries that have left the feed). Measured in the
@@ -40,13 +40,14 @@ from lxml import etree
 from sqlalchemy import Engine
 
 from benchmarks.common import CORPUS, Figure, Spread, cpu_ms, report
-from monitor.feeddocument import LARGE_FEED_BYTES, parse_known_first
 from monitor.ingest.feeds import body_fingerprint, parse_feed
 from monitor.ingest.fetch import Response
 from monitor.ingest.prune import item_guids, parse_pruned
-from monitor.models import Article, Entry, FeedSpec
+from monitor.models import Article, Entry, FeedSpec, ParsedFeed, WebPage
+from monitor.pipeline.newentries import LARGE_FEED_BYTES, parse_known_first, unseen
 from monitor.store import articles, feeds
 from monitor.store.engine import open_engine, upgrade
+from monitor.store.gateway import Database
 
 NAME = "changed"
 URL = "https://news.example.org/changed.xml"
@@ -158,7 +159,7 @@ def stored_feed(body: bytes, history: int) -> Iterator[tuple[Engine, int]]:
             feeds.sync_feeds(engine, [FeedSpec(URL)], NOW)
             feed_id = feeds.feed_rows(engine)[URL].id
             assert feed_id is not None
-            known = parse_feed(body, URL, CONTENT_TYPE, now=NOW).entries[1:]
+            known = _entries(parse_feed(body, URL, CONTENT_TYPE, now=NOW))[1:]
             for entry in _old_entries(history) + known:
                 _store(engine, feed_id, entry)
             yield engine, feed_id
@@ -228,24 +229,26 @@ def one_pass(body: bytes, engine: Engine, feed_id: int, order: int) -> Pass:
 
 
 def _ours(p: Pass, body: bytes, engine: Engine, feed_id: int) -> None:
-    """What monitor/feeddocument.py does (parse_known_first), step by step."""
+    """What monitor/pipeline/newentries.py does (parse_known_first, unseen), step by step."""
     p.time("fingerprint", lambda: body_fingerprint(body))
     guids = p.time("lxml: item GUIDs", lambda: item_guids(body, CONTENT_TYPE))
-    stored = p.time("stored GUIDs query", lambda: articles.stored_guids(engine, feed_id, guids))
+    stored = p.time("stored GUIDs query", lambda: Database(engine).stored_guids(feed_id, guids))
     parsed = p.time("parse the rest", lambda: parse_pruned(body, URL, CONTENT_TYPE, NOW, stored))
-    new = p.time("unseen", lambda: articles.unseen(engine, feed_id, parsed.entries))
+    new = p.time("unseen", lambda: unseen(Database(engine), feed_id, _entries(parsed)))
     p.keep["ours"] = [e.guid for e in new]
     whole = p.time(
-        "feeddocument.parse_known_first",
-        lambda: parse_known_first(engine, feed_id, _response(body), NOW),
+        "newentries.parse_known_first",
+        lambda: parse_known_first(Database(engine), feed_id, _response(body), NOW),
     )
-    p.keep["parse_known_first"] = [e.guid for e in articles.unseen(engine, feed_id, whole.entries)]
+    p.keep["parse_known_first"] = [
+        e.guid for e in unseen(Database(engine), feed_id, _entries(whole))
+    ]
 
 
 def _before(p: Pass, body: bytes, engine: Engine, feed_id: int) -> None:
     """The path before GUIDs-first: the whole document through parse_feed."""
     parsed = p.time("parse_feed (whole)", lambda: parse_feed(body, URL, CONTENT_TYPE, now=NOW))
-    new = p.time("unseen (whole)", lambda: articles.unseen(engine, feed_id, parsed.entries))
+    new = p.time("unseen (whole)", lambda: unseen(Database(engine), feed_id, _entries(parsed)))
     p.keep["before"] = [e.guid for e in new]
 
 
@@ -306,8 +309,8 @@ def _result(document: Document, history: int, passes: list[Pass]) -> dict[str, A
         ),
         *(Figure(f"  {step}", part(step), "ms CPU") for step in TOTALS["ours"]),
         Figure(
-            "  (feeddocument.parse_known_first in one call)",
-            part("feeddocument.parse_known_first"),
+            "  (newentries.parse_known_first in one call)",
+            part("newentries.parse_known_first"),
             "ms CPU",
         ),
         Figure("before: whole document through parse_feed", before, "ms CPU"),
@@ -324,7 +327,7 @@ def _result(document: Document, history: int, passes: list[Pass]) -> dict[str, A
         "items_from": document.source,
         "older_entries_stored": history,
         "large_feed_bytes": LARGE_FEED_BYTES,
-        "our_path": "GUIDs first in a thread (feeddocument.parse_known_first)"
+        "our_path": "GUIDs first in a thread (newentries.parse_known_first)"
         if len(document.body) <= LARGE_FEED_BYTES
         else "known_guids + parse_pruned in a worker",
         "new_entries": {path: passes[-1].keep[path] for path in TOTALS},
@@ -353,3 +356,8 @@ def _print_details(result: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _entries(parsed: ParsedFeed | WebPage) -> list[Entry]:
+    assert isinstance(parsed, ParsedFeed), "the benchmark's feed parsed as a web page"
+    return parsed.entries

@@ -2,7 +2,7 @@
 
 The naive loop, sequential: `feedparser.parse(url)` for each farm feed; for each entry the
 page fetched with urllib, `trafilatura.extract` on it, and one `re.search(r"\\b…\\b", text,
-re.I)` per term for 1,000 terms. Our pipeline: `Service.run_once(everything=True)` over a fresh
+re.I)` per term for 1,000 terms. Our pipeline: `run_once(service, everything=True)` over a fresh
 config folder and SQLite database with the same feeds and one profile holding the same 1,000
 terms as a `match: {any: [...]}` list. Both run interleaved (order alternating per round) on
 the same farm, once with the farm's delay (default 100 ms before every response) and once
@@ -46,10 +46,11 @@ from benchmarks.common import (
     report,
 )
 from benchmarks.farm import Farm, FarmSpec, synthetic_page
-from monitor.ingest.extract import Extractor
+from monitor.config.settings import load_settings
 from monitor.ingest.fetch import Fetcher
-from monitor.service import CycleReport, Service
-from monitor.settings import load_settings
+from monitor.ingest.pool import WorkerPool
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import CycleReport, Service
 from monitor.store.engine import open_engine, upgrade
 
 NAME = "naive"
@@ -206,7 +207,7 @@ def timed_cycle(service: Service, farm: Farm) -> OurRun:
     inside it, as for `monitor run --once`."""
     before = farm.requests()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = asyncio.run(service.run_once(everything=True))
+    report = asyncio.run(run_once(service, everything=True))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return OurRun(wall, cpu, report, farm.requests() - before)
 
@@ -221,13 +222,13 @@ async def _warm_cycle(service: Service, farm: Farm) -> OurRun:
     workers = service.settings.extract.workers or os.cpu_count() or 1
     async with (
         Fetcher(service.settings.fetch) as fetcher,
-        Extractor(service.settings.extract) as extractor,
+        WorkerPool(service.settings.extract) as pool,
     ):
-        warm_up = (extractor.extract(_WARM_PAGE, f"{farm.base}/warm") for _ in range(2 * workers))
+        warm_up = (pool.extract(_WARM_PAGE, f"{farm.base}/warm") for _ in range(2 * workers))
         await asyncio.gather(*warm_up)
         before = await asyncio.to_thread(farm.requests)
         wall, cpu = time.perf_counter(), time.process_time()
-        report = await service.cycle(fetcher, extractor, everything=True)
+        report = await service.cycle(fetcher, pool, everything=True)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         after = await asyncio.to_thread(farm.requests)
     return OurRun(wall, cpu, report, after - before)

@@ -43,12 +43,12 @@ from benchmarks.instance import (
     fresh_config,
     postgres_unavailable,
 )
-from monitor.ingest.extract import Extractor
+from monitor.config.settings import load_settings
 from monitor.ingest.fetch import Fetcher
-from monitor.service import Service
-from monitor.settings import load_settings
+from monitor.ingest.pool import WorkerPool
+from monitor.pipeline.timing import STAGES
+from monitor.runtime.service import Service
 from monitor.store.engine import open_engine, upgrade
-from monitor.timing import STAGES
 
 NAME = "pipeline"
 TARGET_RATIO = 0.8  # the issue's target: pipeline / limit
@@ -122,7 +122,7 @@ async def cycle(
     try:
         upgrade(engine)
         service = Service(config_dir, settings, engine)
-        async with Fetcher(settings.fetch) as fetcher, Extractor(settings.extract) as extractor:
+        async with Fetcher(settings.fetch) as fetcher, WorkerPool(settings.extract) as extractor:
             await warm(extractor, options.warm_page)
             with MonitorLogs() as logs, Meter(exclude=farm.pid) as meter:
                 report = await service.cycle(fetcher, extractor, everything=True)
@@ -151,7 +151,7 @@ async def cycle(
     )
 
 
-async def warm(extractor: Extractor, page: tuple[str, bytes]) -> None:
+async def warm(extractor: WorkerPool, page: tuple[str, bytes]) -> None:
     """Start the extraction processes and run a page through each (imports, caches)."""
     url, html = page
     await asyncio.gather(*(extractor.extract(html, url) for _ in range(4)))

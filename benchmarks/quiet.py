@@ -42,10 +42,10 @@ from sqlalchemy import Engine
 from benchmarks.common import REPO, Figure, Spread, report
 from benchmarks.farm import Farm, FarmSpec, _app, _State
 from benchmarks.instance import Meter, MonitorLogs, database, fresh_config
-from monitor.ingest.extract import Extractor
+from monitor.config.settings import load_settings
 from monitor.ingest.fetch import Fetcher
-from monitor.service import CycleReport, Service
-from monitor.settings import load_settings
+from monitor.ingest.pool import WorkerPool
+from monitor.runtime.service import CycleReport, Service
 from monitor.store.engine import open_engine, upgrade
 
 NAME = "quiet"
@@ -159,7 +159,7 @@ def open_instance(variant: str, farm: Farm, workdir: Path, concurrency: int) -> 
 
 
 async def measure_cycle(
-    instance: Instance, fetcher: Fetcher, extractor: Extractor, farms: list[int | None]
+    instance: Instance, fetcher: Fetcher, extractor: WorkerPool, farms: list[int | None]
 ) -> QuietCycle:
     """One cycle of `instance`; memory counts neither farm (`farms`), CPU the polled one."""
     before = instance.farm.requests()
@@ -187,7 +187,7 @@ async def cycles(instances: list[Instance], count: int, concurrency: int) -> lis
     out: list[QuietCycle] = []
     async with AsyncExitStack() as stack:
         fetcher = await stack.enter_async_context(Fetcher(settings.fetch))
-        extractor = await stack.enter_async_context(Extractor(settings.extract))
+        extractor = await stack.enter_async_context(WorkerPool(settings.extract))
         for instance in instances:
             with MonitorLogs():
                 instance.warmup = await instance.service.cycle(fetcher, extractor, everything=True)

@@ -1,4 +1,11 @@
-"""Plain records passed between the stages: no I/O, no clock, no database."""
+"""Plain records passed between the stages: no I/O, no clock, no database.
+
+A record lives here when more than one part of the package uses it: what the feed list
+configures (FeedSpec), what a feed document and a page yield (Entry, ParsedFeed, WebPage,
+Extracted, Article), what the matcher finds (Match), what the store hands the pipeline and the
+outbox (DueFeed, StoredEntry, Hit, PendingAlert, PendingMessage, DigestHit) and what a poll
+ends with (PollResult, PollRecord). docs/glossary.md names the concepts behind them.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +59,21 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class WebPage:
+    """A fetched "feed" that is a web page announcing feeds (autodiscovery): `alternates`
+    lists the feed URLs of its <link rel="alternate"> elements in page order (at least one)."""
+
+    url: str
+    alternates: tuple[str, ...]
+
+    @property
+    def problem(self) -> str:
+        """Why the page is no feed, as a poll's error says it."""
+        links = f"{len(self.alternates)} feed link{'' if len(self.alternates) == 1 else 's'}"
+        return f"{self.url}: not a feed but a web page ({links} found)"
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """The text and metadata of an entry's page (or of the entry itself when the page failed)."""
 
@@ -64,12 +86,15 @@ class Article:
     published_at: datetime | None = None
     source: str = "page"  # "page": extracted from the fetched page; "entry": the feed's summary
     note: str | None = None  # why the page was not used, when source == "entry"
-    signature: bytes | None = None  # MinHash of the text (monitor.stories), for near-duplicates
+    signature: bytes | None = (
+        None  # MinHash of the text (monitor.pipeline.stories), for near-duplicates
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """One profile matching one article."""
+    """One profile matching one article, as the matcher found it: a hit before it is stored
+    (stored and read back with its article and feed, it is a Hit)."""
 
     profile: str
     profile_version: str
@@ -155,3 +180,139 @@ class Extracted:
     language: str | None
     date: str | None  # YYYY-MM-DD from htmldate
     signature: bytes | None = None  # near-duplicate signature, computed here off the main loop
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One stored hit with its article and feed: as shown, exported and alerted."""
+
+    profile: str
+    url: str
+    title: str
+    feed: str  # the feed's name or title, else its URL
+    published_at: datetime | None
+    matched_terms: list[str]
+    score: float
+    snippet: str
+    snippets: list[str]
+    created_at: datetime
+    language: str | None
+    profile_version: str
+    matched_on: str = "page"  # "page", or "entry" when the page was not used (see note)
+    note: str | None = None
+    article_id: int = 0
+    story_id: int | None = None
+
+
+Outlets = tuple[tuple[str, str], ...]  # (outlet, link) of a story's other articles, in order
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """One alert claimed for delivery, with the hit it is about."""
+
+    id: int
+    channel: str
+    attempts: int
+    hit: Hit
+    also: Outlets = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """One digest or notice claimed for delivery."""
+
+    id: int
+    channel: str
+    key: str
+    kind: str  # "digest", or the kind of notice
+    title: str | None
+    body: str | None
+    schedule: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestHit:
+    """One hit a digest carries, with its story's other outlets and the alert it came from."""
+
+    hit: Hit
+    also: Outlets
+    alert_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DueFeed:
+    """A feed claimed for one poll, with the state the poll needs."""
+
+    id: int
+    url: str
+    name: str | None
+    interval_seconds: int | None
+    etag: str | None
+    last_modified: str | None
+    first_poll: bool
+    consecutive_failures: int = 0
+    body_hash: str | None = None
+    successful_polls: int = 0
+    discovered_url: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """What storing one entry added."""
+
+    article_id: int
+    new_hits: int
+    new_alerts: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """How one poll of a feed ended: what the poll line logs, the cycle counts and the feed
+    row records.
+
+    `status` is "ok", "not_modified", "empty", "error" or "gone". A poll that stored its
+    entries keeps the document's validators (`etag`, `last_modified`, `body_hash`) for the
+    next conditional request; one where an entry failed leaves them out, so the whole
+    document is read again. `discovered_url` is the feed found on a configured web page
+    ("" forgets it; None leaves it as it was).
+    """
+
+    feed: str  # the feed's label, for the log
+    status: str
+    http_status: int | None = None
+    entries: int = 0
+    entries_new: int = 0
+    hits: int = 0
+    alerts: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    error_category: str | None = None
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    body_hash: str | None = None
+    discovered_url: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The poll counts as a failure for backoff and feed health."""
+        return self.status in ("error", "gone")
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """A poll's result to store: what happened, when, and when to poll the feed next."""
+
+    feed_id: int
+    result: PollResult
+    now: datetime
+    next_poll_at: datetime

@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 
 from monitor.alerts.compose import Format
 from monitor.alerts.compose import Message as AlertMessage
+from monitor.config.settings import Settings, load_settings
 from monitor.models import ChannelSpec
-from monitor.settings import Settings, load_settings
 from monitor.store.engine import open_engine, upgrade
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from monitor.store.backlog import alert_counts
 from monitor.store.engine import open_engine
-from monitor.store.outbox import alert_counts
 from tests.conftest import REPO
 from tests.loopback import LoopbackServer, QuietHandler, serving
 from tests.newsroom import serve_newsroom
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 HOLD_AT = 3  # the receiver keeps the third request waiting: the service is killed meanwhile
 REF = re.compile(r"alert-(\d+)")

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from werkzeug import Request, Response
 
 from monitor.models import Article, Entry, FeedSpec, Match
-from monitor.service import Service
+from monitor.runtime.service import Service
 from monitor.store import articles, feeds
-from monitor.store.outbox import alert_counts
+from monitor.store.backlog import alert_counts
 from tests.conftest import Clock, Mailbox, free_port, open_database
 
 DAY_BEFORE = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)

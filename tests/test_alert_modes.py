@@ -26,9 +26,9 @@ from monitor.alerts.compose import Message as AlertMessage
 from monitor.alerts.outbox import DeliveryReport, Sender
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Article, ChannelSpec, Entry, FeedSpec, Match
-from monitor.service import Service
+from monitor.runtime.service import Service
 from monitor.store import articles, feeds
-from monitor.store.outbox import alert_counts, requeue_failed, undelivered
+from monitor.store.backlog import alert_counts, requeue_failed, undelivered
 from tests.conftest import Clock, RecordingSender, free_port, open_database
 
 FEED = "https://news.example/rss"

@@ -7,13 +7,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.service import Service
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from tests.conftest import open_database
 from tests.newsroom import serve_newsroom
 from tests.test_cli import monitor
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 
 def test_failed_alerts_are_listed_requeued_and_delivered(
@@ -38,7 +42,7 @@ def test_failed_alerts_are_listed_requeued_and_delivered(
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\nalerts:\n  max_attempts: 1\n")
     database = f"sqlite:///{tmp_path / 'data' / 'monitor.db'}"
     settings, engine = open_database(config_dir, database)
-    report = asyncio.run(Service(config_dir, settings, engine).run_once())
+    report = asyncio.run(run_once(Service(config_dir, settings, engine)))
     assert report.delivery.failed == report.alerts_created > 0
     cfg = ("--config", str(config_dir))
     env = {"MONITOR_DATABASE_URL": database}

@@ -7,7 +7,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from benchmarks import changed, naive, peer
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 
 def _options(add_arguments: Callable[[argparse.ArgumentParser], None], *args: str) -> Any:

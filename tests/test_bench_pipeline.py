@@ -14,6 +14,8 @@ from benchmarks import limit, pipeline, quiet
 from benchmarks.instance import postgres_unavailable
 from tests.conftest import REQUIRE_PG
 
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
+
 
 def options(module: ModuleType, *arguments: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()

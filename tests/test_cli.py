@@ -20,6 +20,8 @@ from monitor.cli.common import progress
 from tests.conftest import REPO
 from tests.newsroom import serve_newsroom
 
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
+
 HIT_KEYS = {
     "profile",
     "url",

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.channels import LOG_CHANNEL, load_channels, route
+from monitor.config.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
+from monitor.config.settings import DEFAULT_DATABASE_URL, load_settings, setting_names
 from monitor.errors import ConfigError
-from monitor.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
 from monitor.models import ChannelSpec, FeedSpec
 from monitor.profiles.files import load_profiles
-from monitor.settings import DEFAULT_DATABASE_URL, load_settings, setting_names
 
 
 def test_settings_defaults_without_a_file(tmp_path: Path) -> None:

@@ -24,24 +24,27 @@ from pathlib import Path
 from typing import IO
 
 import pyte
+import pytest
 from pytest_httpserver import HTTPServer
 from rich.console import Console
 from sqlmodel import Session, select
 
-from monitor import lifecycle
 from monitor.cli.common import progress
 from monitor.logs import configure_logging
-from monitor.service import Service
+from monitor.runtime import lifecycle
+from monitor.runtime.service import Service
 from monitor.store.tables import FeedRow
 from tests.conftest import REPO, Clock, open_database, wait_until
 from tests.loopback import SlowFeeds, serving
 from tests.newsroom import serve_newsroom
 
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
+
 WIDTH = 400  # columns of the pseudo-terminal: a poll line fits on one row
 
 
 class RecordingDisplay:
-    """The `progress` seam of monitor.lifecycle, remembering what it was asked to show."""
+    """The `progress` seam of monitor.runtime.lifecycle, remembering what it was asked to show."""
 
     def __init__(self) -> None:
         self.opened: list[tuple[str, int | None]] = []

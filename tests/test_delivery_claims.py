@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,20 @@ from sqlmodel import Session, select
 
 from monitor.alerts.compose import Format
 from monitor.alerts.compose import Message as AlertMessage
-from monitor.alerts.outbox import DeliveryReport
+from monitor.alerts.outbox import CLAIM_BATCH as BATCH
+from monitor.alerts.outbox import LEASE, DeliveryReport
+from monitor.config.settings import Settings
 from monitor.models import Article, ChannelSpec, Entry, FeedSpec, Match, Route
-from monitor.service import Service
-from monitor.settings import Settings
-from monitor.store import articles, feeds, messages, outbox
+from monitor.runtime.service import Service
+from monitor.store import articles, backlog, feeds, messages, outbox
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.tables import AlertRow, MessageRow
 from tests.conftest import Clock, RecordingSender, open_database
 from tests.loopback import LoopbackServer, QuietHandler, serving
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
-LEASE = outbox.LEASE
+claim_alerts = partial(outbox.claim_alerts, lease=LEASE, limit=BATCH)
+claim_messages = partial(outbox.claim_messages, lease=LEASE, limit=BATCH)
 FEED = "https://news.example/rss"
 REF = re.compile(r"alert-(\d+)")
 
@@ -81,8 +84,8 @@ def _notices(engine: Engine, count: int) -> None:
 
 
 KINDS: dict[str, tuple[Callable[[Engine, int], None], Callable[..., list[Any]], Table]] = {
-    "alerts": (_alerts, outbox.claim_alerts, AlertRow),
-    "messages": (_notices, messages.claim_messages, MessageRow),
+    "alerts": (_alerts, claim_alerts, AlertRow),
+    "messages": (_notices, claim_messages, MessageRow),
 }
 
 
@@ -142,7 +145,7 @@ def test_an_unsent_claim_is_due_again_when_its_lease_ends_and_results_replace_it
 def test_held_alerts_take_their_hold_time_not_the_lease(instances: tuple[Engine, Engine]) -> None:
     engine, _ = instances
     _alerts(engine, 3)
-    quiet, debounced, given_up = (alert.id for alert in outbox.claim_alerts(engine, NOW))
+    quiet, debounced, given_up = (alert.id for alert in claim_alerts(engine, NOW))
     outbox.hold_alert(engine, quiet, NOW + timedelta(hours=7))
     outbox.hold_alert(engine, debounced, NOW + timedelta(minutes=30), digest="debounce")
     outbox.mark_attempt_failed(engine, given_up, "gone", None)
@@ -157,11 +160,11 @@ def test_release_gives_back_only_rows_still_under_that_lease(
 ) -> None:
     engine, _ = instances
     _alerts(engine, 2)
-    ids = [alert.id for alert in outbox.claim_alerts(engine, NOW)]
+    ids = [alert.id for alert in claim_alerts(engine, NOW)]
     outbox.release(engine, AlertRow, ids, NOW + LEASE + timedelta(seconds=1), NOW)  # not ours
-    assert outbox.claim_alerts(engine, NOW) == []
+    assert claim_alerts(engine, NOW) == []
     outbox.release(engine, AlertRow, ids, NOW + LEASE, NOW)
-    assert [alert.id for alert in outbox.claim_alerts(engine, NOW)] == ids
+    assert [alert.id for alert in claim_alerts(engine, NOW)] == ids
 
 
 def test_on_sqlite_the_one_instance_finds_its_unsent_claims_due_at_once(sqlite_url: str) -> None:
@@ -170,10 +173,10 @@ def test_on_sqlite_the_one_instance_finds_its_unsent_claims_due_at_once(sqlite_u
     engine = _engine(sqlite_url)
     _alerts(engine, 2)
     _notices(engine, 1)
-    first, second = (alert.id for alert in outbox.claim_alerts(engine, NOW))
+    first, second = (alert.id for alert in claim_alerts(engine, NOW))
     outbox.mark_attempt_failed(engine, first, "503", NOW + timedelta(minutes=1))
-    assert [alert.id for alert in outbox.claim_alerts(engine, NOW)] == [second]
-    assert len(messages.claim_messages(engine, NOW)) == len(messages.claim_messages(engine, NOW))
+    assert [alert.id for alert in claim_alerts(engine, NOW)] == [second]
+    assert len(claim_messages(engine, NOW)) == len(claim_messages(engine, NOW))
     engine.dispose()
 
 
@@ -200,10 +203,10 @@ def test_instances_closing_the_same_digest_together_make_it_once(
         extra.dispose()
 
     assert sorted(made) == [0, 0, 0, 1]
-    [digest] = messages.claim_messages(engine, due)
+    [digest] = claim_messages(engine, due)
     assert digest.key == messages.digest_key("daily", due)
     assert len(messages.digest_hits(engine, digest.id)) == 6
-    assert outbox.alert_counts(engine) == {"digested": 6}
+    assert backlog.alert_counts(engine) == {"digested": 6}
 
 
 class Receiver(LoopbackServer):
@@ -240,6 +243,7 @@ def receiver() -> Iterator[Receiver]:
         yield server
 
 
+@pytest.mark.slow
 def test_two_delivery_passes_at_once_send_every_alert_once(
     postgres_url: str, config_dir: Path, receiver: Receiver
 ) -> None:
@@ -250,7 +254,7 @@ def test_two_delivery_passes_at_once_send_every_alert_once(
     engines = [open_database(config_dir, postgres_url) for _ in range(2)]
     try:
         services = [Service(config_dir, s, engine, clock=Clock(NOW)) for s, engine in engines]
-        total = outbox.CLAIM_BATCH + 10  # more than one batch: both passes get some
+        total = BATCH + 10  # more than one batch: both passes get some
         _alerts(services[0].engine, total)
         reports: list[DeliveryReport] = []
 
@@ -266,9 +270,9 @@ def test_two_delivery_passes_at_once_send_every_alert_once(
         assert not receiver.together.broken  # both passes were sending at the same time
         received = Counter(receiver.refs)
         assert len(received) == total and set(received.values()) == {1}
-        assert sorted(report.sent for report in reports) == [10, outbox.CLAIM_BATCH]
+        assert sorted(report.sent for report in reports) == [10, BATCH]
         assert [service.outbox.deliver().sent for service in services] == [0, 0]
-        assert outbox.alert_counts(services[0].engine) == {"sent": total}
+        assert backlog.alert_counts(services[0].engine) == {"sent": total}
     finally:
         for _, engine in engines:
             engine.dispose()

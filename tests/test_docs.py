@@ -8,7 +8,7 @@ from typing import Any
 import typer.main
 
 from monitor.cli import app
-from monitor.settings import setting_names
+from monitor.config.settings import setting_names
 from tests.conftest import REPO
 
 

@@ -17,11 +17,14 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from werkzeug import Request, Response
 
-from monitor.service import Service
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from monitor.store.hits import query_hits
 from monitor.store.tables import AlertRow, ArticleRow, EntryRow, HitRow
 from tests.conftest import open_database
 from tests.newsroom import SEED_FILE, SEED_TITLE, ZH_TITLE, serve_newsroom
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 SEED_PROFILES = {
     "world_internet_conference",
@@ -91,7 +94,7 @@ def test_one_cycle_stores_hits_and_alerts_once(
     settings, engine = open_database(config_dir, database_url)
     service = Service(config_dir, settings, engine)
 
-    report = asyncio.run(service.run_once())
+    report = asyncio.run(run_once(service))
 
     assert report.feeds_polled == 2
     assert report.feeds_failed == 0
@@ -137,7 +140,7 @@ def test_one_cycle_stores_hits_and_alerts_once(
 
     counts = {t.__name__: _count(engine, t) for t in (ArticleRow, EntryRow, HitRow, AlertRow)}
 
-    again = asyncio.run(service.run_once(everything=True))
+    again = asyncio.run(run_once(service, everything=True))
 
     assert again.feeds_polled == 2
     assert again.entries_new == 0
@@ -160,7 +163,7 @@ def test_alerts_without_channels_go_to_the_log(
     settings, engine = open_database(config_dir, sqlite_url)
     caplog.set_level("WARNING", logger="monitor.alerts")
 
-    report = asyncio.run(Service(config_dir, settings, engine).run_once())
+    report = asyncio.run(run_once(Service(config_dir, settings, engine)))
 
     assert report.hits >= 2
     assert report.delivery.sent == report.hits

@@ -8,11 +8,13 @@ import gzip
 
 import pytest
 
+from monitor.config.settings import ExtractSettings
 from monitor.errors import ExtractError
-from monitor.ingest.extract import Extractor
+from monitor.ingest.pool import WorkerPool
 from monitor.models import Extracted
-from monitor.settings import ExtractSettings
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 CORPUS = REPO.parent / "shared" / "corpus"
 
@@ -35,9 +37,9 @@ def test_every_corpus_page_extracts_without_error() -> None:
     assert len(pages) > 200
 
     async def run() -> list[Extracted | None]:
-        async with Extractor(ExtractSettings(workers=2, timeout=60)) as extractor:
+        async with WorkerPool(ExtractSettings(workers=2, timeout=60)) as pool:
             return await asyncio.gather(
-                *(extractor.extract(html, f"https://example.org/{name}") for name, html in pages)
+                *(pool.extract(html, f"https://example.org/{name}") for name, html in pages)
             )
 
     try:

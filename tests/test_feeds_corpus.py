@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.ingest.feeds import parse_feed
+from tests.documents import feed_document
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 ABSENT = f"feed corpus not found at {CORPUS} (only present beside the shared workspace)"
@@ -36,7 +36,7 @@ def test_the_corpus_is_there() -> None:
 @pytest.mark.parametrize("path", PARAMS)
 def test_real_feed_parses(path: Path) -> None:
     body = path.read_bytes()
-    parsed = parse_feed(body, "https://feeds.example.org/feed.xml", "application/xml")
+    parsed = feed_document(body, "https://feeds.example.org/feed.xml", "application/xml")
     items = len(_ITEM.findall(body))
     assert parsed.version, f"{path.name}: format not recognised"
     if items:

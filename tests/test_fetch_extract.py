@@ -10,14 +10,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from monitor.config.settings import ExtractSettings, FetchSettings
 from monitor.errors import ExtractError, FetchBlocked, FetchStatus, FetchTimeout, FetchTooLarge
-from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.fetch import Response as Response_
 from monitor.ingest.language import _identifier
+from monitor.ingest.pool import WorkerPool
 from monitor.ingest.worker import describe_text
 from monitor.models import Extracted
-from monitor.settings import ExtractSettings, FetchSettings
 from tests.conftest import fresh_python
 from tests.newsroom import article_page, seed_text
 
@@ -85,10 +85,8 @@ def test_slow_server_hits_the_deadline(httpserver: HTTPServer) -> None:
         return Response("late")
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
-    started = time.monotonic()
-    with pytest.raises(FetchTimeout) as caught:
+    with pytest.raises(FetchTimeout) as caught:  # not the "late" answer after 2 s
         _fetch(FetchSettings(timeout=0.5, read_timeout=0.5), httpserver.url_for("/slow"))
-    assert time.monotonic() - started < 1.9
     assert caught.value.category == "timeout"
 
 
@@ -98,10 +96,10 @@ Outcome = Extracted | ExtractError | None
 def _extract(settings: ExtractSettings, pages: list[bytes]) -> list[Outcome]:
     async def go() -> list[Outcome]:
         results: list[Outcome] = []
-        async with Extractor(settings) as extractor:
+        async with WorkerPool(settings) as pool:
             for page in pages:
                 try:
-                    results.append(await extractor.extract(page, "https://news.example/a"))
+                    results.append(await pool.extract(page, "https://news.example/a"))
                 except ExtractError as exc:
                     results.append(exc)
         return results
@@ -118,6 +116,7 @@ def test_extraction_of_an_article_page() -> None:
     assert "All rights reserved" not in extracted.text
 
 
+@pytest.mark.slow
 def test_slow_page_is_abandoned_and_the_worker_replaced() -> None:
     huge = article_page(
         "Many paragraphs", [f"Paragraph number {i} of a long page." for i in range(20_000)]
@@ -138,16 +137,17 @@ def test_oversized_page_is_refused_before_extraction() -> None:
     assert isinstance(refused, ExtractError) and "exceeds the limit of 1000" in str(refused)
 
 
+@pytest.mark.slow
 def test_an_entry_text_is_described_in_a_worker_and_without_the_pool() -> None:
     text = seed_text()
     _identifier.cache_clear()  # the language model, as a fresh main process has it: unloaded
 
     async def go() -> tuple[tuple[str | None, bytes | None], bool, tuple[str | None, bytes | None]]:
-        extractor = Extractor(ExtractSettings(workers=1))
-        async with extractor:
-            in_worker = await extractor.describe(text)
+        pool = WorkerPool(ExtractSettings(workers=1))
+        async with pool:
+            in_worker = await pool.describe(text)
             loaded_here = _identifier.cache_info().currsize > 0
-        closed = await extractor.describe(text)  # the pool is gone: described in this process
+        closed = await pool.describe(text)  # the pool is gone: described in this process
         return in_worker, loaded_here, closed
 
     in_worker, loaded_here, closed = asyncio.run(go())
@@ -157,16 +157,17 @@ def test_an_entry_text_is_described_in_a_worker_and_without_the_pool() -> None:
     assert language == "en" and signature is not None and len(signature) == 128 * 4
 
 
+@pytest.mark.slow
 def test_the_service_process_loads_no_extraction_library() -> None:
     """trafilatura, numpy and the language model are the workers' (about 15 MB of the main
     process's memory): importing the service and the CLI, and starting a pool, loads none."""
     code = (
         "import asyncio, sys\n"
-        "import monitor.cli, monitor.service\n"
-        "from monitor.ingest.extract import Extractor\n"
-        "from monitor.settings import ExtractSettings\n"
+        "import monitor.cli, monitor.runtime.service\n"
+        "from monitor.ingest.pool import WorkerPool\n"
+        "from monitor.config.settings import ExtractSettings\n"
         "async def go():\n"
-        "    async with Extractor(ExtractSettings(workers=1)) as pool:\n"
+        "    async with WorkerPool(ExtractSettings(workers=1)) as pool:\n"
         "        return await pool.extract(b'<html><body><p>' + b'Some words. ' * 50 + b'</p>',"
         " 'http://127.0.0.1/a')\n"
         "assert asyncio.run(go()) is not None\n"

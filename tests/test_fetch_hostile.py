@@ -1,13 +1,12 @@
 """The fetcher against a hostile server (tests/hostile.py): every misbehaviour ends in the right
-exception and category, within a stated time, in bounded memory, without reaching an address
-the policy refuses."""
+exception and category (its reason naming the deadline or cap that stopped it), in bounded
+memory, without reaching an address the policy refuses."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-import time
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
@@ -16,15 +15,14 @@ from urllib.parse import quote
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from monitor.config.settings import FetchSettings
 from monitor.errors import FetchBlocked, FetchError, FetchStatus, FetchTimeout, FetchTooLarge
 from monitor.ingest.addresses import AddressBlocked, AddressPolicy, GuardedResolver
 from monitor.ingest.fetch import Fetcher, Response, retry_after
-from monitor.settings import FetchSettings
 from tests.hostile import FakeDNS, HostileServer, gzip_bomb
 
 Outcome = Response | FetchError
 FAST = FetchSettings(connect_timeout=2, read_timeout=2, timeout=3, max_bytes=1_000_000)
-SLACK = 2.0  # seconds allowed past a deadline: these bound hangs, they do not measure speed
 
 
 @pytest.fixture
@@ -39,8 +37,9 @@ def other() -> Iterator[HostileServer]:  # "another port on localhost"
         yield server
 
 
-def fetch(url: str, settings: FetchSettings = FAST, **kw: Any) -> tuple[Outcome, float]:
-    """The outcome of one fetch (kw: origin, dns) and the seconds it took."""
+def fetch(url: str, settings: FetchSettings = FAST, **kw: Any) -> Outcome:
+    """The outcome of one fetch (kw: origin, dns). Which deadline or cap stopped a fetch is in
+    its error's reason; pytest-timeout fails a fetch that would hang."""
 
     async def go() -> Outcome:
         async with Fetcher(settings, resolver=kw.pop("dns", None)) as fetcher:
@@ -49,17 +48,16 @@ def fetch(url: str, settings: FetchSettings = FAST, **kw: Any) -> tuple[Outcome,
             except FetchError as exc:
                 return exc
 
-    started = time.monotonic()
-    return asyncio.run(go()), time.monotonic() - started
+    return asyncio.run(go())
 
 
 def refused(
     kind: type[FetchError], category: str, url: str, settings: FetchSettings = FAST, **kw: Any
-) -> tuple[FetchError, float]:
-    """Fetch `url`, check it failed as `kind` with `category`; the error and the seconds taken."""
-    result, took = fetch(url, settings, **kw)
+) -> FetchError:
+    """Fetch `url`, check it failed as `kind` with `category`; the error."""
+    result = fetch(url, settings, **kw)
     assert isinstance(result, kind) and result.category == category and result.url == url, result
-    return result, took
+    return result
 
 
 def redirect(server: HostileServer, target: str) -> str:
@@ -70,19 +68,18 @@ def redirect(server: HostileServer, target: str) -> str:
 
 
 @pytest.mark.parametrize("path", ["/drip-body", "/drip-head", "/to?target=/drip-body"])
+@pytest.mark.slow
 def test_slow_drip_is_cut_at_the_total_deadline(hostile: HostileServer, path: str) -> None:
     # a byte every 0.25 s never trips the 5 s read timeout; the 1.5 s total deadline must
     settings = FetchSettings(read_timeout=5, timeout=1.5)
-    error, took = refused(FetchTimeout, "timeout", hostile.url(path), settings)
+    error = refused(FetchTimeout, "timeout", hostile.url(path), settings)
     assert "no complete answer within 1.5 s" in str(error)
-    assert 1.0 < took < 1.5 + SLACK
 
 
 def test_silent_server_trips_the_read_timeout(hostile: HostileServer) -> None:
     settings = FetchSettings(read_timeout=0.5, timeout=10)
-    error, took = refused(FetchTimeout, "timeout", hostile.url("/silent"), settings)
+    error = refused(FetchTimeout, "timeout", hostile.url("/silent"), settings)
     assert "no bytes received for 0.5 s" in str(error)
-    assert took < 0.5 + SLACK
 
 
 # Byte caps ---------------------------------------------------------------------------------
@@ -90,15 +87,13 @@ def test_silent_server_trips_the_read_timeout(hostile: HostileServer) -> None:
 
 @pytest.mark.parametrize("path", ["/endless", "/endless-chunked"])
 def test_endless_body_stops_at_the_cap(hostile: HostileServer, path: str) -> None:
-    error, took = refused(FetchTooLarge, "too_large", hostile.url(path))
+    error = refused(FetchTooLarge, "too_large", hostile.url(path))
     assert "limit of 1000000 bytes" in str(error)
-    assert took < FAST.timeout + SLACK
 
 
 def test_declared_length_over_the_cap_is_refused_unread(hostile: HostileServer) -> None:
-    error, took = refused(FetchTooLarge, "too_large", hostile.url("/declares-huge"))
+    error = refused(FetchTooLarge, "too_large", hostile.url("/declares-huge"))
     assert "declares 101010101010 bytes, limit 1000000" in str(error)
-    assert took < SLACK
 
 
 def test_gzip_bomb_is_refused_without_being_inflated(hostile: HostileServer) -> None:
@@ -106,17 +101,16 @@ def test_gzip_bomb_is_refused_without_being_inflated(hostile: HostileServer) -> 
     settings = FetchSettings(timeout=10)  # the default cap of 10 MiB
     tracemalloc.start()
     try:
-        error, took = refused(FetchTooLarge, "too_large", hostile.url("/bomb"), settings)
+        error = refused(FetchTooLarge, "too_large", hostile.url("/bomb"), settings)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert "limit of 10485760 bytes once decompressed (gzip)" in str(error)
     assert peak < 50 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
-    assert took < settings.timeout + SLACK
 
 
 def test_gzip_body_is_inflated(hostile: HostileServer) -> None:
-    page, _ = fetch(hostile.url("/gzip"))
+    page = fetch(hostile.url("/gzip"))
     assert isinstance(page, Response) and page.body.startswith(b"<html>")
 
 
@@ -134,10 +128,9 @@ def test_gzip_body_is_inflated(hostile: HostileServer) -> None:
 def test_malformed_answers_are_protocol_errors(
     hostile: HostileServer, path: str, says: str
 ) -> None:
-    error, took = refused(FetchError, "protocol", hostile.url(path))
+    error = refused(FetchError, "protocol", hostile.url(path))
     assert says in str(error)
     assert len(str(error)) < 400  # a readable message, not a dump of the body
-    assert took < SLACK
 
 
 # Redirects ---------------------------------------------------------------------------------
@@ -152,14 +145,13 @@ def test_malformed_answers_are_protocol_errors(
     ],
 )
 def test_redirect_failures(hostile: HostileServer, path: str, says: str) -> None:
-    error, took = refused(FetchError, "redirect", hostile.url(path))
+    error = refused(FetchError, "redirect", hostile.url(path))
     assert says.format(url=hostile.url("")) in str(error)
     assert len(hostile.requests) == len(set(hostile.requests)) <= 6  # nothing fetched twice
-    assert took < SLACK
 
 
 def test_redirects_within_the_limit_are_followed(hostile: HostileServer) -> None:
-    arrived, _ = fetch(hostile.url("/chain/5"))
+    arrived = fetch(hostile.url("/chain/5"))
     assert isinstance(arrived, Response) and arrived.url == hostile.url("/chain/0")
 
 
@@ -169,7 +161,7 @@ def test_redirect_to_another_scheme_is_refused(
     hostile: HostileServer, target: str, trusted: bool
 ) -> None:
     origin = None if trusted else hostile.url("/feed.xml")
-    error, _ = refused(FetchBlocked, "bad_scheme", redirect(hostile, target), origin=origin)
+    error = refused(FetchBlocked, "bad_scheme", redirect(hostile, target), origin=origin)
     assert f"redirected to {target}" in str(error)
 
 
@@ -179,7 +171,7 @@ def test_redirect_to_another_scheme_is_refused(
      "mailto:someone@example.org", "http:///no-host"],
 )  # fmt: skip
 def test_links_with_other_schemes_are_refused(link: str) -> None:
-    error, _ = refused(FetchBlocked, "bad_scheme", link, origin="https://feed.example/rss")
+    error = refused(FetchBlocked, "bad_scheme", link, origin="https://feed.example/rss")
     assert "only http and https" in str(error) or "names no host" in str(error)
 
 
@@ -204,25 +196,24 @@ def test_feed_links_may_not_reach_internal_addresses(
 ) -> None:
     url = target.format(port=hostile.port)
     asked = url if via == "link" else redirect(hostile, url)
-    error, took = refused(FetchBlocked, "blocked_address", asked, origin=hostile.url("/feed.xml"))
+    error = refused(FetchBlocked, "blocked_address", asked, origin=hostile.url("/feed.xml"))
     assert "a feed's links may not go there" in str(error)
     assert (via == "redirect") == ("redirected to" in str(error))
     assert "/ok" not in hostile.requests  # no connection reached the target
-    assert took < SLACK
 
 
 def test_same_origin_is_allowed_and_another_port_is_not_unless_trusted(
     hostile: HostileServer, other: HostileServer
 ) -> None:
     feed = hostile.url("/feed.xml")
-    page, _ = fetch(hostile.url("/ok"), origin=feed)
+    page = fetch(hostile.url("/ok"), origin=feed)
     assert isinstance(page, Response) and page.status == 200
-    back, _ = fetch(redirect(hostile, "/ok"), origin=feed)  # a hop back to the feed's origin
+    back = fetch(redirect(hostile, "/ok"), origin=feed)  # a hop back to the feed's origin
     assert isinstance(back, Response) and back.url == hostile.url("/ok")
-    error, _ = refused(FetchBlocked, "blocked_address", other.url("/ok"), origin=feed)
+    error = refused(FetchBlocked, "blocked_address", other.url("/ok"), origin=feed)
     assert "address 127.0.0.1 is loopback" in str(error)
     assert other.requests == []
-    trusted, _ = fetch(redirect(hostile, other.url("/ok")))  # origin=None: the user's own URL
+    trusted = fetch(redirect(hostile, other.url("/ok")))  # origin=None: the user's own URL
     assert isinstance(trusted, Response) and other.requests == ["/ok"]
 
 
@@ -230,7 +221,7 @@ def test_allow_networks_opens_a_network(hostile: HostileServer, other: HostileSe
     settings = FAST.model_copy(update={"allow_networks": (ipaddress.ip_network("127.0.0.0/8"),)})
     feed = hostile.url("/feed.xml")
     for host in ("127.0.0.1", "localhost"):  # an address, and a name resolved to one
-        page, _ = fetch(other.url("/ok", host=host), settings, origin=feed)
+        page = fetch(other.url("/ok", host=host), settings, origin=feed)
         assert isinstance(page, Response)
     assert other.requests == ["/ok", "/ok"]
 
@@ -239,11 +230,11 @@ def test_names_are_checked_on_the_address_actually_connected_to(hostile: Hostile
     dns = FakeDNS({"sneaky.test": ["127.0.0.1"]})
     link = f"http://sneaky.test:{hostile.port}/ok"
     feed = "https://feed.example/rss"
-    error, _ = refused(FetchBlocked, "blocked_address", link, origin=feed, dns=dns)
+    error = refused(FetchBlocked, "blocked_address", link, origin=feed, dns=dns)
     assert "sneaky.test resolves only to refused addresses (address 127.0.0.1 is" in str(error)
     assert hostile.requests == []
     opened = FAST.model_copy(update={"allow_networks": (ipaddress.ip_network("127.0.0.1/32"),)})
-    page, _ = fetch(link, opened, origin=feed, dns=dns)
+    page = fetch(link, opened, origin=feed, dns=dns)
     assert isinstance(page, Response) and hostile.requests == ["/ok"]
 
 
@@ -281,7 +272,7 @@ def test_retry_after_parsing(value: str, seconds: float | None) -> None:
 def test_statuses_and_retry_after(
     hostile: HostileServer, path: str, status: int, category: str, wait: float | None
 ) -> None:
-    error, _ = refused(FetchStatus, category, hostile.url(path))
+    error = refused(FetchStatus, category, hostile.url(path))
     assert isinstance(error, FetchStatus) and error.status == status and error.retry_after == wait
     assert ("retry after" in str(error)) == (wait is not None)
 
@@ -292,7 +283,7 @@ def test_connection_failures(hostile: HostileServer) -> None:
         port = closed.getsockname()[1]
     refused(FetchError, "connect", f"http://127.0.0.1:{port}/")
     refused(FetchError, "connect", hostile.url("/hangup"))
-    error, _ = refused(FetchError, "tls", f"https://127.0.0.1:{hostile.port}/ok")
+    error = refused(FetchError, "tls", f"https://127.0.0.1:{hostile.port}/ok")
     assert "WRONG_VERSION_NUMBER" in str(error)
-    error, _ = refused(FetchError, "dns", "http://nowhere.test/", dns=FakeDNS({}))
+    error = refused(FetchError, "dns", "http://nowhere.test/", dns=FakeDNS({}))
     assert "DNS lookup failed" in str(error)

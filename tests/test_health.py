@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.health import is_silent, next_poll_at, notices, usual_gap
+from monitor.config.settings import HealthSettings
 from monitor.models import FeedHealth
-from monitor.service import Service
-from monitor.settings import HealthSettings
+from monitor.pipeline.health import is_silent, next_poll_at, notices, usual_gap
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from monitor.store.feeds import feed_health
 from tests.conftest import RecordingSender, open_database
 from tests.test_cli import monitor
@@ -122,6 +123,7 @@ def test_notices() -> None:
     )
 
 
+@pytest.mark.slow
 def test_failing_feed_is_retried_with_backoff_told_once_then_recovers(
     sqlite_url: str, config_dir: Path, httpserver: HTTPServer
 ) -> None:
@@ -144,7 +146,7 @@ def test_failing_feed_is_retried_with_backoff_told_once_then_recovers(
     )
 
     for _ in range(3):
-        asyncio.run(service.run_once(everything=True))
+        asyncio.run(run_once(service, everything=True))
     health = {h.url.rsplit("/", 1)[1]: h for h in feed_health(engine)}
     flaky = health["feed.xml"]
     assert (flaky.status, flaky.consecutive_failures) == ("failing", 3)
@@ -159,7 +161,7 @@ def test_failing_feed_is_retried_with_backoff_told_once_then_recovers(
     httpserver.expect_request("/feed.xml").respond_with_data(
         RSS, content_type="application/rss+xml"
     )
-    asyncio.run(service.run_once(everything=True))
+    asyncio.run(run_once(service, everything=True))
     health = {h.url.rsplit("/", 1)[1]: h for h in feed_health(engine)}
     assert health["feed.xml"].status == "ok" and health["feed.xml"].consecutive_failures == 0
     assert sender.titles[-1] == "[monitor] Feed recovered: Flaky"

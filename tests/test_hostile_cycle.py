@@ -5,7 +5,6 @@ the hits of the good feeds."""
 from __future__ import annotations
 
 import asyncio
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +12,16 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.service import Service
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from monitor.store.feeds import feed_health
 from monitor.store.hits import query_hits
 from tests.conftest import open_database
 from tests.hostile import HostileServer
 from tests.newsroom import serve_newsroom
 
-CYCLE_BOUND_SECONDS = 60  # every fetch has a 1.5 s deadline; measured: about 4-10 s
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
+
 MEMORY_BOUND_MB = 150  # Python allocations incl. the language model (~80 MB); measured 107
 
 # hostile route → (status, error category) the feed must end with
@@ -89,14 +90,11 @@ def test_one_cycle_over_hostile_feeds(
     service = Service(config_dir, settings, engine)
 
     tracemalloc.start()
-    started = time.monotonic()
-    report = asyncio.run(service.run_once())
-    elapsed = time.monotonic() - started
+    report = asyncio.run(run_once(service))  # a hang fails it at the per-test timeout
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    print(f"hostile cycle: {elapsed:.1f} s, Python memory peak {peak / 2**20:.0f} MiB")
-    assert elapsed < CYCLE_BOUND_SECONDS
+    print(f"hostile cycle: Python memory peak {peak / 2**20:.0f} MiB")
     assert peak < MEMORY_BOUND_MB * 1024 * 1024
     assert report.feeds_polled == len(feeds)
     health = {h.url: h for h in feed_health(engine)}

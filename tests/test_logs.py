@@ -10,7 +10,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.logs import configure_logging, mask_secrets
-from monitor.pipeline import PollReport, _log_poll
+from monitor.models import PollResult
+from monitor.pipeline.poll import log_poll
 from tests.newsroom import serve_newsroom
 from tests.test_cli import monitor
 
@@ -35,7 +36,7 @@ def test_known_secrets_are_masked_in_messages_arguments_and_tracebacks(
     assert "RuntimeError: refused ****" in lines[1]["exception"]
 
 
-FAILED_POLL = PollReport(
+FAILED_POLL = PollResult(
     feed=f"https://reader:{PASSWORD}@feeds.example/rss",
     status="error",
     http_status=401,
@@ -50,8 +51,8 @@ def test_a_poll_line_carries_its_fields_as_json_keys_secrets_masked(
 ) -> None:
     configure_logging("INFO", json_lines=True)
     mask_secrets([PASSWORD])
-    _log_poll(FAILED_POLL)
-    _log_poll(PollReport("Xinhua", "ok", http_status=200, entries=20, entries_new=3, hits=2))
+    log_poll(FAILED_POLL)
+    log_poll(PollResult("Xinhua", "ok", http_status=200, entries=20, entries_new=3, hits=2))
     err = capsys.readouterr().err
     assert PASSWORD not in err
     failed, ok = (json.loads(line) for line in err.splitlines())
@@ -84,7 +85,7 @@ def test_a_poll_line_on_a_terminal_reads_as_key_value_secrets_masked(
 ) -> None:
     configure_logging("INFO", json_lines=False)
     mask_secrets([PASSWORD])
-    _log_poll(FAILED_POLL)
+    log_poll(FAILED_POLL)
     line = capsys.readouterr().err.strip()
     assert PASSWORD not in line and not line.startswith("{")
     assert line.endswith(
@@ -94,6 +95,7 @@ def test_a_poll_line_on_a_terminal_reads_as_key_value_secrets_masked(
     )
 
 
+@pytest.mark.slow
 def test_a_failing_channel_never_shows_its_secrets(
     tmp_path: Path, config_dir: Path, httpserver: HTTPServer
 ) -> None:

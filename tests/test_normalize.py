@@ -256,6 +256,7 @@ def test_random_strings() -> None:
     check({f"random #{n}": text for n, text in enumerate(random_texts(4000, seed=20240611))})
 
 
+@pytest.mark.slow
 def test_every_code_point() -> None:
     """Every code point up to the last CJK extension, and the tags and variation selectors,
     in runs of a few characters between spaces and next to ASCII and CJK: each meets the
@@ -302,6 +303,7 @@ def corpus_texts() -> tuple[dict[str, str], dict[str, str]]:
     return texts, pages
 
 
+@pytest.mark.slow
 def test_corpus() -> None:
     if not CORPUS.is_dir():
         pytest.skip(f"no corpus at {CORPUS}")

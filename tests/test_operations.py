@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,13 +21,14 @@ from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from monitor import lifecycle
 from monitor.cli import app
+from monitor.config.settings import ServerSettings
 from monitor.errors import StoreError
 from monitor.models import FeedSpec
-from monitor.opsserver import OpsServer
-from monitor.service import Service
-from monitor.settings import ServerSettings
+from monitor.runtime import lifecycle
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.opsserver import OpsServer
+from monitor.runtime.service import Service
 from monitor.store import feeds, instances
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.instancelock import InstanceLock
@@ -36,6 +36,8 @@ from monitor.store.tables import FeedRow
 from tests.conftest import REPO, open_database, wait_until
 from tests.loopback import SlowFeeds, serving
 from tests.newsroom import serve_newsroom
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -132,7 +134,7 @@ def test_healthz_and_metrics_over_http(
         ):
             async with http.get("/healthz") as response:
                 seen["starting"] = (response.status, await response.json())
-            await service.run_once()
+            await run_once(service)
             async with http.get("/healthz") as response:
                 seen["after_cycle"] = (response.status, await response.json())
             async with http.get("/metrics") as response:
@@ -219,15 +221,14 @@ def test_sigterm_mid_cycle_releases_unfinished_feeds_and_exits_within_the_bound(
     process = _start_service(tmp_path, config_dir, urls)
     try:
         wait_until(lambda: len(started) == 3, 60, "the three polls to reach the server")
-        signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        took = time.monotonic() - signalled
+        assert process.wait(timeout=30) == 0  # (a hang guard: the bound is the log below)
     finally:
         if process.poll() is None:
             process.kill()
     log = (tmp_path / "service.log").read_text()
-    assert took < 2 + 5 + 3  # shutdown_timeout + CANCEL_SECONDS + start-up slack
+    # the polls hang for good: shutdown_timeout (2 s) ran out and cancelled them
+    assert "job(s) still running after 2s: cancelled" in log
     assert "SIGTERM received" in log and "3 claimed feeds released unpolled" in log
     assert "monitor stopped" in log and "Traceback" not in log
     engine = open_engine(f"sqlite:///{tmp_path / 'data' / 'monitor.db'}")
@@ -317,10 +318,9 @@ def test_a_second_signal_exits_at_once(
             10,
             "the first signal to be logged",
         )
-        signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
+        # 128 + SIGTERM: the immediate exit (a graceful stop exits 0 after shutdown_timeout)
         assert process.wait(timeout=10) == 128 + signal.SIGTERM
-        assert time.monotonic() - signalled < 2
     finally:
         if process.poll() is None:
             process.kill()
@@ -359,7 +359,7 @@ def test_status_shows_instances_the_last_cycle_feeds_backlog_and_size(
     site = serve_newsroom(httpserver)
     (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.zh_feed}\n")
     settings, engine = open_database(config_dir, database_url)
-    asyncio.run(Service(config_dir, settings, engine).run_once())
+    asyncio.run(run_once(Service(config_dir, settings, engine)))
     now = datetime.now(UTC)
     instances.register(  # one that was killed an hour ago: never stopped, heartbeat old
         engine,

@@ -16,14 +16,17 @@ from sqlmodel import Session, select
 from werkzeug import Request, Response
 
 from monitor.models import Match
-from monitor.pipeline import REVALIDATE_EVERY
+from monitor.pipeline.poll import REVALIDATE_EVERY
 from monitor.profiles.matcher import Matcher
 from monitor.profiles.profile import Doc
-from monitor.service import Service
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from monitor.store.feeds import feed_rows
 from monitor.store.hits import query_hits
 from monitor.store.tables import ArticleRow
 from tests.conftest import open_database
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 GFW_TEXT = "Observers say the Great Firewall now blocks more foreign news sites than ever."
 
@@ -66,7 +69,7 @@ def test_failed_pages_fall_back_to_the_entry_text(
     )
     _use_feeds(svc, httpserver.url_for("/feed.xml"))
 
-    report = asyncio.run(svc.run_once())
+    report = asyncio.run(run_once(svc))
 
     assert report.entries_new == 3
     assert report.hits == 3  # every entry matched great_firewall on its own text
@@ -96,7 +99,7 @@ def test_a_broken_feed_does_not_stop_the_others(
         "http://127.0.0.1:1/refused",
     )
 
-    report = asyncio.run(svc.run_once())
+    report = asyncio.run(run_once(svc))
 
     assert (report.feeds_polled, report.feeds_failed, report.hits) == (3, 2, 1)
     rows = feed_rows(engine)
@@ -126,8 +129,8 @@ def test_unchanged_feed_is_answered_304(
 
     httpserver.expect_request("/feed.xml").respond_with_handler(handler)
     _use_feeds(svc, httpserver.url_for("/feed.xml"))
-    asyncio.run(svc.run_once())
-    asyncio.run(svc.run_once(everything=True))
+    asyncio.run(run_once(svc))
+    asyncio.run(run_once(svc, everything=True))
     assert seen == [None, '"v1"']
     assert feed_rows(engine)[httpserver.url_for("/feed.xml")].last_status == "not_modified"
 
@@ -162,12 +165,12 @@ def test_an_entry_that_fails_is_retried_and_does_not_fail_its_feed(
     real = svc.matcher
     svc.matcher = _FailsOn(real, "Boom")  # type: ignore[assignment]
 
-    first = asyncio.run(svc.run_once())
+    first = asyncio.run(run_once(svc))
 
     assert (first.feeds_failed, first.entries_new, first.hits) == (0, 1, 1)
     assert feed_rows(engine)[httpserver.url_for("/feed.xml")].etag is None  # refetch in full
     svc.matcher = real
-    second = asyncio.run(svc.run_once(everything=True))
+    second = asyncio.run(run_once(svc, everything=True))
     assert (second.entries_new, second.hits) == (1, 1)
 
 
@@ -205,7 +208,7 @@ def test_markup_and_invisible_characters_do_not_hide_terms_and_hidden_text_never
         content_type="application/rss+xml",
     )
     _use_feeds(svc, httpserver.url_for("/feed.xml"))
-    asyncio.run(svc.run_once())
+    asyncio.run(run_once(svc))
     hits = {(h.title, h.profile): h for h in query_hits(engine)}
     split = hits[("Report /split.html", "great_firewall")]
     assert split.matched_on == "page"
@@ -223,7 +226,7 @@ def test_hits_on_entry_text_say_so(service: tuple[Service, Engine], httpserver: 
         content_type="application/rss+xml",
     )
     _use_feeds(svc, httpserver.url_for("/feed.xml"))
-    asyncio.run(svc.run_once())
+    asyncio.run(run_once(svc))
     [hit] = [h for h in query_hits(engine) if h.profile == "great_firewall"]
     assert hit.matched_on == "entry" and "404" in (hit.note or "")
 
@@ -243,16 +246,16 @@ def test_a_web_page_given_as_feed_is_answered_by_autodiscovery(
         content_type="application/rss+xml",
     )
     _use_feeds(svc, httpserver.url_for("/news/"))
-    report = asyncio.run(svc.run_once())
+    report = asyncio.run(run_once(svc))
     assert (report.feeds_failed, report.entries_new, report.hits) == (0, 1, 1)
     row = feed_rows(engine)[httpserver.url_for("/news/")]
     assert (row.status, row.discovered_url) == ("ok", httpserver.url_for("/news/rss.xml"))
     asked = len(httpserver.log)
-    asyncio.run(svc.run_once(everything=True))  # the discovered feed is polled directly
+    asyncio.run(run_once(svc, everything=True))  # the discovered feed is polled directly
     assert [r.path for r, _ in httpserver.log[asked:]] == ["/news/rss.xml"]
     httpserver.clear()  # the page's feed disappears: forgotten, the page is asked again
     httpserver.expect_request("/news/rss.xml").respond_with_data("gone", status=404)
-    asyncio.run(svc.run_once(everything=True))
+    asyncio.run(run_once(svc, everything=True))
     assert feed_rows(engine)[httpserver.url_for("/news/")].discovered_url is None
 
 
@@ -270,9 +273,9 @@ def test_a_lying_304_cannot_hide_new_entries_forever(
 
     httpserver.expect_request("/feed.xml").respond_with_handler(handler)
     _use_feeds(svc, httpserver.url_for("/feed.xml"))
-    asyncio.run(svc.run_once())
+    asyncio.run(run_once(svc))
     items.append(f"<item><title>Second: {GFW_TEXT}</title><guid>second</guid></item>")
-    new = [asyncio.run(svc.run_once(everything=True)).entries_new for _ in range(REVALIDATE_EVERY)]
+    new = [asyncio.run(run_once(svc, everything=True)).entries_new for _ in range(REVALIDATE_EVERY)]
     assert sum(new) == 1  # found at the periodic full fetch …
     assert new.index(1) == REVALIDATE_EVERY - 2  # … within REVALIDATE_EVERY polls
 
@@ -293,8 +296,8 @@ def test_an_edited_entry_does_not_alert_again(
 
     httpserver.expect_request("/feed.xml").respond_with_handler(handler)
     _use_feeds(svc, httpserver.url_for("/feed.xml"))
-    asyncio.run(svc.run_once())  # first poll: backfill
+    asyncio.run(run_once(svc))  # first poll: backfill
     title[0] = f"Updated: {GFW_TEXT} Officials respond."
-    edited = asyncio.run(svc.run_once(everything=True))
+    edited = asyncio.run(run_once(svc, everything=True))
     assert (edited.entries_new, edited.hits, edited.alerts_created) == (0, 0, 0)
     assert len(query_hits(engine)) == 1

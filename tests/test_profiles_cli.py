@@ -6,12 +6,16 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.service import Service
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from tests.conftest import open_database
 from tests.newsroom import ZH_TITLE, article_page, serve_newsroom
 from tests.test_cli import monitor
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 GFW = "Critics say the Great Firewall now blocks Gmail across the mainland."
 
@@ -97,7 +101,7 @@ def test_backtest_lists_what_an_edit_would_add_and_remove(
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
     database = f"sqlite:///{tmp_path / 'data' / 'monitor.db'}"
     settings, engine = open_database(config_dir, database)
-    asyncio.run(Service(config_dir, settings, engine).run_once())
+    asyncio.run(run_once(Service(config_dir, settings, engine)))
     engine.dispose()
 
     (config_dir / "profiles" / "great_firewall.yaml").write_text(

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from monitor.feeddocument import LARGE_FEED_BYTES
-from monitor.ingest.feeds import parse_feed
 from monitor.ingest.prune import prune_known
-from monitor.service import Service
+from monitor.pipeline.newentries import LARGE_FEED_BYTES
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from tests.conftest import open_database
+from tests.documents import feed_document
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -31,7 +33,7 @@ def test_known_rss_items_are_dropped_others_kept() -> None:
     body = rss(["a", "b", None, "c"])
     pruned, kind, dropped = prune_known(body, "application/rss+xml", {"a", "c", "Item 2"})
     assert dropped == 2
-    titles = [e.title for e in parse_feed(pruned, "https://e.example/feed", kind).entries]
+    titles = [e.title for e in feed_document(pruned, "https://e.example/feed", kind).entries]
     assert titles == ["Item 1", "Item 2"]  # an item without a GUID is never dropped
 
 
@@ -43,7 +45,9 @@ def test_known_atom_entries_are_dropped() -> None:
     ).encode("utf-16")
     pruned, kind, dropped = prune_known(body, "application/atom+xml", {"urn:1"})
     assert dropped == 1
-    assert [e.guid for e in parse_feed(pruned, "https://e.example/atom", kind).entries] == ["urn:2"]
+    assert [e.guid for e in feed_document(pruned, "https://e.example/atom", kind).entries] == [
+        "urn:2"
+    ]
 
 
 def test_unreadable_or_unknown_documents_are_left_alone() -> None:
@@ -54,6 +58,7 @@ def test_unreadable_or_unknown_documents_are_left_alone() -> None:
     assert prune_known(body, "text/xml", set()) == (body, "text/xml", 0)
 
 
+@pytest.mark.slow
 def test_a_large_feed_with_one_new_item(
     sqlite_url: str, config_dir: Path, httpserver: HTTPServer
 ) -> None:
@@ -69,10 +74,10 @@ def test_a_large_feed_with_one_new_item(
     settings, engine = open_database(config_dir, sqlite_url)
     service = Service(config_dir, settings, engine)
 
-    first = asyncio.run(service.run_once())
+    first = asyncio.run(run_once(service))
     assert first.entries_new == 300
     documents.append(rss(["new", *guids], pad))
-    second = asyncio.run(service.run_once(everything=True))
+    second = asyncio.run(run_once(service, everything=True))
     assert second.entries_new == 1
     assert second.feeds_failed == 0
     engine.dispose()

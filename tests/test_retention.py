@@ -14,9 +14,10 @@ from sqlalchemy import Engine, event, func, select
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.minhash import signature
+from monitor.ingest.minhash import signature
 from monitor.models import Article, Entry, FeedSpec, Match, Route
-from monitor.store import feeds, outbox
+from monitor.pipeline.stories import BANDS, bands
+from monitor.store import backlog, feeds
 from monitor.store.articles import store_article, stored_articles
 from monitor.store.engine import open_engine
 from monitor.store.hits import query_hits
@@ -28,7 +29,6 @@ from monitor.store.retention import (
     vacuum,
 )
 from monitor.store.tables import ArticleRow, EntryRow, StoryBandRow
-from monitor.stories import BANDS, bands
 from tests.conftest import open_database
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -85,7 +85,7 @@ def test_prune_deletes_old_text_and_keeps_hits(engine: Engine) -> None:
     old = [_store(engine, n, OLD) for n in range(3)]
     recent = [_store(engine, n, RECENT) for n in range(3, 5)]
     old_bytes = sum(len(text.encode()) for text in old)
-    alerts = outbox.alert_counts(engine)
+    alerts = backlog.alert_counts(engine)
     assert count_prunable(engine, NOW, KEEP) == (3, old_bytes)
 
     report = prune(engine, NOW, KEEP)
@@ -107,7 +107,7 @@ def test_prune_deletes_old_text_and_keeps_hits(engine: Engine) -> None:
     hits = query_hits(engine)  # what `monitor hits` and digests read
     assert sorted(h.title for h in hits) == [f"Title {n}" for n in range(5)]
     assert all(h.snippet == SNIPPETS[0] and h.snippets == list(SNIPPETS) for h in hits)
-    assert outbox.alert_counts(engine) == alerts == {"pending": 5}
+    assert backlog.alert_counts(engine) == alerts == {"pending": 5}
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(EntryRow)).scalar_one() == 5
 

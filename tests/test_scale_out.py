@@ -27,6 +27,8 @@ from monitor.store.tables import AlertRow, EntryRow, FeedRow, HitRow
 from tests.conftest import REPO, wait_until
 from tests.loopback import LoopbackServer, QuietHandler, serving
 
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
+
 FEEDS = 300
 PER_ROUND = 2  # new entries per feed and round
 REF = re.compile(r"ref (alert|message)\\?-(\d+)")  # "ref alert-12"; Markdown: alert\-12

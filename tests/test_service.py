@@ -13,15 +13,19 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.profiles.profile import Doc
-from monitor.service import Service
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
+from monitor.store.backlog import alert_counts
 from monitor.store.engine import open_engine
 from monitor.store.hits import query_hits
-from monitor.store.outbox import alert_counts
 from tests.conftest import REPO, RecordingSender, open_database
 from tests.newsroom import serve_newsroom
+
+pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
 
 def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes], seconds: float) -> str:
@@ -53,10 +57,8 @@ def test_service_polls_on_schedule_and_stops_cleanly_on_sigterm(
         try:
             _wait_for(log, "cycle feeds_polled=1", process, seconds=120)
             _wait_for(log, "cycle feeds_polled=0", process, seconds=30)  # next tick: not due
-            started = time.monotonic()
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=60) == 0
-            assert time.monotonic() - started < 60
         finally:
             if process.poll() is None:
                 process.kill()
@@ -112,14 +114,14 @@ def test_first_poll_backfills_without_alerts_then_new_entries_alert(
     httpserver.expect_oneshot_request("/feed.xml").respond_with_data(
         feed(first), content_type="application/rss+xml"
     )
-    backfill = asyncio.run(service.run_once())
+    backfill = asyncio.run(run_once(service))
     assert backfill.entries_new == 2 and backfill.hits > 0
     assert backfill.alerts_created == 0
 
     httpserver.expect_oneshot_request("/feed.xml").respond_with_data(
         feed(second), content_type="application/rss+xml"
     )
-    later = asyncio.run(service.run_once(everything=True))
+    later = asyncio.run(run_once(service, everything=True))
     assert later.entries_new == 3
     alerted = {h.url.rsplit("=", 1)[1] for h in query_hits(engine) if h.profile == "great_firewall"}
     assert alerted == {"undated-1", "old-1", "undated-2", "fresh-2", "old-2"}  # all stored …

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from monitor.models import Article, Entry, FeedSpec, Match, Route
-from monitor.store import articles, feeds, outbox
+from monitor.alerts.outbox import CLAIM_BATCH as BATCH
+from monitor.alerts.outbox import LEASE as ALERT_LEASE
+from monitor.models import (
+    Article,
+    Entry,
+    FeedSpec,
+    Match,
+    PollRecord,
+    PollResult,
+    Route,
+    StoredEntry,
+)
+from monitor.pipeline.newentries import unseen
+from monitor.store import articles, backlog, feeds, outbox
 from monitor.store.engine import upgrade
-from monitor.store.feeds import PollOutcome
+from monitor.store.gateway import Database
 from monitor.store.hits import query_hits
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+claim_alerts = partial(outbox.claim_alerts, lease=ALERT_LEASE, limit=BATCH)
 LEASE = timedelta(minutes=15)
 
 
@@ -24,7 +38,7 @@ def _feed(engine: Engine, url: str = "https://a.example/rss") -> int:
     return feeds.feed_rows(engine)[url].id or 0
 
 
-def _store(engine: Engine, feed_id: int, guid: str = "g1") -> articles.Stored:
+def _store(engine: Engine, feed_id: int, guid: str = "g1") -> StoredEntry:
     entry = Entry(guid, "https://a.example/1", "Title", "summary", NOW)
     article = Article("https://a.example/1", "Title", "text about the Great Firewall")
     match = Match("gfw", "v1", ["Great Firewall"], 1.0, "the **Great Firewall**")
@@ -53,7 +67,7 @@ def test_storing_the_same_entry_twice_adds_nothing(engine: Engine) -> None:
     assert (again.new_hits, again.new_alerts) == (0, 0)
     assert again.article_id == first.article_id
     assert len(query_hits(engine)) == 1
-    assert outbox.alert_counts(engine) == {"pending": 2}
+    assert backlog.alert_counts(engine) == {"pending": 2}
 
 
 def test_unseen_skips_stored_guids_and_repeats(engine: Engine) -> None:
@@ -64,7 +78,13 @@ def test_unseen_skips_stored_guids_and_repeats(engine: Engine) -> None:
         Entry("g2", None, "new", "", None),
         Entry("g2", None, "repeat", "", None),
     ]
-    assert [e.title for e in articles.unseen(engine, feed_id, entries)] == ["new"]
+    assert [e.title for e in unseen(Database(engine), feed_id, entries)] == ["new"]
+
+
+def _record(
+    engine: Engine, feed_id: int, result: PollResult, now: datetime, next_poll: datetime
+) -> None:
+    feeds.record_polls(engine, [PollRecord(feed_id, result, now, next_poll)])
 
 
 def test_claim_due_leases_feeds_until_recorded(engine: Engine) -> None:
@@ -75,15 +95,13 @@ def test_claim_due_leases_feeds_until_recorded(engine: Engine) -> None:
     assert {d.url for d in due} == {"https://a.example/rss", "https://b.example"}
     assert all(d.first_poll for d in due)
     assert feeds.claim_due(engine, NOW, lease=LEASE) == []  # leased
-    feeds.record_poll(
-        engine, due[0].id, PollOutcome("ok", etag='"e1"'), NOW, NOW + timedelta(hours=1)
-    )
+    _record(engine, due[0].id, PollResult("a", "ok", etag='"e1"'), NOW, NOW + timedelta(hours=1))
     assert feeds.claim_due(engine, NOW, lease=LEASE) == []  # polled and not due yet
     later = NOW + LEASE + timedelta(seconds=1)
     [expired] = feeds.claim_due(engine, later, lease=LEASE)  # a lease never released expires
     assert expired.id == due[1].id
-    feeds.record_poll(
-        engine, expired.id, PollOutcome("error", "down"), later, NOW + timedelta(hours=3)
+    _record(
+        engine, expired.id, PollResult("b", "error", error="down"), later, NOW + timedelta(hours=3)
     )
     [again] = feeds.claim_due(engine, NOW + timedelta(hours=2), lease=LEASE)
     assert again.etag == '"e1"'
@@ -93,7 +111,7 @@ def test_claim_due_leases_feeds_until_recorded(engine: Engine) -> None:
 def test_claim_all_ignores_schedule_but_not_leases_or_disabled(engine: Engine) -> None:
     feed_id = _feed(engine)
     [due] = feeds.claim_due(engine, NOW, lease=LEASE)
-    feeds.record_poll(engine, due.id, PollOutcome("ok"), NOW, NOW + timedelta(hours=1))
+    _record(engine, due.id, PollResult("a", "ok"), NOW, NOW + timedelta(hours=1))
     assert [d.id for d in feeds.claim_due(engine, NOW, everything=True, lease=LEASE)] == [feed_id]
     feeds.release_leases(engine, [feed_id])
     feeds.sync_feeds(engine, [], NOW)  # removed from feeds.yaml
@@ -102,14 +120,14 @@ def test_claim_all_ignores_schedule_but_not_leases_or_disabled(engine: Engine) -
 
 def test_outbox_records_sent_and_failed(engine: Engine) -> None:
     _store(engine, _feed(engine))
-    first, second = outbox.claim_alerts(engine, NOW)
+    first, second = claim_alerts(engine, NOW)
     assert first.hit.profile == "gfw" and first.hit.url == "https://a.example/1"
     outbox.mark_sent(engine, first.id, NOW)
     outbox.mark_attempt_failed(engine, second.id, "refused", NOW + timedelta(minutes=1))
-    assert outbox.claim_alerts(engine, NOW) == []
-    [retry] = outbox.claim_alerts(engine, NOW + timedelta(minutes=1))
+    assert claim_alerts(engine, NOW) == []
+    [retry] = claim_alerts(engine, NOW + timedelta(minutes=1))
     assert retry.attempts == 1
     outbox.mark_attempt_failed(engine, retry.id, "refused again", None)
-    assert outbox.alert_counts(engine) == {"sent": 1, "failed": 1}
+    assert backlog.alert_counts(engine) == {"sent": 1, "failed": 1}
     outbox.mark_sent(engine, retry.id, NOW)  # a failed alert is not silently flipped to sent
-    assert outbox.alert_counts(engine) == {"sent": 1, "failed": 1}
+    assert backlog.alert_counts(engine) == {"sent": 1, "failed": 1}

@@ -24,11 +24,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from monitor.minhash import signature
+from monitor.ingest.minhash import MAX_CHARS, MIN_CHARS, NUM_PERM, SHINGLE, signature
+from monitor.pipeline.stories import BANDS, ROWS, THRESHOLD, similarity
 from monitor.profiles.normalize import fold
-from monitor.service import Service
+from monitor.runtime.lifecycle import run_once
+from monitor.runtime.service import Service
 from monitor.store.hits import query_hits
-from monitor.stories import MAX_CHARS, MIN_CHARS, NUM_PERM, SHINGLE, THRESHOLD, similarity
 from tests.conftest import REPO, fresh_python, open_database
 from tests.newsroom import UNRELATED_TEXT, article_page, seed_text
 
@@ -69,6 +70,7 @@ def test_signatures_tell_copies_from_other_stories() -> None:
     assert signature("Too short to tell.") is None
 
 
+@pytest.mark.slow
 def test_one_alert_per_story_lists_the_other_outlets(
     sqlite_url: str, config_dir: Path, httpserver: HTTPServer
 ) -> None:
@@ -108,7 +110,7 @@ def test_one_alert_per_story_lists_the_other_outlets(
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
     settings, engine = open_database(config_dir, sqlite_url)
 
-    report = asyncio.run(Service(config_dir, settings, engine).run_once())
+    report = asyncio.run(run_once(Service(config_dir, settings, engine)))
 
     hits = query_hits(engine)
     profiles = {h.profile for h in hits}
@@ -128,7 +130,7 @@ Signer = Callable[[str], bytes | None]
 
 @pytest.fixture(scope="module")
 def datasketch_signature() -> Signer:
-    """signature() as it was computed before monitor.minhash: with datasketch's MinHash."""
+    """signature() as it was computed before monitor.ingest.minhash: with datasketch's MinHash."""
     datasketch = pytest.importorskip("datasketch", minversion="2.0")  # "affine32" is 2.0's
 
     def reference(text: str) -> bytes | None:
@@ -167,6 +169,7 @@ def _letters(rng: random.Random, n: int) -> str:
     return "".join(rng.choices(string.ascii_lowercase, k=n))  # folds to itself
 
 
+@pytest.mark.slow
 def test_same_signatures_as_datasketch_for_samples_and_lengths_at_the_limits(
     datasketch_signature: Signer,
 ) -> None:
@@ -199,6 +202,7 @@ def test_same_signatures_as_datasketch_for_samples_and_lengths_at_the_limits(
     assert sum(isinstance(o, bytes) for o in outcomes[len(samples) :]) > len(limits) // 2
 
 
+@pytest.mark.slow
 def test_same_signatures_as_datasketch_for_random_texts(datasketch_signature: Signer) -> None:
     rng = random.Random(7)
     alphabets = [
@@ -249,6 +253,7 @@ def _corpus_texts() -> list[tuple[str, str]]:
     return texts
 
 
+@pytest.mark.slow
 def test_same_signatures_as_datasketch_for_the_corpus(datasketch_signature: Signer) -> None:
     if not CORPUS.is_dir():
         pytest.skip(f"no corpus at {CORPUS} (only beside the shared workspace)")
@@ -275,7 +280,7 @@ def test_signatures_stay_those_stored_by_earlier_versions() -> None:
 
 def test_importing_minhash_loads_neither_datasketch_nor_scipy() -> None:
     code = (
-        "import sys, monitor.minhash as s\n"
+        "import sys, monitor.ingest.minhash as s\n"
         "assert s.signature('a fresh interpreter signs this text. ' * 20) is not None\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('datasketch', 'scipy')))"
     )
@@ -292,3 +297,8 @@ def test_similarity_is_the_share_of_equal_slots() -> None:
     assert similarity(sig, sig) == 1.0
     assert similarity(sig, bytes(words)) == (NUM_PERM - 10) / NUM_PERM
     assert similarity(bytes(words), sig) == (NUM_PERM - 10) / NUM_PERM
+
+
+def test_the_bands_cover_the_signature_exactly() -> None:
+    """stories cuts what minhash makes: 16 bands of 8 slots are its 128 slots, no more."""
+    assert BANDS * ROWS == NUM_PERM

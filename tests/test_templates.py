@@ -13,16 +13,16 @@ import pytest
 
 from monitor.alerts.compose import FORMATS, AlertItem, Digest, DigestGroup, Format, Notice
 from monitor.alerts.filters import FILTERS, md_marked, plural, web_url, when
-from monitor.alerts.templates import NAMES, Templates
+from monitor.alerts.render import NAMES, Templates
 from monitor.errors import ConfigError
-from monitor.store.hits import HitView
+from monitor.models import Hit
 from tests.conftest import REPO
 
 PUBLISHED = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 
 
-def _hit(**changes: object) -> HitView:
-    hit = HitView(
+def _hit(**changes: object) -> Hit:
+    hit = Hit(
         profile="gfw",
         url="https://news.example.org/story/1",
         title="Regulator tightens VPN rules",

@@ -17,9 +17,9 @@ import apprise
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts.schedules import DEBOUNCE, Schedule, ScheduleSpec, build
+from monitor.config.yamlfile import line_of, read_yaml, validate
 from monitor.errors import ConfigError
 from monitor.models import ChannelSpec, QuietHours
-from monitor.yamlconfig import line_of, read_yaml, validate
 
 ALERTS_FILE = "alerts.yaml"
 LOG_CHANNEL = "log"  # used when no channel is configured: alerts are written to the log

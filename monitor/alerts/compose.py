@@ -1,4 +1,4 @@
-"""What a message is about, as plain data for the templates (monitor.alerts.templates):
+"""What a message is about, as plain data for the templates (monitor.alerts.render):
 one hit, a digest of many, or a notice about the monitor itself."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from monitor.store.hits import HitView
+from monitor.models import Hit
 
 Format = Literal["text", "markdown", "html"]
 FORMATS: tuple[Format, ...] = ("text", "markdown", "html")
@@ -26,7 +26,7 @@ class Message:
 class AlertItem:
     """One hit to tell someone about, with the other outlets that carried its story."""
 
-    hit: HitView
+    hit: Hit
     also: tuple[tuple[str, str], ...] = ()  # (outlet, link), in the order they arrived
     ref: str = ""  # the outbox reference ("alert-123"): lets a receiver drop a re-delivery
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
 
-from monitor.store.hits import HitView
+from monitor.models import Hit
 
 log = logging.getLogger("monitor.alerts.templates")
 
@@ -96,7 +96,7 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     return f"{count} {singular if count == 1 else many or singular + 's'}"
 
 
-def snippets(hit: HitView) -> list[str]:
+def snippets(hit: Hit) -> list[str]:
     """The hit's keyword-in-context snippets: all of them, else its single snippet."""
     return list(hit.snippets) or ([hit.snippet] if hit.snippet else [])
 

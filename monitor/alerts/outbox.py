@@ -1,6 +1,6 @@
 """The outbox worker: deliver what is due after it was committed, and record each result.
 
-One pass: digests whose period is over are made (monitor.store.messages.close_digests), then
+One pass: digests whose period is over are made (OutboxStore.close_digests), then
 every due instant alert is sent — unless its channel is in quiet hours (held until they end) or
 its profile passed the debounce limit for the window (moved into the window's digest, and the
 channel told once) — then every due digest and notice. Each row is one message to one channel,
@@ -8,8 +8,9 @@ so a failing channel is retried later without the others being resent. A row is 
 right after its channel accepted it: a crash between the two is the only way a message can go
 out twice (see docs/alerts.md, "Delivery guarantees").
 
-Rows are claimed a small batch at a time (monitor.store.outbox.claim_alerts): instances sharing
-a PostgreSQL database never send the same row, and a crashed instance's claims run out.
+Rows are claimed a small batch at a time (OutboxStore.claim_alerts): instances sharing a
+PostgreSQL database never send the same row, and a crashed instance's claims run out. The
+database is reached only through OutboxStore (monitor.store.gateway.Database implements it).
 """
 
 from __future__ import annotations
@@ -19,35 +20,28 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
-
-from sqlalchemy import Engine
-from sqlmodel import Session
+from typing import Literal, Protocol, TypeVar
 
 from monitor.alerts.channels import LOG_CHANNEL, AlertConfig
 from monitor.alerts.compose import AlertItem, Digest, DigestGroup, Format, Message, Notice
+from monitor.alerts.render import Templates
 from monitor.alerts.schedules import DEBOUNCE, debounce_window, quiet_until
-from monitor.alerts.templates import Templates
+from monitor.backoff import backoff
+from monitor.config.settings import AlertSettings
 from monitor.errors import DeliveryError
-from monitor.models import ChannelSpec
-from monitor.settings import AlertSettings
-from monitor.store import messages
-from monitor.store.messages import PendingMessage
-from monitor.store.outbox import (
-    CLAIM_BATCH,
-    LEASE,
-    PendingAlert,
-    alerts_in_window,
-    claim_alerts,
-    hold_alert,
-    mark_attempt_failed,
-    mark_sent,
-    record_attempt,
-    release,
-)
-from monitor.store.tables import AlertRow, MessageRow
+from monitor.models import ChannelSpec, DigestHit, PendingAlert, PendingMessage
 
 log = logging.getLogger("monitor.alerts")
+
+# How long a claim keeps other instances off a row (alert or message) it has not sent yet. The
+# delivery pass claims CLAIM_BATCH rows at a time and gives back what is left of a batch once
+# half the lease has passed, so the other half only has to outlast one send and the clock
+# difference between two machines; a send takes seconds (Apprise waits 5.5 s between two
+# messages to most services, its socket timeouts are 4-15 s), so 20 of them usually fit in the
+# first half. The lease is also how long the unsent rows of an instance killed mid-pass wait
+# before another instance or its restart sends them: minutes, not hours.
+LEASE = timedelta(minutes=10)
+CLAIM_BATCH = 20
 
 ALERTS_PER_PASS = 500  # the rest waits for the next pass: a pass ends, whatever the backlog
 MESSAGES_PER_PASS = 200
@@ -59,6 +53,67 @@ class _Claimed(Protocol):
 
 
 Row = TypeVar("Row", bound=_Claimed)
+Kind = Literal["alert", "message"]  # which outbox table a row is in
+
+
+class OutboxStore(Protocol):
+    """What a delivery pass needs from the database (monitor.store.gateway.Database). Claims
+    lock and lease rows so that instances sharing a database never take the same one;
+    recording a result (sent, failed, held) ends the claim."""
+
+    def claim_alerts(
+        self, now: datetime, *, lease: timedelta, limit: int
+    ) -> list[PendingAlert]: ...
+
+    def claim_messages(
+        self, now: datetime, *, lease: timedelta, limit: int
+    ) -> list[PendingMessage]: ...
+
+    def release(self, kind: Kind, ids: list[int], until: datetime, now: datetime) -> None:
+        """Give back claimed rows not sent after all (still under the lease `until`)."""
+
+    def hold(self, kind: Kind, row_id: int, until: datetime, *, digest: str | None = None) -> None:
+        """Postpone without counting an attempt; an alert with `digest` moves into it."""
+
+    def mark_sent(self, kind: Kind, row_id: int, now: datetime) -> None: ...
+
+    def mark_failed(self, kind: Kind, row_id: int, error: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt; without `retry_at` the row has failed for good."""
+
+    def alerts_in_window(self, profile: str, channel: str, since: datetime) -> int:
+        """Instant alerts of a profile sent to a channel since `since`."""
+        ...
+
+    def enqueue(
+        self,
+        channels: list[str],
+        key: str,
+        kind: str,
+        now: datetime,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        feed_notice: tuple[int, str] | None = None,
+    ) -> int:
+        """Queue a notice per channel unless one with `key` exists; how many were added."""
+        ...
+
+    def enqueue_digest(
+        self,
+        channels: list[str],
+        schedule: str,
+        fire: datetime,
+        now: datetime,
+        period_start: datetime | None,
+    ) -> int: ...
+
+    def close_digests(
+        self, now: datetime, period_starts: dict[str, Callable[[datetime], datetime | None]]
+    ) -> int:
+        """Turn the queued alerts whose digest is due into digest messages."""
+        ...
+
+    def digest_hits(self, message_id: int) -> list[DigestHit]: ...
 
 
 class Sender(Protocol):
@@ -82,7 +137,7 @@ class Outbox:
     """Everything one delivery pass needs; `system` lists the channels taking system notices
     and `digest_channels` the channels each schedule sends to (for empty digests)."""
 
-    engine: Engine
+    store: OutboxStore
     config: AlertConfig
     sender: Sender
     templates: Templates
@@ -99,16 +154,16 @@ class Outbox:
         """One delivery pass over everything due now."""
         self._counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
         now = self.clock()
-        messages.close_digests(self.engine, now, self._period_starts())
+        self.store.close_digests(now, self._period_starts())
         self._empty_digests(now)
-        self._drain(claim_alerts, AlertRow, self._deliver_alert, ALERTS_PER_PASS)
-        self._drain(messages.claim_messages, MessageRow, self._deliver_message, MESSAGES_PER_PASS)
+        self._drain(self.store.claim_alerts, "alert", self._deliver_alert, ALERTS_PER_PASS)
+        self._drain(self.store.claim_messages, "message", self._deliver_message, MESSAGES_PER_PASS)
         return DeliveryReport(**self._counts)
 
     def _drain(
         self,
         claim: Callable[..., list[Row]],
-        table: type[AlertRow] | type[MessageRow],
+        kind: Kind,
         deliver: Callable[[Row], None],
         limit: int,
     ) -> None:
@@ -121,9 +176,7 @@ class Outbox:
         done = 0
         while done < limit and not self.stopping():
             claimed_at = self.clock()
-            batch = claim(
-                self.engine, claimed_at, lease=self.lease, limit=min(CLAIM_BATCH, limit - done)
-            )
+            batch = claim(claimed_at, lease=self.lease, limit=min(CLAIM_BATCH, limit - done))
             if not batch:
                 return
             left = deque(batch)
@@ -135,7 +188,7 @@ class Outbox:
                         break
             finally:
                 ids = [row.id for row in left]
-                release(self.engine, table, ids, claimed_at + self.lease, claimed_at)
+                self.store.release(kind, ids, claimed_at + self.lease, claimed_at)
 
     def notify_system(
         self,
@@ -145,22 +198,16 @@ class Outbox:
         body: str,
         *,
         but: str = "",
-        session: Session | None = None,
+        feed_notice: tuple[int, str] | None = None,
     ) -> int:
         """Queue a system notice for the system channels (only the log when there are none);
-        `key` makes it unique, `session` commits it with the caller's own writes."""
+        `key` makes it unique. With `feed_notice` (feed id, kind) the feed records that it
+        was told in the same transaction, even when only the log is told."""
         channels = [c for c in self.system if c != but]
         added = 0
-        if channels:
-            added = messages.enqueue(
-                self.engine,
-                channels,
-                key,
-                kind,
-                self.clock(),
-                title=title,
-                body=body,
-                session=session,
+        if channels or feed_notice is not None:
+            added = self.store.enqueue(
+                channels, key, kind, self.clock(), title=title, body=body, feed_notice=feed_notice
             )
         if added or not channels:
             log.warning("system notice: %s\n%s", title, body)
@@ -173,7 +220,7 @@ class Outbox:
         if channel is not None and channel.quiet is not None:
             until = quiet_until(channel.quiet, now)
             if until is not None:
-                hold_alert(self.engine, alert.id, until)
+                self.store.hold("alert", alert.id, until)
                 self._counts["held"] += 1
                 return
         if self._debounced(alert, now):
@@ -184,8 +231,8 @@ class Outbox:
             alert.channel,
             lambda fmt: self.templates.alert(item, fmt),
             attempts=alert.attempts,
-            on_sent=lambda: mark_sent(self.engine, alert.id, self.clock()),
-            on_failed=lambda error, retry: mark_attempt_failed(self.engine, alert.id, error, retry),
+            on_sent=lambda: self.store.mark_sent("alert", alert.id, self.clock()),
+            on_failed=lambda error, retry: self.store.mark_failed("alert", alert.id, error, retry),
         )
 
     def _debounced(self, alert: PendingAlert, now: datetime) -> bool:
@@ -195,11 +242,10 @@ class Outbox:
             return False
         start, end = debounce_window(now, self.settings.debounce_window)
         profile = alert.hit.profile
-        if alerts_in_window(self.engine, profile, alert.channel, start) < limit:
+        if self.store.alerts_in_window(profile, alert.channel, start) < limit:
             return False
-        hold_alert(self.engine, alert.id, end, digest=DEBOUNCE)
-        messages.enqueue(
-            self.engine,
+        self.store.hold("alert", alert.id, end, digest=DEBOUNCE)
+        self.store.enqueue(
             [alert.channel],
             f"debounce:{profile}:{start.isoformat(timespec='seconds')}",
             "debounce",
@@ -221,7 +267,7 @@ class Outbox:
         if channel is not None and channel.quiet is not None:
             until = quiet_until(channel.quiet, now)
             if until is not None:
-                record_attempt(self.engine, MessageRow, message.id, retry_at=until, attempt=False)
+                self.store.hold("message", message.id, until)
                 self._counts["held"] += 1
                 return
 
@@ -238,16 +284,14 @@ class Outbox:
             message.channel,
             render,
             attempts=message.attempts,
-            on_sent=lambda: record_attempt(
-                self.engine, MessageRow, message.id, sent_at=self.clock()
-            ),
-            on_failed=lambda error, retry: record_attempt(
-                self.engine, MessageRow, message.id, error=error, retry_at=retry
+            on_sent=lambda: self.store.mark_sent("message", message.id, self.clock()),
+            on_failed=lambda error, retry: self.store.mark_failed(
+                "message", message.id, error, retry
             ),
         )
 
     def _digest(self, message: PendingMessage) -> Digest:
-        hits = messages.digest_hits(self.engine, message.id)
+        hits = self.store.digest_hits(message.id)
         groups: dict[str, list[AlertItem]] = {}
         for row in hits:
             groups.setdefault(row.hit.profile, []).append(
@@ -281,15 +325,8 @@ class Outbox:
             fire = schedule.last_fire(now) if schedule.send_empty and channels else None
             if fire is None or fire <= self.started_at:
                 continue
-            messages.enqueue(
-                self.engine,
-                channels,
-                messages.digest_key(name, fire),
-                "digest",
-                now,
-                schedule=name,
-                period_start=schedule.last_fire_before(fire),
-                period_end=fire,
+            self.store.enqueue_digest(
+                channels, name, fire, now, period_start=schedule.last_fire_before(fire)
             )
 
     # -- sending -------------------------------------------------------------------------
@@ -330,7 +367,7 @@ class Outbox:
     ) -> None:
         now = self.clock()
         permanent = channel is None or attempts >= self.settings.max_attempts
-        delay = self.settings.retry_delay * 2 ** (attempts - 1)
+        delay = backoff(self.settings.retry_delay, attempts, self.settings.max_retry_delay)
         retry_at = None if permanent else now + timedelta(seconds=delay)
         record(error, retry_at)
         log.error(

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import Engine
-
-from monitor.settings import AlertSettings
-from monitor.store.hits import first_hits, hit_counts
+from monitor.config.settings import AlertSettings
 
 HISTORY = timedelta(days=1)  # a profile younger than this has no baseline worth comparing
+
+
+class HitCounts(Protocol):
+    """The counts a spike is found in (monitor.store.gateway.Database)."""
+
+    def hit_counts(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Hits stored per profile in [since, until)."""
+        ...
+
+    def first_hits(self) -> dict[str, datetime]:
+        """When each profile's first stored hit was made."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,18 +31,18 @@ class Spike:
     window_start: datetime
 
 
-def find_spikes(engine: Engine, now: datetime, settings: AlertSettings) -> list[Spike]:
+def find_spikes(counts: HitCounts, now: datetime, settings: AlertSettings) -> list[Spike]:
     """Profiles with at least spike_min_hits hits in the last spike_window and more than
     spike_factor × their average per window over the spike_baseline before it."""
     window = timedelta(seconds=settings.spike_window)
     baseline_span = timedelta(seconds=settings.spike_baseline)
     start = now - window
-    recent = hit_counts(engine, start, now + timedelta(microseconds=1))
+    recent = counts.hit_counts(start, now + timedelta(microseconds=1))
     candidates = {p: n for p, n in recent.items() if n >= settings.spike_min_hits}
     if not candidates:
         return []
-    first = first_hits(engine)
-    before = hit_counts(engine, start - baseline_span, start)
+    first = counts.first_hits()
+    before = counts.hit_counts(start - baseline_span, start)
     spikes = []
     for profile, count in sorted(candidates.items()):
         if profile not in first or now - first[profile] < HISTORY:

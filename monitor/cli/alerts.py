@@ -12,11 +12,16 @@ from rich.table import Table
 from monitor.alerts.channels import load_channels
 from monitor.alerts.compose import Notice
 from monitor.alerts.deliver import Notifier
-from monitor.alerts.templates import TEMPLATES_DIR, Templates
+from monitor.alerts.render import TEMPLATES_DIR, Templates
 from monitor.cli.common import TableOrJson, config_dir, engine, iso, out, print_json, settings
 from monitor.errors import DeliveryError
-from monitor.store.messages import undelivered_messages
-from monitor.store.outbox import alert_counts, count_by_status, requeue_failed, undelivered
+from monitor.store.backlog import (
+    alert_counts,
+    count_by_status,
+    requeue_failed,
+    undelivered,
+    undelivered_messages,
+)
 from monitor.store.tables import MessageRow
 
 alerts_app = typer.Typer(

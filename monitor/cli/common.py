@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
+from monitor.config.settings import Settings, load_settings, parse_duration
 from monitor.errors import ConfigError
 from monitor.logs import configure_logging
-from monitor.settings import Settings, load_settings, parse_duration
 from monitor.store.engine import open_engine, upgrade
 
 out = Console()

@@ -23,9 +23,9 @@ from monitor.cli.common import (
     progress,
     settings,
 )
-from monitor.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
+from monitor.config.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
+from monitor.config.settings import parse_duration
 from monitor.models import FeedSpec
-from monitor.settings import parse_duration
 from monitor.store.feeds import feed_health, feed_rows
 
 feeds_app = typer.Typer(help="List and edit the feeds in feeds.yaml.", no_args_is_help=True)

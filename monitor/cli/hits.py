@@ -15,7 +15,8 @@ from rich.table import Table
 
 from monitor.cli.common import engine, iso, out, print_json, settings
 from monitor.cli.common import since as parse_since
-from monitor.store.hits import HitView, query_hits
+from monitor.models import Hit
+from monitor.store.hits import query_hits
 
 
 class Format(StrEnum):
@@ -25,7 +26,7 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def _hit_record(hit: HitView) -> dict[str, Any]:
+def _hit_record(hit: Hit) -> dict[str, Any]:
     record = asdict(hit)
     for key in ("published_at", "created_at"):
         record[key] = iso(record[key])

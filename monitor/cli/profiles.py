@@ -14,6 +14,7 @@ from rich.table import Table
 
 from monitor.cli.common import config_dir, engine, out, print_json, progress, settings
 from monitor.cli.common import since as parse_since
+from monitor.config.settings import FetchSettings
 from monitor.errors import ConfigError, FetchError
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.language import detect_language
@@ -23,7 +24,6 @@ from monitor.profiles.files import load_profiles
 from monitor.profiles.matcher import Matcher, Outcome, outcome
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.query import QueryError, parse_query
-from monitor.settings import FetchSettings
 from monitor.store.articles import StoredArticle, hit_article_ids, stored_articles
 
 profiles_app = typer.Typer(

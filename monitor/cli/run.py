@@ -20,8 +20,8 @@ from monitor.cli.common import (
     progress,
     settings,
 )
+from monitor.config.settings import parse_duration
 from monitor.logs import configure_logging
-from monitor.settings import parse_duration
 from monitor.store.retention import count_prunable, database_size, prune, vacuum
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -36,8 +36,8 @@ def run(
 ) -> None:
     """Run the service (or one cycle with --once); on a terminal the first cycle's polls
     are counted on a progress bar."""
-    from monitor import lifecycle  # noqa: PLC0415  (keeps quick commands light)
-    from monitor.service import Service  # noqa: PLC0415
+    from monitor.runtime import lifecycle  # noqa: PLC0415  (keeps quick commands light)
+    from monitor.runtime.service import Service  # noqa: PLC0415
 
     if everything and not once:
         raise typer.BadParameter("--all only applies together with --once", param_hint="--all")

@@ -18,7 +18,7 @@ from monitor.ingest.encoding import Decoded, decode_document
 from monitor.ingest.entries import RawEntry, build_entries, plain_text
 from monitor.ingest.jsonfeed import looks_like_json, read_json_feed
 from monitor.ingest.prolog import defuse_doctype, defused, root_start
-from monitor.models import ParsedFeed
+from monitor.models import ParsedFeed, WebPage
 
 __all__ = [
     "FeedDocumentError",
@@ -46,21 +46,10 @@ class FeedDocumentError(FeedParseError):
 
 
 class NotAFeed(FeedDocumentError):
-    """The document is a web page or another kind of document, not a feed.
-
-    `alternates` lists the feeds an HTML page announces (autodiscovery), in page order; the
-    caller may fetch the first instead.
-    """
+    """The document is a web page announcing no feed, or another kind of document. (A web
+    page that announces feeds is not an error: parse_feed returns it as a WebPage.)"""
 
     category: ClassVar[str] = "not_a_feed"
-
-    def __init__(self, message: str, alternates: list[str]) -> None:
-        super().__init__(message)
-        self.alternates = alternates
-
-    def __reduce__(self) -> tuple[type[NotAFeed], tuple[str, list[str]]]:
-        # Picklable with its alternates, for parsing in a worker process.
-        return (type(self), (str(self), self.alternates))
 
 
 def body_fingerprint(body: bytes) -> str:
@@ -70,13 +59,14 @@ def body_fingerprint(body: bytes) -> str:
 
 def parse_feed(
     body: bytes, url: str, content_type: str = "", *, now: datetime | None = None
-) -> ParsedFeed:
+) -> ParsedFeed | WebPage:
     """Entries of one feed document, links resolved against `url` (the URL after redirects).
 
     `content_type` is the response header; its charset counts only when the bytes agree.
     With `now`, entry dates after it are clamped to it (see entries.build_entries).
-    Raises NotAFeed for an HTML page or other non-feed document, FeedDocumentError when
-    nothing usable came out of a feed document.
+    A web page announcing feeds (autodiscovery) comes back as a WebPage listing them. Raises
+    NotAFeed for any other non-feed document, FeedDocumentError when nothing usable came
+    out of a feed document.
 
     The bytes are decoded here (encoding.decode_document), the prolog replaced by a UTF-8
     declaration (prolog.defused) and the result handed to feedparser as UTF-8 bytes with a
@@ -92,8 +82,10 @@ def parse_feed(
     local = root.rsplit(":", 1)[-1]
     media = content_type.partition(";")[0].strip().lower()
     if local in _HTML_ROOTS or (media == "text/html" and local not in _FEED_ROOTS):
-        alternates = discover_feeds(body, url)
-        raise NotAFeed(f"{url}: not a feed but a web page ({_links(alternates)})", alternates)
+        page = WebPage(url, tuple(discover_feeds(body, url)))
+        if page.alternates:
+            return page
+        raise NotAFeed(page.problem)
     try:
         doc = feedparser.parse(
             io.BytesIO(_CHAR_REF.sub(_char_ref, defused(decoded.text)).encode("utf-8")),
@@ -112,7 +104,7 @@ def parse_feed(
     if not entries and not version:
         if problem:
             raise FeedDocumentError(f"{url}: no feed could be read ({problem})")
-        raise NotAFeed(f"{url}: not a feed but an XML document <{root or '?'}>", [])
+        raise NotAFeed(f"{url}: not a feed but an XML document <{root or '?'}>")
     return ParsedFeed(
         title=plain_text(doc.get("feed", {}).get("title", "")) or None,
         entries=entries,
@@ -128,7 +120,7 @@ def _json_feed(decoded: Decoded, url: str, now: datetime | None) -> ParsedFeed:
     except ValueError as exc:
         raise FeedDocumentError(f"{url}: unreadable JSON feed ({exc})") from None
     if feed is None:
-        raise NotAFeed(f"{url}: not a feed but a JSON document", [])
+        raise NotAFeed(f"{url}: not a feed but a JSON document")
     return ParsedFeed(
         title=plain_text(feed.title or "") or None,
         entries=build_entries(feed.entries, url, now),
@@ -191,7 +183,3 @@ def _date(item: Any) -> datetime | None:
 
 def _encoding(decoded: Decoded) -> str:
     return f"{decoded.encoding} ({decoded.source})"
-
-
-def _links(alternates: list[str]) -> str:
-    return f"{len(alternates)} feed link{'' if len(alternates) == 1 else 's'} found"

@@ -19,10 +19,10 @@ from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from monitor.config.settings import FetchSettings
 from monitor.errors import FetchBlocked, FetchError, FetchStatus, FetchTimeout, FetchTooLarge
 from monitor.errors import FetchCategory as Category
 from monitor.ingest.addresses import AddressBlocked, AddressPolicy, GuardedResolver, Route, parse
-from monitor.settings import FetchSettings
 
 _CHUNK = 64 * 1024  # largest piece read from the socket, and largest piece one inflate yields
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})

@@ -20,7 +20,7 @@ from monitor.ingest.encoding import decode_document
 from monitor.ingest.entries import MAX_GUID
 from monitor.ingest.feeds import parse_feed
 from monitor.ingest.prolog import defused
-from monitor.models import ParsedFeed
+from monitor.models import ParsedFeed, WebPage
 
 _ATOM = "http://www.w3.org/2005/Atom"
 _GUID_TAGS = {"item": ("guid",), f"{{{_ATOM}}}entry": (f"{{{_ATOM}}}id",)}  # RSS 2.0, Atom
@@ -73,8 +73,8 @@ def _guid(item: etree._Element) -> str | None:
 
 def parse_pruned(
     body: bytes, url: str, content_type: str, now: datetime, known: Set[str]
-) -> ParsedFeed:
+) -> ParsedFeed | WebPage:
     """parse_feed on the document without its known items (run in a worker process)."""
     document, kind, dropped = prune_known(body, content_type, known)
     parsed = parse_feed(document, url, kind, now=now)
-    return replace(parsed, known_skipped=dropped)
+    return replace(parsed, known_skipped=dropped) if isinstance(parsed, ParsedFeed) else parsed

@@ -1,5 +1,5 @@
 """What runs inside an extraction worker process: trafilatura, the language identifier and the
-MinHash signature. The pool (monitor.ingest.extract) imports this module only in its workers,
+MinHash signature. The pool (monitor.ingest.pool) imports this module only in its workers,
 so the main process never loads trafilatura, numpy or the language model."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import trafilatura
 
 from monitor.ingest.language import detect_language
-from monitor.minhash import signature
+from monitor.ingest.minhash import signature
 from monitor.models import Extracted
 
 # The trafilatura options we ship, chosen by measuring (benchmarks/quality.py, 181 pages with

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from monitor.config.yamlfile import line_of, read_yaml, validate
 from monitor.errors import ConfigError
 from monitor.profiles.normalize import fold_term
-from monitor.yamlconfig import line_of, read_yaml, validate
 
 CONCEPTS_FILE = "concepts.yaml"
 _NAME = re.compile(r"^[^\s()\":@]+$")

@@ -29,13 +29,13 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
+from monitor.config.yamlfile import read_yaml, validate
 from monitor.errors import ConfigError
 from monitor.profiles.concepts import load_concepts
 from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
 from monitor.profiles.profile import Profile
 from monitor.profiles.query import QueryError, parse_query
-from monitor.yamlconfig import read_yaml, validate
 
 PROFILES_DIR = "profiles"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

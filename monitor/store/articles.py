@@ -11,27 +11,9 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
-from monitor.models import Article, Entry, Match, Route
+from monitor.models import Article, Entry, Match, Route, StoredEntry
 from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.tables import AlertRow, ArticleRow, EntryRow, FeedRow, HitRow, StoryBandRow
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """What storing one entry added."""
-
-    article_id: int
-    new_hits: int
-    new_alerts: int
-
-
-def unseen(engine: Engine, feed_id: int, entries: Iterable[Entry]) -> list[Entry]:
-    """The entries of this feed not stored yet (first occurrence of a repeated guid only)."""
-    pending = {entry.guid: entry for entry in reversed(list(entries))}
-    if not pending:
-        return []
-    known = stored_guids(engine, feed_id, pending)
-    return [entry for guid, entry in reversed(pending.items()) if guid not in known]
 
 
 def stored_guids(engine: Engine, feed_id: int, guids: Iterable[str]) -> set[str]:
@@ -99,7 +81,7 @@ def store_article(
     now: datetime,
     story_id: int | None = None,
     band_values: list[int] | None = None,
-) -> Stored:
+) -> StoredEntry:
     """Store the article, its entry, its hits and their pending alerts in ONE transaction.
 
     `routes` maps a profile name to where its alerts go (absent or empty: no alert); an alert
@@ -187,7 +169,7 @@ def store_article(
         ]
         if alerts:
             conn.execute(sql.alert, alerts)
-    return Stored(article_id=article_id, new_hits=len(hit_ids), new_alerts=len(alerts))
+    return StoredEntry(article_id=article_id, new_hits=len(hit_ids), new_alerts=len(alerts))
 
 
 @dataclass(frozen=True, slots=True)

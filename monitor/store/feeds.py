@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,45 +9,9 @@ from sqlalchemy import Engine, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from monitor.models import FeedHealth, FeedSpec
+from monitor.models import DueFeed, FeedHealth, FeedSpec, PollRecord
 from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.tables import EntryRow, FeedRow
-
-
-@dataclass(frozen=True, slots=True)
-class DueFeed:
-    """A feed claimed for one poll."""
-
-    id: int
-    url: str
-    name: str | None
-    interval_seconds: int | None
-    etag: str | None
-    last_modified: str | None
-    first_poll: bool
-    consecutive_failures: int = 0
-    body_hash: str | None = None
-    successful_polls: int = 0
-    discovered_url: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name or self.url
-
-
-@dataclass(frozen=True, slots=True)
-class PollOutcome:
-    """What one poll of a feed ended with."""
-
-    status: str  # "ok", "not_modified", "empty", "error" or "gone"
-    error: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    title: str | None = None
-    error_category: str | None = None
-    body_hash: str | None = None
-    new_entries: int = 0
-    discovered_url: str | None = None  # a feed found on the configured page; "" forgets it
 
 
 def sync_feeds(engine: Engine, specs: list[FeedSpec], now: datetime) -> None:
@@ -165,23 +128,6 @@ def _due(now: datetime, *, everything: bool) -> list[Any]:
     return conditions
 
 
-@dataclass(frozen=True, slots=True)
-class PollRecord:
-    """A poll's result to store: what happened, when, and when to poll next."""
-
-    feed_id: int
-    outcome: PollOutcome
-    now: datetime
-    next_poll_at: datetime
-
-
-def record_poll(
-    engine: Engine, feed_id: int, outcome: PollOutcome, now: datetime, next_poll_at: datetime
-) -> None:
-    """Store one poll's result, schedule the next poll and release the lease."""
-    record_polls(engine, [PollRecord(feed_id, outcome, now, next_poll_at)])
-
-
 def record_polls(engine: Engine, records: list[PollRecord]) -> None:
     """Store many polls' results in one transaction: one UPDATE statement per shape of
     result, executed for all feeds of that shape at once (a quiet cycle of thousands of
@@ -217,33 +163,33 @@ def record_polls(engine: Engine, records: list[PollRecord]) -> None:
 
 def _poll_values(record: PollRecord) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The column values of one poll's UPDATE, and the columns to increment by one."""
-    outcome, now = record.outcome, record.now
+    result, now = record.result, record.now
     values: dict[str, Any] = {
         "feed_id": record.feed_id,
         "last_polled_at": now,
-        "last_status": outcome.status,
-        "status": "failing" if outcome.status == "error" else outcome.status,
+        "last_status": result.status,
+        "status": "failing" if result.status == "error" else result.status,
         "next_poll_at": record.next_poll_at,
         "lease_until": None,
     }
-    if outcome.status in ("error", "gone"):
-        values.update(last_error=outcome.error, error_category=outcome.error_category)
+    if result.failed:
+        values.update(last_error=result.error, error_category=result.error_category)
         increments: tuple[str, ...] = ("consecutive_failures",)
     else:
         values.update(last_error=None, error_category=None, consecutive_failures=0)
         values["last_success_at"] = now
         increments = ("successful_polls",)
-        if outcome.status in ("ok", "empty"):
+        if result.status in ("ok", "empty"):
             values.update(
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-                title=outcome.title or None,
-                body_hash=outcome.body_hash,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                title=result.title or None,
+                body_hash=result.body_hash,
             )
-    if outcome.new_entries:
+    if result.entries_new:
         values["last_entry_at"] = now
-    if outcome.discovered_url is not None:
-        values["discovered_url"] = outcome.discovered_url or None
+    if result.discovered_url is not None:
+        values["discovered_url"] = result.discovered_url or None
     return values, increments
 
 

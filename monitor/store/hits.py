@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,29 +11,8 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from monitor.models import Hit, Outlets
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
-
-
-@dataclass(frozen=True, slots=True)
-class HitView:
-    """One stored hit with its article and feed, as shown, exported and alerted."""
-
-    profile: str
-    url: str
-    title: str
-    feed: str  # the feed's name or title, else its URL
-    published_at: datetime | None
-    matched_terms: list[str]
-    score: float
-    snippet: str
-    snippets: list[str]
-    created_at: datetime
-    language: str | None
-    profile_version: str
-    matched_on: str = "page"  # "page", or "entry" when the page was not used (see note)
-    note: str | None = None
-    article_id: int = 0
-    story_id: int | None = None
 
 
 def hits_joined(*extra: Any) -> Any:
@@ -47,8 +25,8 @@ def hits_joined(*extra: Any) -> Any:
     )
 
 
-def hit_view(hit: HitRow, article: ArticleRow, feed: FeedRow) -> HitView:
-    return HitView(
+def as_hit(hit: HitRow, article: ArticleRow, feed: FeedRow) -> Hit:
+    return Hit(
         profile=hit.profile,
         url=article.link,
         title=article.title,
@@ -68,7 +46,7 @@ def hit_view(hit: HitRow, article: ArticleRow, feed: FeedRow) -> HitView:
     )
 
 
-def story_outlets(session: Session, hits: Sequence[HitView]) -> list[tuple[tuple[str, str], ...]]:
+def story_outlets(session: Session, hits: Sequence[Hit]) -> list[Outlets]:
     """For each hit, (outlet, link) of the other articles of its story, in the order they
     arrived: one query for all the stories (in chunks), without the articles' text."""
     stories = sorted({hit.story_id for hit in hits if hit.story_id})
@@ -107,7 +85,7 @@ def query_hits(
     profile: str | None = None,
     since: datetime | None = None,
     limit: int | None = None,
-) -> list[HitView]:
+) -> list[Hit]:
     """Hits newest first, optionally for one profile and created at or after `since`."""
     query = hits_joined().order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
     if profile is not None:
@@ -117,7 +95,7 @@ def query_hits(
     if limit is not None:
         query = query.limit(limit)
     with Session(engine) as session:
-        return [hit_view(*row) for row in session.exec(query)]
+        return [as_hit(*row) for row in session.exec(query)]
 
 
 def hit_counts(engine: Engine, since: datetime, until: datetime) -> dict[str, int]:

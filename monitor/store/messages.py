@@ -10,38 +10,16 @@ and then finds them digested), so instances sharing a PostgreSQL database make e
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from monitor.models import DigestHit
 from monitor.store.engine import insert_ignoring_duplicates
-from monitor.store.hits import HitView, hit_view, hits_joined, story_outlets
-from monitor.store.outbox import CLAIM_BATCH, LEASE, lease_rows
+from monitor.store.hits import as_hit, hits_joined, story_outlets
 from monitor.store.tables import AlertRow, HitRow, MessageRow
-
-
-@dataclass(frozen=True, slots=True)
-class PendingMessage:
-    id: int
-    channel: str
-    key: str
-    kind: str
-    title: str | None
-    body: str | None
-    schedule: str | None
-    period_start: datetime | None
-    period_end: datetime | None
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class DigestHit:
-    hit: HitView
-    also: tuple[tuple[str, str], ...]
-    alert_id: int
 
 
 def enqueue(
@@ -144,39 +122,6 @@ def digest_key(schedule: str, due_at: datetime) -> str:
     return f"digest:{schedule}:{due_at.astimezone(UTC).isoformat(timespec='seconds')}"
 
 
-def claim_messages(
-    engine: Engine, now: datetime, *, lease: timedelta = LEASE, limit: int = CLAIM_BATCH
-) -> list[PendingMessage]:
-    """Claim the pending messages whose next attempt is due, oldest first, for one instance:
-    like monitor.store.outbox.claim_alerts (locked, skipped by other instances, leased)."""
-    due = (
-        select(MessageRow)
-        .where(col(MessageRow.status) == "pending", col(MessageRow.next_attempt_at) <= now)
-        .order_by(col(MessageRow.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    with Session(engine) as session:
-        claimed = [
-            PendingMessage(
-                row.id or 0,
-                row.channel,
-                row.key,
-                row.kind,
-                row.title,
-                row.body,
-                row.schedule,
-                row.period_start,
-                row.period_end,
-                row.attempts,
-            )
-            for row in session.exec(due)
-        ]
-        lease_rows(session, MessageRow, [message.id for message in claimed], now + lease)
-        session.commit()
-    return claimed
-
-
 def digest_hits(engine: Engine, message_id: int) -> list[DigestHit]:
     """The hits a digest carries, newest first, each with its story's other outlets."""
     query = (
@@ -186,21 +131,9 @@ def digest_hits(engine: Engine, message_id: int) -> list[DigestHit]:
         .order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
     )
     with Session(engine) as session:
-        rows = [(alert, hit_view(*rest)) for alert, *rest in session.exec(query)]
+        rows = [(alert, as_hit(*rest)) for alert, *rest in session.exec(query)]
         outlets = story_outlets(session, [hit for _, hit in rows])
     return [
         DigestHit(hit, also, alert.id or 0)
         for (alert, hit), also in zip(rows, outlets, strict=True)
     ]
-
-
-def undelivered_messages(engine: Engine, limit: int = 200) -> list[MessageRow]:
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(MessageRow)
-                .where(col(MessageRow.status).in_(["pending", "failed"]))
-                .order_by(col(MessageRow.id))
-                .limit(limit)
-            ).all()
-        )

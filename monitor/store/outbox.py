@@ -1,40 +1,21 @@
-"""The alert outbox in the database: pending alerts with what a message needs, and their results."""
+"""The outbox in the database: due alerts and messages claimed for delivery (with a lease),
+given back, held, and their results recorded. Digests and notices are made in
+monitor.store.messages; operators' listings and requeueing are in monitor.store.backlog."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from monitor.store.hits import HitView, hit_view, hits_joined, story_outlets
+from monitor.models import PendingAlert, PendingMessage
+from monitor.store.hits import as_hit, hits_joined, story_outlets
 from monitor.store.tables import AlertRow, HitRow, MessageRow
-
-# How long a claim keeps other instances off a row (alert or message) it has not sent yet. The
-# delivery pass claims CLAIM_BATCH rows at a time and gives back what is left of a batch once half
-# the lease has passed (monitor.alerts.outbox), so the other half only has to outlast one send
-# and the clock difference between two machines; a send takes seconds (Apprise waits 5.5 s
-# between two messages to most services, its socket timeouts are 4-15 s), so 20 of them usually
-# fit in the first half. The lease is also how long the unsent rows of an instance killed
-# mid-pass wait before another instance or its restart sends them: minutes, not hours.
-LEASE = timedelta(minutes=10)
-CLAIM_BATCH = 20
-
-
-@dataclass(frozen=True, slots=True)
-class PendingAlert:
-    """One alert to deliver and the hit it is about."""
-
-    id: int
-    channel: str
-    attempts: int
-    hit: HitView
-    also: tuple[tuple[str, str], ...] = ()  # (outlet, link) of the story's other articles
 
 
 def claim_alerts(
-    engine: Engine, now: datetime, *, lease: timedelta = LEASE, limit: int = CLAIM_BATCH
+    engine: Engine, now: datetime, *, lease: timedelta, limit: int
 ) -> list[PendingAlert]:
     """Claim the pending alerts whose next attempt is due, oldest first, for one instance.
 
@@ -52,13 +33,46 @@ def claim_alerts(
         .with_for_update(skip_locked=True, of=AlertRow)  # not the hit, article and feed rows
     )
     with Session(engine) as session:
-        rows = [(alert, hit_view(*rest)) for alert, *rest in session.exec(due)]
+        rows = [(alert, as_hit(*rest)) for alert, *rest in session.exec(due)]
         outlets = story_outlets(session, [hit for _, hit in rows])
         claimed = [
             PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, also)
             for (alert, hit), also in zip(rows, outlets, strict=True)
         ]
         lease_rows(session, AlertRow, [alert.id for alert in claimed], now + lease)
+        session.commit()
+    return claimed
+
+
+def claim_messages(
+    engine: Engine, now: datetime, *, lease: timedelta, limit: int
+) -> list[PendingMessage]:
+    """Claim the pending messages whose next attempt is due, oldest first, for one instance:
+    like claim_alerts (locked, skipped by other instances, leased)."""
+    due = (
+        select(MessageRow)
+        .where(col(MessageRow.status) == "pending", col(MessageRow.next_attempt_at) <= now)
+        .order_by(col(MessageRow.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with Session(engine) as session:
+        claimed = [
+            PendingMessage(
+                row.id or 0,
+                row.channel,
+                row.key,
+                row.kind,
+                row.title,
+                row.body,
+                row.schedule,
+                row.period_start,
+                row.period_end,
+                row.attempts,
+            )
+            for row in session.exec(due)
+        ]
+        lease_rows(session, MessageRow, [message.id for message in claimed], now + lease)
         session.commit()
     return claimed
 
@@ -176,72 +190,3 @@ def record_attempt(
         conn.execute(
             update(rows).where(rows.c.id == row_id, rows.c.status == "pending").values(**values)
         )
-
-
-def alert_counts(engine: Engine) -> dict[str, int]:
-    """Number of alerts per status."""
-    return count_by_status(engine, AlertRow)
-
-
-def count_by_status(engine: Engine, table: type[AlertRow] | type[MessageRow]) -> dict[str, int]:
-    """Rows of an outbox table per status."""
-    with Session(engine) as session:
-        rows = session.exec(select(table.status, func.count()).group_by(col(table.status))).all()
-    return dict(rows)
-
-
-@dataclass(frozen=True, slots=True)
-class Undelivered:
-    """An alert still pending or given up on, for `monitor alerts status`."""
-
-    id: int
-    channel: str
-    status: str
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime
-    profile: str
-    title: str
-    url: str
-
-
-def undelivered(engine: Engine, limit: int = 200) -> list[Undelivered]:
-    """Pending and failed alerts, oldest first."""
-    query = (
-        hits_joined(AlertRow)
-        .join(AlertRow, col(AlertRow.hit_id) == HitRow.id)
-        .where(col(AlertRow.status).in_(["pending", "failed"]))
-        .order_by(col(AlertRow.id))
-        .limit(limit)
-    )
-    with Session(engine) as session:
-        return [
-            Undelivered(
-                id=alert.id or 0,
-                channel=alert.channel,
-                status=alert.status,
-                attempts=alert.attempts,
-                last_error=alert.last_error,
-                next_attempt_at=alert.next_attempt_at,
-                profile=hit.profile,
-                title=article.title,
-                url=article.link,
-            )
-            for alert, hit, article, _feed in session.exec(query)
-        ]
-
-
-def requeue_failed(
-    engine: Engine,
-    now: datetime,
-    channel: str | None = None,
-    table: type[AlertRow] | type[MessageRow] = AlertRow,
-) -> int:
-    """Make failed rows pending again (attempts start over); how many were requeued."""
-    query = update(table).where(col(table.status) == "failed")
-    if channel is not None:
-        query = query.where(col(table.channel) == channel)
-    with Session(engine) as session:
-        result = session.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
-        session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]

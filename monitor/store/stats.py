@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from monitor.store.outbox import count_by_status
+from monitor.store.backlog import count_by_status
 from monitor.store.tables import AlertRow, FeedRow, HitRow, MessageRow
 
 

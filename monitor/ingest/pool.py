@@ -1,4 +1,6 @@
-"""Article text and metadata from page bytes: trafilatura in worker processes, with a deadline."""
+"""The worker pool: processes that extract article text (trafilatura), identify languages,
+compute signatures and parse large feed documents, each job under a deadline. What runs in a
+worker is monitor.ingest.worker, imported only there."""
 
 from __future__ import annotations
 
@@ -13,10 +15,10 @@ from types import TracebackType
 import pebble
 from pebble import ProcessExpired
 
+from monitor.config.settings import ExtractSettings
 from monitor.errors import ExtractError, FeedParseError
 from monitor.ingest.prune import parse_pruned
-from monitor.models import Extracted, ParsedFeed
-from monitor.settings import ExtractSettings
+from monitor.models import Extracted, ParsedFeed, WebPage
 
 
 def page_date(extracted: Extracted) -> datetime | None:
@@ -59,14 +61,14 @@ def _warm_up() -> None:
     warm_up()
 
 
-class Extractor:
-    """A pool of worker processes; a page over its time limit is abandoned, its worker replaced."""
+class WorkerPool:
+    """A pool of worker processes; a job over its time limit is abandoned, its worker replaced."""
 
     def __init__(self, settings: ExtractSettings) -> None:
         self._settings = settings
         self._pool: pebble.ProcessPool | None = None
 
-    async def __aenter__(self) -> Extractor:
+    async def __aenter__(self) -> WorkerPool:
         workers = worker_count(self._settings)
         self._pool = pebble.ProcessPool(
             max_workers=workers,
@@ -85,18 +87,18 @@ class Extractor:
 
     async def parse(
         self, body: bytes, url: str, content_type: str, now: datetime, known: Set[str]
-    ) -> ParsedFeed:
+    ) -> ParsedFeed | WebPage:
         """A large feed document parsed in a worker, within the same time limit as a page;
         items whose GUID is in `known` are dropped before feedparser reads the rest."""
         if self._pool is None:
-            raise RuntimeError("Extractor used outside `async with`")
+            raise RuntimeError("WorkerPool used outside `async with`")
         future = self._pool.schedule(
             parse_pruned,
             args=(body, url, content_type, now, frozenset(known)),
             timeout=self._settings.timeout,
         )
         try:
-            parsed: ParsedFeed = await asyncio.wrap_future(future)
+            parsed: ParsedFeed | WebPage = await asyncio.wrap_future(future)
         except PoolTimeout:
             raise FeedParseError(f"{url}: parsing took over {self._settings.timeout:g} s") from None
         except ProcessExpired as exc:
@@ -119,7 +121,7 @@ class Extractor:
     async def extract(self, html: bytes, url: str) -> Extracted | None:
         """Text of the page at `url`, or None when it has none; ExtractError when it fails."""
         if self._pool is None:
-            raise RuntimeError("Extractor used outside `async with`")
+            raise RuntimeError("WorkerPool used outside `async with`")
         limit = self._settings.max_bytes
         if len(html) > limit:
             raise ExtractError(f"{url}: page of {len(html)} bytes exceeds the limit of {limit}")

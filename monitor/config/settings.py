@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from monitor.config.yamlfile import read_yaml, validate
 from monitor.errors import ConfigError
-from monitor.yamlconfig import read_yaml, validate
 
 ENV_PREFIX = "MONITOR_"
 DEFAULT_DATABASE_URL = "sqlite:///data/monitor.db"
@@ -92,6 +92,7 @@ class AlertSettings(_Section):
     max_age: Seconds = 7 * 86400.0
     max_attempts: int = Field(default=5, ge=1)
     retry_delay: Seconds = 60.0
+    max_retry_delay: Seconds = 3600.0  # ceiling of the delivery backoff
     debounce_count: int = Field(default=20, ge=0)
     debounce_window: Seconds = 3600.0
     channel_failures: int = Field(default=3, ge=1)

@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from monitor.config.settings import ServerSettings
 from monitor.errors import ConfigError
-from monitor.settings import ServerSettings
 
 log = logging.getLogger("monitor.server")
 

@@ -1,6 +1,7 @@
 """One monitor instance: its configuration (reloaded when the files change), its cycles
 (polls, notices, delivery), and what it records for /healthz, /metrics and `monitor status`.
-The process around it (signals, jobs, the ops server) is monitor.lifecycle."""
+The process around it (signals, jobs, the ops server) is monitor.runtime.lifecycle, which
+runs it: `lifecycle.run_once(service)` and `lifecycle.run_forever(service)`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from monitor.alerts import routing
 from monitor.alerts.channels import LOG_CHANNEL, route
@@ -26,18 +26,20 @@ from monitor.alerts.deliver import Notifier
 from monitor.alerts.outbox import DeliveryReport, Outbox, Sender
 from monitor.alerts.schedules import debounce_window
 from monitor.alerts.spikes import find_spikes
-from monitor.configfiles import Loaded, config_signature, load_config
+from monitor.config.settings import Settings
 from monitor.errors import ConfigError
-from monitor.health import notices
-from monitor.ingest.extract import worker_count
+from monitor.ingest.pool import worker_count
 from monitor.logs import mask_secrets
-from monitor.metrics import Metrics
 from monitor.models import Route
-from monitor.pipeline import Extract, Fetch, Stages
-from monitor.polls import CycleWatch, poll_due
+from monitor.pipeline.context import PollContext
+from monitor.pipeline.cycle import CycleWatch, poll_due
+from monitor.pipeline.health import notices
+from monitor.pipeline.ports import Fetch, WorkerJobs
 from monitor.profiles.matcher import Matcher
-from monitor.settings import Settings
+from monitor.runtime.configset import Loaded, config_signature, load_config
+from monitor.runtime.metrics import Metrics
 from monitor.store import feeds, instances, retention
+from monitor.store.gateway import Database
 
 log = logging.getLogger("monitor.service")
 
@@ -76,6 +78,7 @@ class Service:
         self.config_dir = config_dir
         self.settings = settings
         self.engine = engine
+        self.db = Database(engine)
         self.clock = clock
         self.started_at = clock()
         self._sender = sender or Notifier()
@@ -96,7 +99,7 @@ class Service:
         channels = loaded.alerts.channels
         system = [key for key in route(channels, (SYSTEM_TAG,)) if key != LOG_CHANNEL]
         self.outbox = Outbox(
-            engine=self.engine,
+            store=self.db,
             config=loaded.alerts,
             sender=self._sender,
             templates=loaded.templates,
@@ -149,7 +152,7 @@ class Service:
     async def cycle(
         self,
         fetcher: Fetch,
-        extractor: Extract,
+        pool: WorkerJobs,
         *,
         everything: bool = False,
         watch: CycleWatch | None = None,
@@ -158,7 +161,8 @@ class Service:
         `watch`, if given, hears how many feeds are due and each poll as it ends.
 
         Due feeds are claimed a few dozen at a time as their polls start, so instances sharing
-        a database share them; see monitor.polls.poll_due for what a stop or a cancellation does."""
+        a database share them; see monitor.pipeline.cycle.poll_due for what a stop or a
+        cancellation does."""
         started = time.monotonic()
         now = self.clock()
         await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
@@ -166,10 +170,10 @@ class Service:
             due = await asyncio.to_thread(feeds.count_due, self.engine, now, everything=everything)
             watch.due(due)
         in_flight = self.settings.fetch.concurrency + 2 * worker_count(self.settings.extract)
-        stages = Stages(
-            engine=self.engine,
+        ctx = PollContext(
+            store=self.db,
             fetcher=fetcher,
-            extractor=extractor,
+            pool=pool,
             matcher=self.matcher,
             routes=self.routes(now),
             settings=self.settings,
@@ -177,10 +181,10 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
             pages=asyncio.Semaphore(in_flight),
         )
-        reports = await poll_due(stages, everything=everything, stopping=self.stopping, watch=watch)
+        reports = await poll_due(ctx, everything=everything, stopping=self.stopping, watch=watch)
         await asyncio.to_thread(self.feed_notices)
         await asyncio.to_thread(self.spike_notices)
-        with stages.times.stage("deliver"):
+        with ctx.times.stage("deliver"):
             delivery = await self.deliver()
         report = CycleReport(
             feeds_polled=len(reports),
@@ -190,7 +194,7 @@ class Service:
             alerts_created=sum(r.alerts for r in reports),
             delivery=delivery,
             duration_ms=int((time.monotonic() - started) * 1000),
-            stages=stages.times.as_dict(),
+            stages=ctx.times.as_dict(),
         )
         log.info(
             "cycle feeds_polled=%d feeds_failed=%d entries_new=%d hits=%d alerts_created=%d "
@@ -250,16 +254,13 @@ class Service:
         now = self.clock()
         due = notices(feeds.feed_health(self.engine), self.settings.health, now)
         for notice in due:
-            with Session(self.engine) as session:
-                self.outbox.notify_system(
-                    f"feed-{notice.kind}",
-                    f"feed-{notice.kind}:{notice.feed_id}:{now.isoformat()}",
-                    notice.title,
-                    notice.body,
-                    session=session,
-                )
-                feeds.mark_notice(self.engine, notice.feed_id, notice.kind, now, session=session)
-                session.commit()
+            self.outbox.notify_system(
+                f"feed-{notice.kind}",
+                f"feed-{notice.kind}:{notice.feed_id}:{now.isoformat()}",
+                notice.title,
+                notice.body,
+                feed_notice=(notice.feed_id, notice.kind),
+            )
         return len(due)
 
     def spike_notices(self) -> int:
@@ -267,7 +268,7 @@ class Service:
         how many notices were queued."""
         now = self.clock()
         queued = 0
-        for spike in find_spikes(self.engine, now, self.settings.alerts):
+        for spike in find_spikes(self.db, now, self.settings.alerts):
             window, _ = debounce_window(now, self.settings.alerts.spike_window)
             queued += self.outbox.notify_system(
                 "spike",
@@ -350,18 +351,6 @@ class Service:
                 report.text_bytes,
             )
         return report
-
-    async def run_once(self, *, everything: bool = False) -> CycleReport:
-        """One cycle as `monitor run --once` runs it (monitor.lifecycle.run_once)."""
-        from monitor import lifecycle  # noqa: PLC0415  (lifecycle is built on this module)
-
-        return await lifecycle.run_once(self, everything=everything)
-
-    async def run_forever(self) -> None:
-        """The service as `monitor run` runs it (monitor.lifecycle.run_forever)."""
-        from monitor import lifecycle  # noqa: PLC0415
-
-        await lifecycle.run_forever(self)
 
 
 def _version() -> str:

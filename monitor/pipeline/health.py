@@ -1,4 +1,5 @@
-"""Feed health rules: when a feed is polled next, and when its failure or silence is told.
+"""Feed health rules: when a feed is polled next (the one place that decides it), and when
+its failure or silence is told.
 
 Pure functions of values (no clock, no database): the store records, the service notifies.
 """
@@ -12,11 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from monitor.models import FeedHealth
-from monitor.settings import HealthSettings
+from monitor.backoff import backoff
+from monitor.config.settings import HealthSettings, Settings
+from monitor.models import DueFeed, FeedHealth, PollResult
 
-JITTER = 0.1  # ±10 % on retry delays, so failing feeds do not all come back at once
 MIN_DATED_ENTRIES = 5  # fewer dated entries than this: no rhythm known, never "silent"
+
+
+def next_poll(
+    feed: DueFeed,
+    result: PollResult,
+    now: datetime,
+    settings: Settings,
+    *,
+    rng: random.Random | None = None,
+) -> datetime:
+    """When to poll `feed` again after a poll that ended with `result` (started at `now`):
+    its own interval or poll_interval, backed off while it keeps failing."""
+    interval = feed.interval_seconds or settings.poll_interval
+    failures = feed.consecutive_failures + 1 if result.failed else 0
+    return next_poll_at(
+        now, interval, failures, settings.health, retry_after=result.retry_after, rng=rng
+    )
 
 
 def next_poll_at(
@@ -29,11 +47,9 @@ def next_poll_at(
     rng: random.Random | None = None,
 ) -> datetime:
     """The interval after a success; after failures, the interval doubled per consecutive
-    failure up to max_backoff, with jitter; never sooner than the server's Retry-After."""
-    delay = interval
-    if failures > 0:
-        delay = min(interval * 2 ** (failures - 1), max(settings.max_backoff, interval))
-        delay *= 1 + (rng or random).uniform(-JITTER, JITTER)
+    failure up to max_backoff, with jitter (monitor.backoff); never sooner than the
+    server's Retry-After."""
+    delay = backoff(interval, failures, settings.max_backoff, rng=rng)
     if retry_after is not None:
         delay = max(delay, retry_after)
     return now + timedelta(seconds=delay)

@@ -1,4 +1,6 @@
-"""The MinHash signature of a text (see monitor.stories), computed with numpy.
+"""The MinHash signature of a text, computed with numpy: what it is (NUM_PERM slots over
+SHINGLE-character shingles of the folded text's first MAX_CHARS, none under MIN_CHARS) and
+how it is computed. monitor.pipeline.stories holds the rules that compare signatures.
 
 The scheme is the same as datasketch's "affine32" (datasketch 2.0, seed 1, its default SHA-1
 hash), so signatures stored by earlier versions, which used datasketch, stay comparable;
@@ -17,8 +19,11 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.profiles.normalize import fold
-from monitor.stories import MAX_CHARS, MIN_CHARS, NUM_PERM, SHINGLE
 
+NUM_PERM = 128  # slots of 32 bits: 512 bytes a signature
+SHINGLE = 5
+MIN_CHARS = 300  # shorter texts (a headline and a line) are too alike by chance
+MAX_CHARS = 6000  # the opening of an article is enough to recognise a copy of it
 _SEED = 1  # fixed: signatures are stored and compared across processes and restarts
 _U32 = np.uint32
 _EMPTY = 0xFFFFFFFF  # the value of a slot no shingle reached (unreachable past MIN_CHARS)

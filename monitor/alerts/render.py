@@ -56,7 +56,7 @@ from monitor.alerts.compose import (
 )
 from monitor.alerts.filters import FILTERS, snippets
 from monitor.errors import ConfigError
-from monitor.store.hits import HitView
+from monitor.models import Hit
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def _describe(exc: BaseException) -> str:
 
 def _samples() -> Iterator[tuple[str, dict[str, Any]]]:
     moment = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
-    full = HitView(
+    full = Hit(
         profile="sample_profile",
         url="https://news.example.org/2026/11/27/story?id=1&lang=en",
         title="Sample headline [update] about <regulation> & more",

@@ -21,11 +21,11 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.ingest.extract import Extractor
 from monitor.ingest.fetch import Fetcher
-from monitor.opsserver import OpsServer
-from monitor.pipeline import PollReport
-from monitor.service import CycleReport, Service
+from monitor.ingest.pool import WorkerPool
+from monitor.models import PollResult
+from monitor.runtime.opsserver import OpsServer
+from monitor.runtime.service import CycleReport, Service
 from monitor.store.instancelock import InstanceLock
 
 log = logging.getLogger("monitor.service")
@@ -47,9 +47,9 @@ async def run_once(
     cancel = task.cancel if task is not None else (lambda: False)
     on_signal = _stop_on_signal(service, "stopping the cycle", cancel)
     try:
-        async with _running(service, loop, on_signal) as (fetcher, ex):
+        async with _running(service, loop, on_signal) as (fetcher, pool):
             with _watching(progress) as watch:
-                return await service.cycle(fetcher, ex, everything=everything, watch=watch)
+                return await service.cycle(fetcher, pool, everything=everything, watch=watch)
     except asyncio.CancelledError:
         if not service.stopping.is_set():
             raise
@@ -88,14 +88,14 @@ async def run_forever(service: Service, *, progress: ShowProgress | None = None)
     overlap = _SkippedTick()  # a tick during a long cycle is expected, not a warning
     logging.getLogger("apscheduler.scheduler").addFilter(overlap)
     try:
-        async with _running(service, loop, on_signal) as (fetcher, ex), _ops_server(service):
+        async with _running(service, loop, on_signal) as (fetcher, pool), _ops_server(service):
             shown = progress  # the first cycle only: later ones are the log's
 
             async def tick() -> None:
                 nonlocal shown
                 with _watching(shown) as watch:
                     shown = None
-                    await service.cycle(fetcher, ex, watch=watch)
+                    await service.cycle(fetcher, pool, watch=watch)
 
             jobs = scheduler(service, loop, tick, tracked)
             jobs.start()
@@ -187,7 +187,7 @@ class _PollCounter:
         if feeds:
             self._advance = self._opened.enter_context(self._progress("polling feeds", feeds))
 
-    def polled(self, report: PollReport) -> None:
+    def polled(self, report: PollResult) -> None:
         self._advance(1)
 
 
@@ -205,7 +205,7 @@ def _watching(progress: ShowProgress | None) -> Iterator[_PollCounter | None]:
 @contextlib.asynccontextmanager
 async def _running(
     service: Service, loop: asyncio.AbstractEventLoop, on_signal: Callable[[int], None]
-) -> AsyncIterator[tuple[Fetcher, Extractor]]:
+) -> AsyncIterator[tuple[Fetcher, WorkerPool]]:
     """What both ways of running hold: the instance lock, the signal handlers, the instance's
     registration (ended however the block ends), the fetcher and the extraction workers."""
     with InstanceLock(service.engine), _signals(loop, on_signal):
@@ -213,9 +213,9 @@ async def _running(
         try:
             async with (
                 Fetcher(service.settings.fetch) as fetcher,
-                Extractor(service.settings.extract) as ex,
+                WorkerPool(service.settings.extract) as pool,
             ):
-                yield fetcher, ex
+                yield fetcher, pool
         finally:
             await asyncio.shield(asyncio.to_thread(service.unregister))
 

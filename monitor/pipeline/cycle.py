@@ -9,10 +9,10 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
-from monitor.health import next_poll_at
-from monitor.pipeline import PollReport, Stages, poll_feed
-from monitor.store import feeds
-from monitor.store.feeds import DueFeed, PollOutcome
+from monitor.models import DueFeed, PollRecord, PollResult
+from monitor.pipeline.context import PollContext
+from monitor.pipeline.health import next_poll
+from monitor.pipeline.poll import poll_feed
 
 log = logging.getLogger("monitor.service")  # the cycle's lines, under the service's name
 
@@ -23,13 +23,13 @@ class CycleWatch(Protocol):
     def due(self, feeds: int) -> None:
         """How many feeds are due, once the feed list is synced and before the polls."""
 
-    def polled(self, report: PollReport) -> None:
+    def polled(self, report: PollResult) -> None:
         """One feed's poll ended (whatever its outcome)."""
 
 
 async def poll_due(
-    stages: Stages, *, everything: bool, stopping: asyncio.Event, watch: CycleWatch | None
-) -> list[PollReport]:
+    ctx: PollContext, *, everything: bool, stopping: asyncio.Event, watch: CycleWatch | None
+) -> list[PollResult]:
     """Poll the due feeds with `width` (4 × fetch.concurrency, at least 64) polls at once,
     claiming `width` feeds whenever those claimed are all started: instances sharing a
     database share the due feeds, and a feed is leased only from shortly before its poll
@@ -37,13 +37,13 @@ async def poll_due(
     feeds not started are released; when the polls are cancelled (shutdown ran out of
     time) the finished ones are written and every other claimed feed is released at
     once, so another instance takes it without waiting for the lease."""
-    settings, engine = stages.settings, stages.engine
+    settings = ctx.settings
     width = max(4 * settings.fetch.concurrency, 64)
     lease = timedelta(seconds=settings.lease)
     claimed: list[DueFeed] = []
     waiting: list[DueFeed] = []
     finished: set[int] = set()
-    reports: list[PollReport] = []
+    reports: list[PollResult] = []
     claiming = asyncio.Lock()
     exhausted = False
 
@@ -52,9 +52,8 @@ async def poll_due(
         async with claiming:
             if not waiting and not exhausted and not stopping.is_set():
                 batch = await asyncio.to_thread(
-                    feeds.claim_due,
-                    engine,
-                    stages.clock(),
+                    ctx.store.claim_due,
+                    ctx.clock(),
                     everything=everything,
                     lease=lease,
                     limit=None if everything else width,
@@ -68,7 +67,7 @@ async def poll_due(
 
     async def poller() -> None:
         while (feed := await next_feed()) is not None:
-            report = await _poll_safely(feed, stages)
+            report = await _poll_safely(feed, ctx)
             reports.append(report)
             finished.add(feed.id)
             if watch is not None:
@@ -78,30 +77,28 @@ async def poll_due(
         await asyncio.gather(*(poller() for _ in range(width)))
     except asyncio.CancelledError:
         unfinished = [feed.id for feed in claimed if feed.id not in finished]
-        await asyncio.shield(_give_back(stages, unfinished))
+        await asyncio.shield(_give_back(ctx, unfinished))
         raise
-    await stages.recorder.flush()
-    await asyncio.to_thread(feeds.release_leases, engine, [f.id for f in waiting])
+    await ctx.recorder.flush()
+    await asyncio.to_thread(ctx.store.release_leases, [f.id for f in waiting])
     return reports
 
 
-async def _give_back(stages: Stages, unfinished: list[int]) -> None:
-    await stages.recorder.flush()
-    await asyncio.to_thread(feeds.release_leases, stages.engine, unfinished)
+async def _give_back(ctx: PollContext, unfinished: list[int]) -> None:
+    await ctx.recorder.flush()
+    await asyncio.to_thread(ctx.store.release_leases, unfinished)
     log.info("shutdown: %d claimed feeds released unpolled", len(unfinished))
 
 
-async def _poll_safely(feed: DueFeed, stages: Stages) -> PollReport:
+async def _poll_safely(feed: DueFeed, ctx: PollContext) -> PollResult:
     """A bug met by one feed is logged and recorded against it; the cycle goes on."""
     try:
-        return await poll_feed(feed, stages)
+        return await poll_feed(feed, ctx)
     except Exception as exc:
         log.exception("unexpected error polling %s", feed.label)
         error = f"internal error: {type(exc).__name__}: {exc}"
-        now = stages.clock()
-        settings = stages.settings
-        interval = feed.interval_seconds or settings.poll_interval
-        outcome = PollOutcome("error", error, error_category="internal")
-        next_poll = next_poll_at(now, interval, feed.consecutive_failures + 1, settings.health)
-        await asyncio.to_thread(feeds.record_poll, stages.engine, feed.id, outcome, now, next_poll)
-        return PollReport(feed.label, "error", error=error, error_category="internal")
+        now = ctx.clock()
+        result = PollResult(feed.label, "error", error=error, error_category="internal")
+        record = PollRecord(feed.id, result, now, next_poll(feed, result, now, ctx.settings))
+        await asyncio.to_thread(ctx.store.record_polls, [record])
+        return result

@@ -1,6 +1,6 @@
 """The configuration files a service reloads while it runs (feeds.yaml, profiles/,
 concepts.yaml, alerts.yaml, templates/): read and checked together, and a cheap signature
-that tells when any of them changed on disk. monitor.yaml is monitor.settings'."""
+that tells when any of them changed on disk. monitor.yaml is monitor.config.settings'."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.alerts.channels import ALERTS_FILE, AlertConfig, load_alerts
-from monitor.alerts.templates import TEMPLATES_DIR, Templates
+from monitor.alerts.render import TEMPLATES_DIR, Templates
+from monitor.config.feedlist import FEEDS_FILE, load_feeds
 from monitor.errors import ConfigError
-from monitor.feedlist import FEEDS_FILE, load_feeds
 from monitor.models import FeedSpec
 from monitor.profiles.concepts import CONCEPTS_FILE
 from monitor.profiles.files import PROFILES_DIR, load_profiles

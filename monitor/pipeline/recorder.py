@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import Engine
-
-from monitor.store import feeds
+from monitor.models import PollRecord
+from monitor.pipeline.ports import PollStore
 
 
 class PollRecorder:
@@ -21,12 +20,12 @@ class PollRecorder:
     BATCH = 500
     MAX_WAIT = 2.0  # seconds
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.pending: list[feeds.PollRecord] = []
+    def __init__(self, store: PollStore) -> None:
+        self.store = store
+        self.pending: list[PollRecord] = []
         self._oldest = 0.0  # time.monotonic() of the first pending result
 
-    async def add(self, record: feeds.PollRecord) -> None:
+    async def add(self, record: PollRecord) -> None:
         if not self.pending:
             self._oldest = time.monotonic()
         self.pending.append(record)
@@ -36,4 +35,4 @@ class PollRecorder:
     async def flush(self) -> None:
         batch, self.pending = self.pending, []
         if batch:
-            await asyncio.to_thread(feeds.record_polls, self.engine, batch)
+            await asyncio.to_thread(self.store.record_polls, batch)

@@ -12,10 +12,10 @@ from defusedxml import ElementTree as SafeXML
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from monitor.config.settings import parse_duration
+from monitor.config.yamlfile import line_of, read_yaml, round_trip_yaml, validate
 from monitor.errors import ConfigError
 from monitor.models import FeedSpec
-from monitor.settings import parse_duration
-from monitor.yamlconfig import line_of, read_yaml, round_trip_yaml, validate
 
 FEEDS_FILE = "feeds.yaml"
 MIN_INTERVAL = 60
