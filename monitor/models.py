@@ -244,6 +244,18 @@ class DigestHit:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeDraft:
+    """A notice to queue: one message per channel, made once per `key` (a second draft with
+    the same key adds nothing). `kind` says what it is about ("spike", "debounce" …)."""
+
+    channels: tuple[str, ...]
+    key: str
+    kind: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
 class DueFeed:
     """A feed claimed for one poll, with the state the poll needs."""
 

@@ -29,7 +29,7 @@ from monitor.alerts.schedules import DEBOUNCE, debounce_window, quiet_until
 from monitor.backoff import backoff
 from monitor.config.settings import AlertSettings
 from monitor.errors import DeliveryError
-from monitor.models import ChannelSpec, DigestHit, PendingAlert, PendingMessage
+from monitor.models import ChannelSpec, DigestHit, NoticeDraft, PendingAlert, PendingMessage
 
 log = logging.getLogger("monitor.alerts")
 
@@ -72,8 +72,17 @@ class OutboxStore(Protocol):
     def release(self, kind: Kind, ids: list[int], until: datetime, now: datetime) -> None:
         """Give back claimed rows not sent after all (still under the lease `until`)."""
 
-    def hold(self, kind: Kind, row_id: int, until: datetime, *, digest: str | None = None) -> None:
-        """Postpone without counting an attempt; an alert with `digest` moves into it."""
+    def hold(
+        self,
+        kind: Kind,
+        row_id: int,
+        until: datetime,
+        *,
+        digest: str | None = None,
+        notice: tuple[NoticeDraft, datetime] | None = None,
+    ) -> None:
+        """Postpone without counting an attempt to `until`; an alert with `digest` moves into
+        that digest. A `notice` (the draft, and now) is queued in the same transaction."""
 
     def mark_sent(self, kind: Kind, row_id: int, now: datetime) -> None: ...
 
@@ -85,17 +94,11 @@ class OutboxStore(Protocol):
         ...
 
     def enqueue(
-        self,
-        channels: list[str],
-        key: str,
-        kind: str,
-        now: datetime,
-        *,
-        title: str | None = None,
-        body: str | None = None,
-        feed_notice: tuple[int, str] | None = None,
+        self, notice: NoticeDraft, now: datetime, *, feed_notice: tuple[int, str] | None = None
     ) -> int:
-        """Queue a notice per channel unless one with `key` exists; how many were added."""
+        """Queue the notice (a message per channel, once per key); how many were added. With
+        `feed_notice` (feed id, kind) the feed records that it was told, in the same
+        transaction."""
         ...
 
     def enqueue_digest(
@@ -203,12 +206,11 @@ class Outbox:
         """Queue a system notice for the system channels (only the log when there are none);
         `key` makes it unique. With `feed_notice` (feed id, kind) the feed records that it
         was told in the same transaction, even when only the log is told."""
-        channels = [c for c in self.system if c != but]
+        channels = tuple(c for c in self.system if c != but)
         added = 0
         if channels or feed_notice is not None:
-            added = self.store.enqueue(
-                channels, key, kind, self.clock(), title=title, body=body, feed_notice=feed_notice
-            )
+            notice = NoticeDraft(channels, key, kind, title, body)
+            added = self.store.enqueue(notice, self.clock(), feed_notice=feed_notice)
         if added or not channels:
             log.warning("system notice: %s\n%s", title, body)
         return added
@@ -244,19 +246,17 @@ class Outbox:
         profile = alert.hit.profile
         if self.store.alerts_in_window(profile, alert.channel, start) < limit:
             return False
-        self.store.hold("alert", alert.id, end, digest=DEBOUNCE)
-        self.store.enqueue(
-            [alert.channel],
+        told = NoticeDraft(
+            (alert.channel,),
             f"debounce:{profile}:{start.isoformat(timespec='seconds')}",
             "debounce",
-            now,
-            title=f"{profile}: more than {limit} alerts since {start:%H:%M} UTC",
-            body=(
-                f"Profile {profile} has sent {limit} alerts to this channel since "
-                f"{start:%H:%M} UTC. Its further alerts until {end:%H:%M} UTC are gathered "
-                f"into one digest sent then (alerts.debounce_count / debounce_window)."
-            ),
+            f"{profile}: more than {limit} alerts since {start:%H:%M} UTC",
+            f"Profile {profile} has sent {limit} alerts to this channel since "
+            f"{start:%H:%M} UTC. Its further alerts until {end:%H:%M} UTC are gathered "
+            f"into one digest sent then (alerts.debounce_count / debounce_window).",
         )
+        # the alert joins the window's digest and the channel is told, in one transaction
+        self.store.hold("alert", alert.id, end, digest=DEBOUNCE, notice=(told, now))
         self._counts["held"] += 1
         return True
 

@@ -18,6 +18,7 @@ from monitor.models import (
     DueFeed,
     Entry,
     Match,
+    NoticeDraft,
     PendingAlert,
     PendingMessage,
     PollRecord,
@@ -111,11 +112,25 @@ class Database:
     def release(self, kind: Kind, ids: list[int], until: datetime, now: datetime) -> None:
         outbox.release(self.engine, _TABLES[kind], ids, until, now)
 
-    def hold(self, kind: Kind, row_id: int, until: datetime, *, digest: str | None = None) -> None:
-        if kind == "alert":
-            outbox.hold_alert(self.engine, row_id, until, digest=digest)
-        else:
+    def hold(
+        self,
+        kind: Kind,
+        row_id: int,
+        until: datetime,
+        *,
+        digest: str | None = None,
+        notice: tuple[NoticeDraft, datetime] | None = None,
+    ) -> None:
+        if kind == "message":
+            if notice is not None:
+                raise ValueError("a notice is queued with a held alert only")
             outbox.record_attempt(self.engine, MessageRow, row_id, retry_at=until, attempt=False)
+            return
+        with Session(self.engine) as session:
+            outbox.hold_alert(self.engine, row_id, until, digest=digest, session=session)
+            if notice is not None:
+                self._enqueue(session, *notice)
+            session.commit()
 
     def mark_sent(self, kind: Kind, row_id: int, now: datetime) -> None:
         outbox.record_attempt(self.engine, _TABLES[kind], row_id, sent_at=now)
@@ -127,27 +142,29 @@ class Database:
         return outbox.alerts_in_window(self.engine, profile, channel, since)
 
     def enqueue(
-        self,
-        channels: list[str],
-        key: str,
-        kind: str,
-        now: datetime,
-        *,
-        title: str | None = None,
-        body: str | None = None,
-        feed_notice: tuple[int, str] | None = None,
+        self, notice: NoticeDraft, now: datetime, *, feed_notice: tuple[int, str] | None = None
     ) -> int:
-        """Queue a notice for each channel (once per key); with `feed_notice` (feed id, kind)
-        the feed row records that it was told, in the same transaction."""
+        """Queue the notice for each of its channels (once per key); with `feed_notice` (feed
+        id, kind) the feed row records that it was told, in the same transaction."""
         with Session(self.engine) as session:
-            added = messages.enqueue(
-                self.engine, channels, key, kind, now, title=title, body=body, session=session
-            )
+            added = self._enqueue(session, notice, now)
             if feed_notice is not None:
-                feed_id, notice = feed_notice
-                feeds.mark_notice(self.engine, feed_id, notice, now, session=session)
+                feed_id, kind = feed_notice
+                feeds.mark_notice(self.engine, feed_id, kind, now, session=session)
             session.commit()
         return added
+
+    def _enqueue(self, session: Session, notice: NoticeDraft, now: datetime) -> int:
+        return messages.enqueue(
+            self.engine,
+            list(notice.channels),
+            notice.key,
+            notice.kind,
+            now,
+            title=notice.title,
+            body=notice.body,
+            session=session,
+        )
 
     def enqueue_digest(
         self,

@@ -118,20 +118,30 @@ def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:
 
 
 def hold_alert(
-    engine: Engine, alert_id: int, until: datetime, *, digest: str | None = None
+    engine: Engine,
+    alert_id: int,
+    until: datetime,
+    *,
+    digest: str | None = None,
+    session: Session | None = None,
 ) -> None:
     """Postpone an alert without counting an attempt: to `until` (quiet hours), or, with
-    `digest`, into that digest due at `until` (debounce)."""
+    `digest`, into that digest due at `until` (debounce); inside `session` when given (the
+    caller commits)."""
     values: dict[str, object] = {"next_attempt_at": until}
     if digest is not None:
         values.update(status="queued", digest=digest)
-    with Session(engine) as session:
-        session.execute(
-            update(AlertRow)
-            .where(col(AlertRow.id) == alert_id, col(AlertRow.status) == "pending")
-            .values(**values)
-        )
-        session.commit()
+    statement = (
+        update(AlertRow)
+        .where(col(AlertRow.id) == alert_id, col(AlertRow.status) == "pending")
+        .values(**values)
+    )
+    if session is not None:
+        session.execute(statement)
+        return
+    with Session(engine) as own:
+        own.execute(statement)
+        own.commit()
 
 
 def alerts_in_window(engine: Engine, profile: str, channel: str, since: datetime) -> int:
