@@ -1,5 +1,6 @@
-"""Which addresses a fetch may connect to (SSRF policy): public ones, the feed's own origin, and
-networks opened with `fetch.allow_networks`; checked on resolved addresses at connect time."""
+"""Which addresses a fetch may connect to (SSRF policy): public ones, the trusted origin (the
+configured URL's own, or the feed's for its links), and networks opened with
+`fetch.allow_networks`; checked on resolved addresses at connect time."""
 
 from __future__ import annotations
 
@@ -18,15 +19,20 @@ Origin = tuple[str, str, int]  # scheme, host (lower case, IDNA), port
 
 FETCHED_SCHEMES = frozenset({"http", "https"})
 NOT_FOR_LINKS = "a feed's links may not go there (fetch.allow_networks opens networks)"
+NOT_FOR_REDIRECTS = (
+    "a configured URL may redirect there only within its own origin "
+    "(fetch.allow_networks opens networks)"
+)
 
 
 class AddressBlocked(OSError):
-    """Every address a name resolved to is refused by the policy (raised inside the connector)."""
+    """Every address a name resolved to is refused by the policy (raised inside the connector;
+    the Route of the fetch says why such addresses are refused to it)."""
 
     def __init__(self, host: str, reason: str) -> None:
         self.host = host
         self.reason = reason
-        super().__init__(f"{host} resolves only to refused addresses ({reason}); {NOT_FOR_LINKS}")
+        super().__init__(f"{host} resolves only to refused addresses ({reason})")
 
 
 def origin_of(url: URL) -> Origin | None:
@@ -118,14 +124,18 @@ class GuardedResolver(AbstractResolver):
 
 
 class Route:
-    """One call of Fetcher.get: the URL asked for, whether it is trusted, and the redirect hop
-    being fetched; decides which pool each hop may use."""
+    """One call of Fetcher.get: the URL asked for, the one origin trusted for it, and the
+    redirect hop being fetched; decides which pool each hop may use.
+
+    The trusted origin (scheme, host, port) is the configured URL's own when `origin` is None,
+    else that of `origin` (the feed a link came from). Only hops to the trusted origin use the
+    trusted pool; every other hop, the first one included, is held to the address policy."""
 
     def __init__(self, url: str, origin: str | None, policy: AddressPolicy) -> None:
         self.url = url
-        self.trusted = origin is None
-        try:  # the feed's own URL; an unusable one simply grants no same-origin exception
-            self.home = None if origin is None else origin_of(URL(origin))
+        self.configured = origin is None
+        try:  # an unusable URL simply grants no same-origin exception
+            self.home = origin_of(URL(url if origin is None else origin))
         except (TypeError, ValueError):
             self.home = None
         self.current: URL | None = None  # the redirect target being fetched; None for `url`
@@ -135,6 +145,11 @@ class Route:
     def hop(self) -> str:
         """A prefix naming the redirect hop, for messages (the error's URL is always `url`)."""
         return "" if self.current is None else f"redirected to {self.current}: "
+
+    @property
+    def not_allowed(self) -> str:
+        """Why a refused address is refused to this fetch, for messages."""
+        return NOT_FOR_REDIRECTS if self.configured else NOT_FOR_LINKS
 
     def guarded(self, target: URL) -> bool:
         """Whether `target` must go through the guarded pool; FetchBlocked when it may not be
@@ -146,12 +161,12 @@ class Route:
             raise FetchBlocked(self.url, why, "bad_scheme")
         if not target.raw_host:
             raise FetchBlocked(self.url, f"{self.hop}the URL names no host", "bad_scheme")
-        if self.trusted or origin_of(target) == self.home:
+        if self.home is not None and origin_of(target) == self.home:
             return False
         address = literal_address(target.raw_host)
         refusal = None if address is None else self._policy.refusal(address)
         if refusal is not None:
-            raise FetchBlocked(self.url, f"{self.hop}{refusal}; {NOT_FOR_LINKS}")
+            raise FetchBlocked(self.url, f"{self.hop}{refusal}; {self.not_allowed}")
         return True
 
 

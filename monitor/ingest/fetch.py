@@ -1,5 +1,5 @@
 """All HTTP the monitor does: aiohttp sessions with deadlines, byte caps (as sent and decompressed),
-redirects followed hop by hop, the address policy for URLs a feed hands us, and conditional GET."""
+redirects followed hop by hop, the address policy outside the trusted origin, conditional GET."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ class Response:
 class Fetcher:
     """Fetches URLs with the configured limits; use as an async context manager.
 
-    Two connection pools: a trusted one for URLs the user configured (and a feed's own
-    origin), and a guarded one whose resolver drops every address the policy refuses, so
-    what is checked is exactly what is connected to. `resolver` is a test seam (DNS)."""
+    Two connection pools: a trusted one for the trusted origin (see Route), and a guarded one
+    whose resolver drops every address the policy refuses, so what is checked is exactly what
+    is connected to. `resolver` is a test seam (DNS)."""
 
     def __init__(
         self, settings: FetchSettings, *, resolver: AbstractResolver | None = None
@@ -99,7 +99,8 @@ class Fetcher:
     ) -> Response:
         """GET `url`; with etag/last_modified a 304 comes back as Response.not_modified.
 
-        origin=None: `url` is trusted (a configured feed, a URL from the command line).
+        origin=None: `url` (a configured feed, a URL from the command line) and its origin are
+        trusted; a redirect hop elsewhere may reach only public addresses or fetch.allow_networks.
         origin=<the feed's URL>: `url` came from that feed; it and every redirect hop may reach
         only public addresses, the feed's own origin, or fetch.allow_networks."""
         if self._trusted is None:
@@ -280,7 +281,7 @@ def _translate(exc: BaseException, route: Route, s: FetchSettings) -> FetchError
     url, hop = route.url, route.hop
     blocked = exc if isinstance(exc, AddressBlocked) else getattr(exc, "os_error", None)
     if isinstance(blocked, AddressBlocked):  # raised by GuardedResolver inside the connector
-        return FetchBlocked(url, f"{hop}{blocked}")
+        return FetchBlocked(url, f"{hop}{blocked}; {route.not_allowed}")
     if isinstance(exc, TimeoutError):
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             why = f"no connection within {s.connect_timeout:g} s"
