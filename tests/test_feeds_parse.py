@@ -498,3 +498,20 @@ def test_results_and_errors_cross_process_boundaries() -> None:
         parse_feed(b'{"hello": "world"}', BASE, "application/json")
     copy = pickle.loads(pickle.dumps(caught.value))
     assert (str(copy), copy.category) == (str(caught.value), "not_a_feed")
+
+
+def test_control_and_direction_characters_never_come_in() -> None:
+    """Titles and summaries lose terminal escapes, NULs and bidirectional overrides, written
+    raw, as character references or as JSON escapes."""
+    rss = rss_items(
+        "<item><title>a&#27;]0;pwned&#7;b\u202ec</title>"
+        "<description>&lt;p&gt;x&amp;#x1b;[2Jy\u2066z&lt;/p&gt;</description></item>"
+    )
+    [entry] = feed_document(rss, BASE).entries
+    assert (entry.title, entry.summary) == ("a]0;pwnedbc", "x[2Jyz")
+    json_feed = (
+        '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1",'
+        ' "title": "T\\u0000i\\u001b[31mt\\u202ele", "content_text": "b\\u0085o\\u2069dy"}]}'
+    )
+    [item] = feed_document(json_feed.encode(), BASE).entries
+    assert (item.title, item.summary) == ("Ti[31mtle", "body")

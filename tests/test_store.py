@@ -131,3 +131,35 @@ def test_outbox_records_sent_and_failed(engine: Engine) -> None:
     assert backlog.alert_counts(engine) == {"sent": 1, "failed": 1}
     outbox.mark_sent(engine, retry.id, NOW)  # a failed alert is not silently flipped to sent
     assert backlog.alert_counts(engine) == {"sent": 1, "failed": 1}
+
+
+def test_nul_characters_from_feeds_are_stored_as_replacement_characters(engine: Engine) -> None:
+    """PostgreSQL refuses NUL in text and JSON (a JSON Feed's "\\u0000" puts one there):
+    every string written, in any column, on either database, has it replaced."""
+    feed_id = _feed(engine)
+    nul = "a\x00b"
+    entry = Entry(f"g{nul}", f"https://a.example/{nul}", f"Title {nul}", nul, NOW, f"h{nul}")
+    article = Article(f"https://a.example/{nul}", f"Title {nul}", f"text {nul}", note=nul)
+    match = Match("gfw", "v1", [f"term {nul}"], 1.0, f"snip {nul}", (f"snip {nul}",))
+    stored = articles.store_article(
+        engine,
+        feed_id=feed_id,
+        entry=entry,
+        article=article,
+        matches=[match],
+        routes={"gfw": [Route("mail")]},
+        now=NOW,
+    )
+    polled = PollResult("f", "ok", title=f"Feed {nul}")
+    _record(engine, feed_id, polled, NOW, NOW + timedelta(hours=1))
+    [hit] = query_hits(engine)
+    clean = "a\ufffdb"
+    assert (stored.new_hits, hit.title, hit.matched_terms, hit.snippets) == (
+        1,
+        f"Title {clean}",
+        [f"term {clean}"],
+        [f"snip {clean}"],
+    )
+    assert hit.url == f"https://a.example/{clean}" and hit.note == clean
+    assert feeds.feed_rows(engine)["https://a.example/rss"].title == f"Feed {clean}"
+    assert Database(engine).stored_guids(feed_id, [f"g{clean}"]) == {f"g{clean}"}

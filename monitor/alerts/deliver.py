@@ -1,7 +1,13 @@
-"""Sending a message to one channel through Apprise; failures become DeliveryError."""
+"""Sending a message to one channel through Apprise; failures become DeliveryError.
+
+What a target does with a message decides how its text must be escaped: the body is written
+for the chosen format by the templates; the title, plain text from the templates, is
+escaped here for where Apprise puts it (a Markdown body gets it as a heading, an HTML body
+as a bold line when the service has no title field of its own)."""
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 
@@ -9,11 +15,20 @@ import apprise
 
 from monitor.alerts.channels import apprise_targets
 from monitor.alerts.compose import Format, Message
+from monitor.alerts.filters import md_escape
 from monitor.errors import DeliveryError
 from monitor.models import ChannelSpec
 
 log = logging.getLogger(__name__)
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+# Services whose Apprise plugin sends plain text that the service renders as Markdown anyway
+# (links, images, mentions): they get the Markdown templates, whose text from feeds is escaped.
+RENDER_MARKDOWN = frozenset(
+    {"NotifyMattermost", "NotifyZulip", "NotifyRyver", "NotifyRevolt", "NotifyNextcloudTalk"}
+)
+# Generic webhooks: the title travels in a field of its own, as plain text (mentions and
+# control characters already gone), for the receiver to show as it likes.
+TITLE_FIELD = frozenset({"NotifyJSON", "NotifyXML", "NotifyForm"})
 
 
 class Notifier:
@@ -54,6 +69,8 @@ class Notifier:
             targets = list(self._app(channel))
         except DeliveryError:
             return "text"
+        if any(type(target).__name__ in RENDER_MARKDOWN for target in targets):
+            return "markdown"
         native = getattr(targets[0], "notify_format", ()) if targets else ()
         native = native if isinstance(native, tuple) else (native,)
         formats = {str(getattr(f, "value", f)) for f in native}
@@ -67,7 +84,9 @@ class Notifier:
         """Send, or raise DeliveryError with Apprise's verdict (never the URL: it holds secrets)."""
         app = self._app(channel)
         result = app.notify(
-            body=message.body, title=message.title, body_format=apprise.NotifyFormat(message.format)
+            body=message.body,
+            title=_title_for(message, list(app)),
+            body_format=apprise.NotifyFormat(message.format),
         )
         if not result:
             status = getattr(getattr(result, "status", None), "name", "FAILURE")
@@ -76,6 +95,21 @@ class Notifier:
                 f"channel {channel.key}: delivery failed ({status})"
                 + (f": {reason}" if reason else "")
             )
+
+
+def _title_for(message: Message, targets: list[object]) -> str:
+    """The message title escaped for where its targets put it: Markdown-escaped for a
+    Markdown message (chat services show it as a heading or a first line of the body),
+    except for generic webhooks, which carry it in a plain field of its own; HTML-escaped
+    for an HTML message when a target has no title field (Apprise writes the title into the
+    body as HTML); as it is otherwise (an e-mail Subject is plain text)."""
+    webhooks = all(type(target).__name__ in TITLE_FIELD for target in targets)
+    if message.format == "markdown" and not webhooks:
+        return md_escape(message.title)
+    blended = any(getattr(target, "title_maxlen", 1) <= 0 for target in targets)
+    if message.format == "html" and blended:
+        return html.escape(message.title)
+    return message.title
 
 
 def _reason(result: object) -> str:

@@ -1,5 +1,6 @@
 """The filters message templates may use (docs/templates.md lists them): times in a zone,
-Markdown and HTML escaping, marked snippets, safe links, plurals."""
+Markdown and HTML escaping, marked snippets, safe links, plurals; and `shown`, what every
+printed value goes through (no control or direction characters, no live mentions)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from markupsafe import Markup, escape
 
 from monitor.models import Hit
+from monitor.profiles.normalize import printable
 
 log = logging.getLogger("monitor.alerts.templates")
 
@@ -28,6 +30,11 @@ _URL_ESCAPES = {
     ">": "%3E",
     "\\": "%5C",
 }
+# A mention chat services act on: "@everyone", "@here", "@channel", any "@name" (not the @ of
+# an e-mail address or of a URL path), Discord's <@id>, <@&role> and <#channel>, Slack's
+# <!channel>. A zero-width space after the sign keeps it readable and makes it no mention.
+_MENTION = re.compile(r"(?<![\w.+\-/=:])[@\uff20](?=\w)|<(?=[@!#])")
+_ZWSP = "\u200b"
 
 
 def when(value: datetime | None, tz: str = "UTC", pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -91,6 +98,27 @@ def web_url(url: str) -> str:
     return "".join(_URL_ESCAPES.get(ch, ch) for ch in url)
 
 
+def unmention(text: str) -> str:
+    """`text` with every mention a chat service would act on broken by a zero-width space:
+    a feed cannot ping a whole channel or a person."""
+    return (
+        _MENTION.sub(lambda found: found.group() + _ZWSP, text)
+        if "@" in text or "<" in text or "\uff20" in text
+        else text
+    )
+
+
+def shown(value: Any) -> Any:
+    """What a template prints (the environment's `finalize`, for every {{ }} in every
+    format): text without control or direction characters and without live mentions;
+    Markup stays Markup, other values are left to Jinja."""
+    if isinstance(value, Markup):  # already safe HTML: removing characters keeps it so
+        return Markup(unmention(printable(str(value))))  # noqa: S704
+    if isinstance(value, str):
+        return unmention(printable(value))
+    return value
+
+
 def plural(count: int, singular: str, many: str | None = None) -> str:
     """ "1 hit", "12 hits"; `many` for irregular words: plural(n, "story", "stories")."""
     return f"{count} {singular if count == 1 else many or singular + 's'}"
@@ -110,4 +138,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "web_url": web_url,
     "plural": plural,
     "snippets": snippets,
+    "printable": printable,
+    "unmention": unmention,
 }

@@ -54,7 +54,7 @@ from monitor.alerts.compose import (
     Message,
     Notice,
 )
-from monitor.alerts.filters import FILTERS, snippets
+from monitor.alerts.filters import FILTERS, shown, snippets
 from monitor.errors import ConfigError
 from monitor.models import Hit
 
@@ -78,6 +78,7 @@ def _environment(loader: BaseLoader) -> SandboxedEnvironment:
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=shown,  # every printed value, overrides' too: feed text cannot act
     )
     env.filters.update(FILTERS)
     env.globals["also_max"] = ALSO_MAX

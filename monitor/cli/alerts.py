@@ -6,14 +6,23 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from monitor.alerts.channels import load_channels
 from monitor.alerts.compose import Notice
 from monitor.alerts.deliver import Notifier
 from monitor.alerts.render import TEMPLATES_DIR, Templates
-from monitor.cli.common import TableOrJson, config_dir, engine, iso, out, print_json, settings
+from monitor.cli.common import (
+    TableOrJson,
+    config_dir,
+    engine,
+    iso,
+    out,
+    plain,
+    print_json,
+    settings,
+)
 from monitor.errors import DeliveryError
 from monitor.store.backlog import (
     alert_counts,
@@ -96,8 +105,8 @@ def alerts_status(
                 a.status,
                 str(a.attempts),
                 f"{a.next_attempt_at:%Y-%m-%d %H:%M}" if a.status == "pending" else "",
-                a.profile,
-                escape(a.last_error or ""),
+                plain(a.profile),
+                plain(a.last_error),
             )
         out.print(table)
     if held:
@@ -110,7 +119,7 @@ def alerts_status(
                 m.status,
                 str(m.attempts),
                 f"{m.next_attempt_at:%Y-%m-%d %H:%M}" if m.status == "pending" else "",
-                escape(m.last_error or ""),
+                plain(m.last_error),
             )
         out.print(table)
 
@@ -156,7 +165,7 @@ def alerts_test(
             notifier.send(channel, templates.notice(notice, notifier.format_for(channel)))
         except DeliveryError as exc:
             failed += 1
-            out.print(f"[red]failed[/] {escape(channel.key)}: {escape(str(exc))}")
+            out.print(Text.assemble(("failed", "red"), " ", plain(f"{channel.key}: {exc}")))
         else:
-            out.print(f"[green]sent[/]   {escape(channel.key)}")
+            out.print(Text.assemble(("sent", "green"), "   ", plain(channel.key)))
     raise typer.Exit(1 if failed else 0)

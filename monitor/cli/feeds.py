@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from monitor.cli.common import (
     TableOrJson,
@@ -19,11 +19,13 @@ from monitor.cli.common import (
     engine,
     iso,
     out,
+    plain,
     print_json,
     progress,
     settings,
 )
 from monitor.config.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
+from monitor.config.secrets import redact_url, redact_urls
 from monitor.config.settings import parse_duration
 from monitor.models import FeedSpec
 from monitor.store.feeds import feed_health, feed_rows
@@ -43,11 +45,14 @@ def feeds_list(ctx: typer.Context) -> None:
         last = f"{row.last_polled_at:%Y-%m-%d %H:%M}" if row and row.last_polled_at else "never"
         status = (row.last_status or "") if row else ""
         if row and row.last_error:
-            status += f": {row.last_error}"
+            status += f": {redact_urls(row.last_error)}"
         interval = spec.interval or loaded.poll_interval
-        name = spec.name or ""
         table.add_row(
-            spec.url, name, f"{interval:g}s", last, status if spec.enabled else "disabled"
+            _url(spec.url),
+            plain(spec.name),
+            f"{interval:g}s",
+            last,
+            plain(status if spec.enabled else "disabled"),
         )
     out.print(table)
     out.print(f"{len(specs)} feed(s)")
@@ -75,16 +80,16 @@ def feeds_add(
         added = add_feeds(config_dir(ctx), [FeedSpec(url=url, name=name, interval=seconds)])
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="URL") from None
-    out.print(f"added {url}" if added else f"already listed: {url}")
+    out.print(Text.assemble("added " if added else "already listed: ", _url(url)))
 
 
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, url: str) -> None:
     """Remove a feed from feeds.yaml (its stored articles and hits are kept)."""
     if not remove_feed(config_dir(ctx), url):
-        out.print(f"not listed: {url}")
+        out.print(Text.assemble("not listed: ", _url(url)))
         raise typer.Exit(1)
-    out.print(f"removed {url}")
+    out.print(Text.assemble("removed ", _url(url)))
 
 
 @feeds_app.command("import-opml")
@@ -118,6 +123,11 @@ def feeds_export_opml(
         output.write_text(document, encoding="utf-8")
 
 
+def _url(url: str) -> Text:
+    """A feed URL for the console: its credentials as ****, as plain text."""
+    return plain(redact_url(url))
+
+
 def _short(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
 
@@ -134,11 +144,11 @@ def feeds_health(
     if fmt is TableOrJson.json:
         records = [
             {
-                "url": h.url,
+                "url": redact_url(h.url),
                 "name": h.name,
                 "status": h.status,
                 "error_category": h.error_category,
-                "error": h.error,
+                "error": h.error and redact_urls(h.error),
                 "consecutive_failures": h.consecutive_failures,
                 "last_polled_at": iso(h.last_polled_at),
                 "last_success_at": iso(h.last_success_at),
@@ -151,14 +161,14 @@ def feeds_health(
         return
     table = Table("feed", "status", "failures", "last success", "next poll", "error")
     for h in health:
-        error = f"{h.error_category}: {h.error}" if h.error else ""
+        error = f"{h.error_category}: {redact_urls(h.error)}" if h.error else ""
         table.add_row(
-            escape(h.name or h.url),
+            plain(h.name) if h.name else _url(h.url),
             h.status,
             str(h.consecutive_failures),
             _short(h.last_success_at),
             _short(h.next_poll_at),
-            escape(error),
+            plain(error),
         )
     out.print(table)
     counts = Counter(h.status for h in health)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from dataclasses import asdict
 from enum import StrEnum
@@ -13,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from monitor.cli.common import engine, iso, out, print_json, settings
+from monitor.cli.common import engine, iso, json_text, out, plain, print_json, settings, write_csv
 from monitor.cli.common import since as parse_since
 from monitor.models import Hit
 from monitor.store.hits import query_hits
@@ -54,24 +51,26 @@ def hits(
         print_json(records)
     elif fmt is Format.jsonl:
         for record in records:
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(record) + "\n")
     elif fmt is Format.csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["profile"])
-        writer.writeheader()
-        for record in records:
-            writer.writerow({**record, "matched_terms": "; ".join(record["matched_terms"])})
-        sys.stdout.write(buffer.getvalue())
+        fields = list(records[0]) if records else ["profile"]
+        rows = ({**r, "matched_terms": "; ".join(r["matched_terms"])} for r in records)
+        write_csv(sys.stdout, fields, rows)
     else:
-        table = Table("created", "profile", "score", "title", "feed", "terms")
-        for h in found:
-            table.add_row(
-                f"{h.created_at:%Y-%m-%d %H:%M}",
-                h.profile,
-                f"{h.score:g}",
-                h.title,
-                h.feed,
-                ", ".join(h.matched_terms),
-            )
-        out.print(table)
-        out.print(f"{len(found)} hit(s)")
+        _print_table(found)
+
+
+def _print_table(found: list[Hit]) -> None:
+    """Hits as a table: every text cell plain text, whoever wrote it."""
+    table = Table("created", "profile", "score", "title", "feed", "terms")
+    for h in found:
+        table.add_row(
+            f"{h.created_at:%Y-%m-%d %H:%M}",
+            plain(h.profile),
+            f"{h.score:g}",
+            plain(h.title),
+            plain(h.feed),  # a feed without name or title: its URL, redacted by the store
+            plain(", ".join(h.matched_terms)),
+        )
+    out.print(table)
+    out.print(f"{len(found)} hit(s)")

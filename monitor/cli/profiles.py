@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.common import config_dir, engine, out, print_json, progress, settings
+from monitor.cli.common import config_dir, engine, out, plain, print_json, progress, settings
 from monitor.cli.common import since as parse_since
 from monitor.config.settings import FetchSettings
 from monitor.errors import ConfigError, FetchError
@@ -170,12 +170,12 @@ def _print(result: Outcome, show_tree: bool) -> None:
     verdict = "[green]matches[/]" if result.matched else "[red]does not match[/]"
     out.print(f"[bold]{escape(result.profile.name)}[/] {verdict} (score {result.score:g})")
     if result.matched_terms:
-        out.print("  terms: " + escape(", ".join(result.matched_terms)))
-    for snippet in result.snippets:
-        out.print("  > " + escape(snippet))
+        out.print(plain("  terms: " + ", ".join(result.matched_terms)))
+    for snippet in result.snippets:  # the page's text: a stranger's
+        out.print(plain("  > " + snippet))
     if show_tree:
         for line in explain(result.evaluation):
-            out.print("  " + escape(line))
+            out.print(plain("  " + line))
 
 
 @profiles_app.command("backtest")
@@ -215,7 +215,7 @@ def profiles_backtest(
     )
     for sign, articles in (("+", added), ("-", removed)):
         for a in articles:
-            out.print(f"  {sign} {escape(a.title)}  {escape(a.url)}")
+            out.print(plain(f"  {sign} {a.title}  {a.url}"))
 
 
 def _matching(profile: Profile, stored: list[StoredArticle]) -> set[int]:

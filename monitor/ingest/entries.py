@@ -14,6 +14,7 @@ from lxml.etree import LxmlError
 
 from monitor.ingest.urls import absolute_link, canonical_url
 from monitor.models import Entry
+from monitor.profiles.normalize import printable
 
 # The entry table keys entries by (feed, guid) in a column of this length; a longer GUID is
 # replaced by its hash so one oversized item cannot fail its feed at every poll.
@@ -60,16 +61,19 @@ def content_hash(title: str, summary: str) -> str:
 
 
 def plain_text(markup: str) -> str:
-    """Plain text of an HTML fragment (feeds put HTML in titles and summaries)."""
+    """Plain text of an HTML fragment (feeds put HTML in titles and summaries), whitespace
+    collapsed, without control characters or bidirectional overrides."""
+    markup = printable(markup)
     if "<" not in markup:
-        return " ".join(html.unescape(markup).split() if "&" in markup else markup.split())
+        text = printable(html.unescape(markup)) if "&" in markup else markup
+        return " ".join(text.split())
     try:
         tree = cast(lxml.html.HtmlElement, lxml.html.fromstring(markup))
     except (LxmlError, ValueError):
         return " ".join(markup.split())
     for bad in list(tree.iter("script", "style")):
         bad.drop_tree()
-    return " ".join(str(tree.text_content()).split())
+    return " ".join(printable(str(tree.text_content())).split())
 
 
 def _entry(raw: RawEntry, base: str) -> Entry | None:

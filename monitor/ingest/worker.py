@@ -15,6 +15,7 @@ import trafilatura
 from monitor.ingest.language import detect_language
 from monitor.ingest.minhash import signature
 from monitor.models import Extracted
+from monitor.profiles.normalize import printable
 
 # The trafilatura options we ship, chosen by measuring (benchmarks/quality.py, 181 pages with
 # human-written bodies): comments cause false hits; the deduplication cache is process-wide
@@ -38,15 +39,19 @@ def extract_page(html: bytes, url: str) -> Extracted | None:
     if not isinstance(doc, trafilatura.settings.Document) or not doc.text or not doc.text.strip():
         return None
     return Extracted(
-        text=doc.text,
-        title=doc.title,
-        author=doc.author,
-        sitename=doc.sitename,
+        text=printable(doc.text),
+        title=_printable(doc.title),
+        author=_printable(doc.author),
+        sitename=_printable(doc.sitename),
         # in the worker, like the signature: the main process has the rest of the pipeline
         language=doc.language or detect_language(doc.text),
         date=doc.date,
         signature=signature(doc.text),
     )
+
+
+def _printable(text: str | None) -> str | None:
+    return printable(text) if text else text
 
 
 def describe_text(text: str) -> tuple[str | None, bytes | None]:

@@ -7,6 +7,10 @@ dropped, hyphens and dashes written as "-", Russian ё as е, any run of whitesp
 (full-width included) collapsed to one space, whitespace
 between two CJK characters dropped (Chinese has none: "防火 长城" is "防火长城"), and pinyin
 that mirror sites insert after characters removed ("互聯(lián)網(wǎng)" is "互联网").
+
+`printable` is the other half of text hygiene: what must never reach a reader from a feed
+(control characters, bidirectional overrides), removed from text as it comes in and again
+before it is shown.
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ from functools import lru_cache
 from typing import Any
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+# Never shown as they came: C0 controls but tab and line feed (a terminal's escape sequences
+# start with ESC; CR overwrites a line), DEL, C1 controls, and the bidirectional controls that
+# reorder the text after them (U+202E shows "exe.txt" as "txt.exe").
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _APOSTROPHES = frozenset("\u2019\u02bc\uff07")
 # Hyphens and dashes that stand between word parts ("Welt‑Internet‑Konferenz") become "-".
 _HYPHENS = frozenset("\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d")
@@ -189,3 +199,9 @@ def is_cjk(ch: str) -> bool:
 def is_word_char(ch: str) -> bool:
     """A letter or digit of a script that separates words with spaces."""
     return ch.isalnum() and not is_cjk(ch)
+
+
+def printable(text: str) -> str:
+    """`text` without control characters and bidirectional controls (tab and line feed
+    kept): safe to show on a terminal, in a message or a spreadsheet cell."""
+    return _UNPRINTABLE.sub("", text) if _UNPRINTABLE.search(text) else text

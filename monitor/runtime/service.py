@@ -26,6 +26,7 @@ from monitor.alerts.deliver import Notifier
 from monitor.alerts.outbox import DeliveryReport, Outbox, Sender
 from monitor.alerts.schedules import debounce_window
 from monitor.alerts.spikes import find_spikes
+from monitor.config.secrets import url_secrets
 from monitor.config.settings import Settings
 from monitor.errors import ConfigError
 from monitor.ingest.pool import worker_count
@@ -93,7 +94,8 @@ class Service:
         self._apply(load_config(config_dir))
 
     def _apply(self, loaded: Loaded) -> None:
-        mask_secrets(loaded.alerts.secrets)
+        feed_secrets = (secret for spec in loaded.feeds for secret in url_secrets(spec.url))
+        mask_secrets([*loaded.alerts.secrets, *feed_secrets])  # every log line, whoever writes it
         self.loaded = loaded
         self.matcher = Matcher(loaded.profiles)
         channels = loaded.alerts.channels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,53 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(
+            parsed, connect_args={"timeout": 30}, json_serializer=_json_without_nul
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    raise ConfigError(
-        f"database_url (monitor.yaml or MONITOR_DATABASE_URL): unsupported database "
-        f"{parsed.get_backend_name()!r}; use sqlite:///path.db or postgresql+psycopg://…"
-    )
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_engine(parsed, pool_pre_ping=True, json_serializer=_json_without_nul)
+    else:
+        raise ConfigError(
+            f"database_url (monitor.yaml or MONITOR_DATABASE_URL): unsupported database "
+            f"{parsed.get_backend_name()!r}; use sqlite:///path.db or postgresql+psycopg://…"
+        )
+    event.listen(engine, "before_cursor_execute", _parameters_without_nul, retval=True)
+    return engine
+
+
+# PostgreSQL refuses the NUL character in text and JSON (SQLite stores it): text from a feed
+# (a JSON Feed's "\u0000", an id, a URL) would fail to store at every poll while its feed
+# reports ok. Every string written, on either database, has its NULs replaced (U+FFFD, as
+# parse_feed does for a document's own NULs).
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with NUL characters replaced in every string it holds (lists, tuples, dicts);
+    the same object when it holds none."""
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT) if NUL in value else value
+    if isinstance(value, list | tuple):
+        items = [without_nul(item) for item in value]
+        same = all(new is old for new, old in zip(items, value, strict=True))
+        return value if same else type(value)(items)
+    if isinstance(value, dict):
+        pairs = {key: without_nul(item) for key, item in value.items()}
+        return value if all(pairs[k] is v for k, v in value.items()) else pairs
+    return value
+
+
+def _json_without_nul(value: Any) -> str:
+    return json.dumps(without_nul(value))
+
+
+def _parameters_without_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+) -> tuple[str, Any]:
+    """before_cursor_execute: the statement's parameters without NULs (one set, or a list of
+    sets when `many`)."""
+    return statement, without_nul(parameters)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from monitor.config.secrets import redact_url
 from monitor.models import Hit, Outlets
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
 
@@ -30,7 +31,7 @@ def as_hit(hit: HitRow, article: ArticleRow, feed: FeedRow) -> Hit:
         profile=hit.profile,
         url=article.link,
         title=article.title,
-        feed=feed.name or feed.title or feed.url,
+        feed=feed.name or feed.title or redact_url(feed.url),  # never a URL's password
         published_at=article.published_at,
         matched_terms=list(hit.matched_terms),
         score=hit.score,
@@ -68,7 +69,8 @@ def story_outlets(session: Session, hits: Sequence[Hit]) -> list[Outlets]:
             .order_by(article.c.id)
         )
         for story, article_id, sitename, link, name, title, url in rows:
-            members[story].append((article_id, sitename or name or title or url, link))
+            outlet = sitename or name or title or redact_url(url)
+            members[story].append((article_id, outlet, link))
     return [
         tuple(
             (outlet, link)
