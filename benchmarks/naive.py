@@ -169,7 +169,14 @@ def write_config(
         profile = {"description": "benchmark terms", "match": {"any": list(terms)}}
         (config / "profiles" / "bench.yaml").write_text(json.dumps(profile), encoding="utf-8")
     settings = {
-        "fetch": {"concurrency": concurrency, "per_host": concurrency},
+        # one host (the farm): no per-host page budget, no per-poll page cap
+        "fetch": {
+            "concurrency": concurrency,
+            "per_host": concurrency,
+            "max_pages_per_host": 0,
+            "max_pages_per_poll": 0,
+        },
+        "cycle_deadline": "24h",
         "extract": {"workers": workers},
     }
     (config / "monitor.yaml").write_text(json.dumps(settings), encoding="utf-8")

@@ -8,11 +8,12 @@ import asyncio
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
 
-from monitor.config.settings import Settings
+from monitor.config.settings import FetchSettings, Settings
 from monitor.errors import FetchStatus
 from monitor.ingest.fetch import Response
 from monitor.ingest.prune import parse_pruned
@@ -30,6 +31,8 @@ from monitor.models import (
     WebPage,
 )
 from monitor.pipeline.context import PollContext
+from monitor.pipeline.cycle import poll_due
+from monitor.pipeline.entry import OVER_POLL_BUDGET
 from monitor.pipeline.poll import poll_feed
 from monitor.profiles.profile import Doc
 
@@ -50,12 +53,15 @@ class FakeStore:
     stored: list[dict[str, Any]] = field(default_factory=list)
     linked: list[tuple[int, str, int]] = field(default_factory=list)
     records: list[PollRecord] = field(default_factory=list)
+    due: list[DueFeed] = field(default_factory=list)  # handed out by the first claim
+    released: list[int] = field(default_factory=list)
 
     def claim_due(self, now: datetime, **_: Any) -> list[DueFeed]:
-        return []
+        claimed, self.due = self.due, []
+        return claimed
 
     def release_leases(self, feed_ids: list[int]) -> None:
-        pass
+        self.released.extend(feed_ids)
 
     def record_polls(self, records: list[PollRecord]) -> None:
         self.records.extend(records)
@@ -95,6 +101,8 @@ class FakeWeb:
 
     async def get(self, url: str, **_: Any) -> Response:
         self.asked.append(url)
+        if url not in self.pages:  # a server that never answers
+            await asyncio.Event().wait()
         page = self.pages[url]
         if isinstance(page, Exception):
             raise page
@@ -151,20 +159,24 @@ def feed(**kw: Any) -> DueFeed:
     return DueFeed(**(values | kw))
 
 
+def context(web: FakeWeb, store: FakeStore, settings: Settings | None = None) -> PollContext:
+    return PollContext(
+        store=store,
+        fetcher=web,
+        pool=FakePool(),
+        matcher=GreatFirewall(),
+        routes=ROUTES,
+        settings=settings or Settings(),
+        clock=lambda: NOW,
+        limit=asyncio.Semaphore(4),
+    )
+
+
 def poll(
     due: DueFeed, web: FakeWeb, store: FakeStore, settings: Settings | None = None
 ) -> PollResult:
     async def go() -> PollResult:
-        ctx = PollContext(
-            store=store,
-            fetcher=web,
-            pool=FakePool(),
-            matcher=GreatFirewall(),
-            routes=ROUTES,
-            settings=settings or Settings(),
-            clock=lambda: NOW,
-            limit=asyncio.Semaphore(4),
-        )
+        ctx = context(web, store, settings)
         result = await poll_feed(due, ctx)
         await ctx.recorder.flush()
         return result
@@ -291,3 +303,72 @@ def test_an_entry_that_fails_forgets_the_validators() -> None:
     result = poll(feed(), FakeWeb({FEED: rss(item("g1"), item("g2"))}), store)
     assert (result.status, result.entries_new, result.error) == ("ok", 1, "1 entries failed")
     assert result.body_hash is None and result.etag is None  # the next poll reads it all again
+
+
+def dated(n: int) -> str:
+    """An item linking to page n, published n hours before NOW."""
+    published = format_datetime(NOW - timedelta(hours=n))
+    return item(f"g{n}", f"https://site.example/{n}.html", published=published)
+
+
+def site(*numbers: int) -> FakeWeb:
+    pages: dict[str, tuple[bytes, str] | Exception] = {FEED: rss(*(dated(n) for n in numbers))}
+    pages.update({f"https://site.example/{n}.html": (GFW.encode(), "text/html") for n in numbers})
+    return FakeWeb(pages)
+
+
+def test_one_poll_fetches_the_pages_of_its_newest_entries_only() -> None:
+    store, web = FakeStore(), site(5, 1, 4, 2, 3)
+    settings = Settings(fetch=FetchSettings(max_pages_per_poll=2))
+    result = poll(feed(), web, store, settings)
+    assert web.asked == [FEED, "https://site.example/1.html", "https://site.example/2.html"]
+    sources = {kw["entry"].guid: kw["article"].source for kw in store.stored}
+    assert sources == {"g1": "page", "g2": "page", "g3": "entry", "g4": "entry", "g5": "entry"}
+    assert store.stored[-1]["article"].note == OVER_POLL_BUDGET
+    assert (result.entries_new, result.hits) == (5, 5)  # none dropped: all matched
+
+
+def test_a_host_over_its_page_budget_waits_for_a_later_poll() -> None:
+    store, web = FakeStore(), site(1, 2, 3, 4)
+    settings = Settings(fetch=FetchSettings(max_pages_per_host=3))
+    first = poll(feed(), web, store, settings)
+    assert (first.status, first.entries_new, len(store.stored)) == ("ok", 3, 3)
+    assert first.body_hash is None  # the document is read again at the next poll
+    second = poll(feed(), web, store, settings)  # the next cycle: a new budget
+    assert (second.entries_new, len(store.stored)) == (1, 4)
+    assert all(kw["article"].source == "page" for kw in store.stored)
+
+
+def test_the_cycle_deadline_stops_a_slow_poll_and_releases_its_feed() -> None:
+    slow = feed(id=2, url="https://slow.example/feed.xml")
+    store = FakeStore(due=[feed(), slow])
+    web = FakeWeb({FEED: rss(item("g1"))})  # the slow feed's server never answers
+
+    async def go() -> list[PollResult]:
+        ctx = context(web, store, Settings(cycle_deadline=0.5))
+        return await poll_due(ctx, everything=False, stopping=asyncio.Event(), watch=None)
+
+    results = asyncio.run(go())
+    assert [r.feed for r in results] == [FEED]  # the finished poll is kept
+    assert [record.feed_id for record in store.records] == [1]
+    assert store.released == [2]  # claimed, unfinished: free for the next cycle
+
+
+def test_documents_that_are_no_feed_fail_their_poll() -> None:
+    page = b"<html><head><title>News</title></head><body>no feed here</body></html>"
+    for body, kind, category in [
+        (bytes(range(256)) * 8, "application/octet-stream", "parse_error"),
+        (page, "text/html", "not_a_feed"),
+    ]:
+        result = poll(feed(), FakeWeb({FEED: (body, kind)}), FakeStore())
+        assert (result.status, result.error_category) == ("error", category)
+
+
+def test_a_failed_poll_stores_its_error_without_the_feed_urls_credentials() -> None:
+    secret = "https://reader:hunter2@news.example/feed.xml?token=tok-8f2a&page=1"
+    store = FakeStore()
+    poll(feed(url=secret), FakeWeb({secret: FetchStatus(secret, 401)}), store)
+    [record] = store.records
+    error = record.result.error or ""
+    assert "hunter2" not in error and "tok-8f2a" not in error
+    assert error.startswith("https://reader:****@news.example/feed.xml?token=****&page=1")

@@ -76,6 +76,11 @@ class FetchSettings(_Section):
     per_host: int = Field(default=2, ge=1)
     user_agent: str = "governance-news-monitor/0.1 (+https://example.invalid/monitor)"
     allow_networks: Networks = ()  # non-public networks a feed's links may reach
+    # what one poll and one cycle may fetch: pages of a poll's newest new entries (the rest
+    # are matched on their own text) and pages per host per cycle (the rest wait for a later
+    # poll); 0: no limit
+    max_pages_per_poll: int = Field(default=100, ge=0)
+    max_pages_per_host: int = Field(default=500, ge=0)
 
 
 class ExtractSettings(_Section):
@@ -142,6 +147,7 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     server: ServerSettings = ServerSettings()
     shutdown_timeout: Seconds = 30.0  # in-flight work gets this long after SIGTERM
+    cycle_deadline: Seconds = 600.0  # polls still running then are stopped, their feeds released
     lease: Seconds = 900.0  # a claimed feed stays reserved this long for its instance
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from monitor.config.settings import Settings
 from monitor.models import Route
+from monitor.pipeline.budget import HostBudget
 from monitor.pipeline.ports import Fetch, MatchAll, PollStore, WorkerJobs
 from monitor.pipeline.recorder import PollRecorder
 from monitor.pipeline.timing import StageTimes
@@ -34,6 +35,8 @@ class PollContext:
     # a cycle finds (None: no limit)
     pages: asyncio.Semaphore | None = None
     recorder: PollRecorder = field(init=False)
+    hosts: HostBudget = field(init=False)  # pages fetched per host in this cycle
 
     def __post_init__(self) -> None:
         self.recorder = PollRecorder(self.store)
+        self.hosts = HostBudget(self.settings.fetch.max_pages_per_host)

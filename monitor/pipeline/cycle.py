@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
+from monitor.config.secrets import redact_urls
 from monitor.models import DueFeed, PollRecord, PollResult
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.health import next_poll
@@ -36,7 +37,9 @@ async def poll_due(
     starts. Once `stopping` is set nothing more is claimed or started, and the claimed
     feeds not started are released; when the polls are cancelled (shutdown ran out of
     time) the finished ones are written and every other claimed feed is released at
-    once, so another instance takes it without waiting for the lease."""
+    once, so another instance takes it without waiting for the lease. The same happens at
+    the cycle's deadline (cycle_deadline), and the polls finished by then are returned:
+    one slow feed never holds the cycle, and what it stored so far stays stored."""
     settings = ctx.settings
     width = max(4 * settings.fetch.concurrency, 64)
     lease = timedelta(seconds=settings.lease)
@@ -74,20 +77,31 @@ async def poll_due(
                 watch.polled(report)
 
     try:
-        await asyncio.gather(*(poller() for _ in range(width)))
+        async with asyncio.timeout(settings.cycle_deadline):
+            await asyncio.gather(*(poller() for _ in range(width)))
+    except TimeoutError:
+        unfinished = [feed.id for feed in claimed if feed.id not in finished]
+        log.warning(
+            "cycle_deadline (%gs) passed: %d polls stopped, their feeds released for the "
+            "next cycle",
+            settings.cycle_deadline,
+            len(unfinished) - len(waiting),
+        )
+        await _give_back(ctx, unfinished, "cycle deadline")
+        return reports
     except asyncio.CancelledError:
         unfinished = [feed.id for feed in claimed if feed.id not in finished]
-        await asyncio.shield(_give_back(ctx, unfinished))
+        await asyncio.shield(_give_back(ctx, unfinished, "shutdown"))
         raise
     await ctx.recorder.flush()
     await asyncio.to_thread(ctx.store.release_leases, [f.id for f in waiting])
     return reports
 
 
-async def _give_back(ctx: PollContext, unfinished: list[int]) -> None:
+async def _give_back(ctx: PollContext, unfinished: list[int], why: str) -> None:
     await ctx.recorder.flush()
     await asyncio.to_thread(ctx.store.release_leases, unfinished)
-    log.info("shutdown: %d claimed feeds released unpolled", len(unfinished))
+    log.info("%s: %d claimed feeds released unpolled", why, len(unfinished))
 
 
 async def _poll_safely(feed: DueFeed, ctx: PollContext) -> PollResult:
@@ -96,7 +110,7 @@ async def _poll_safely(feed: DueFeed, ctx: PollContext) -> PollResult:
         return await poll_feed(feed, ctx)
     except Exception as exc:
         log.exception("unexpected error polling %s", feed.label)
-        error = f"internal error: {type(exc).__name__}: {exc}"
+        error = redact_urls(f"internal error: {type(exc).__name__}: {exc}")
         now = ctx.clock()
         result = PollResult(feed.label, "error", error=error, error_category="internal")
         record = PollRecord(feed.id, result, now, next_poll(feed, result, now, ctx.settings))

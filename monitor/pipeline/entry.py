@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import Literal
 
 from monitor.errors import ExtractError, FetchError
 from monitor.ingest.pool import page_date
@@ -17,18 +18,34 @@ from monitor.pipeline.stories import STORY_WINDOW, bands, best_story
 from monitor.profiles.profile import Doc
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+OVER_POLL_BUDGET = "page not fetched: more new entries than fetch.max_pages_per_poll in one poll"
+
+Done = StoredEntry | Literal["linked", "deferred"]
 
 
 async def process_entry(
-    feed: DueFeed, source: str, entry: Entry, ctx: PollContext, now: datetime
-) -> StoredEntry | None:
-    """Fetch, extract, match and store one new entry; None when its article was stored
-    before (the entry is linked to it). Page failures fall back to the entry's own text."""
+    feed: DueFeed,
+    source: str,
+    entry: Entry,
+    ctx: PollContext,
+    now: datetime,
+    *,
+    page: bool = True,
+) -> Done:
+    """Fetch, extract, match and store one new entry. "linked" when its article was stored
+    before (the entry is linked to it); "deferred" when its page's host has spent this
+    cycle's page budget (nothing stored: a later poll takes it). Page failures, and
+    `page=False` (over the poll's page budget), fall back to the entry's own text."""
     url, known = await stored_article(ctx.store, feed.id, entry)
     if known is not None:  # processed already (another feed, or the same link twice)
         await asyncio.to_thread(ctx.store.link_entry, feed.id, entry, known, now)
-        return None
-    article = await _article(entry, url, feed.url, ctx)
+        return "linked"
+    if not page:
+        article = await _from_entry(entry, url, OVER_POLL_BUDGET, ctx)
+    elif entry.link is not None and not ctx.hosts.take(entry.link):
+        return "deferred"
+    else:
+        article = await _article(entry, url, feed.url, ctx)
     doc = Doc(
         title=article.title,
         text=article.text,

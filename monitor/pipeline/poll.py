@@ -10,11 +10,21 @@ import time
 from dataclasses import replace
 from datetime import datetime
 
+from monitor.config.secrets import redact_urls
 from monitor.errors import FeedParseError, FetchError, FetchStatus
 from monitor.ingest.feeds import body_fingerprint
 from monitor.ingest.fetch import Response
 from monitor.logs import FIELDS
-from monitor.models import DueFeed, ParsedFeed, PollRecord, PollResult, StoredEntry, WebPage
+from monitor.models import (
+    DueFeed,
+    Entry,
+    ParsedFeed,
+    PollRecord,
+    PollResult,
+    StoredEntry,
+    WebPage,
+)
+from monitor.pipeline.budget import host_of
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.entry import process_entry
 from monitor.pipeline.health import next_poll
@@ -87,11 +97,24 @@ async def _process(
         log.info("feed %s parsed with a problem: %s", feed.label, parsed.problem)
     new = await asyncio.to_thread(unseen, ctx.store, feed.id, parsed.entries)
     source = " | ".join(dict.fromkeys(s for s in (feed.name, parsed.title) if s))
+    paged = _paged(feed, new, ctx.settings.fetch.max_pages_per_poll)
     results = await asyncio.gather(
-        *(process_entry(feed, source, entry, ctx, now) for entry in new), return_exceptions=True
+        *(process_entry(feed, source, e, ctx, now, page=e in paged) for e in new),
+        return_exceptions=True,
     )
     stored = [r for r in results if isinstance(r, StoredEntry)]
     failed = [(e, r) for e, r in zip(new, results, strict=True) if isinstance(r, BaseException)]
+    deferred = [e for e, r in zip(new, results, strict=True) if r == "deferred"]
+    if deferred:  # not stored: new again at the next poll, when the budget is a new one
+        hosts = sorted({host_of(e.link or "") for e in deferred})
+        log.info(
+            "feed %s: %d new entries left for a later poll: %s reached fetch.max_pages_per_host "
+            "(%d pages a cycle)",
+            feed.label,
+            len(deferred),
+            ", ".join(hosts),
+            ctx.settings.fetch.max_pages_per_host,
+        )
     for entry, error in failed:  # not stored: the entry is new again at the next poll
         log.error(
             "entry %s of feed %s not processed, retried next poll: %s: %s",
@@ -101,13 +124,13 @@ async def _process(
             error,
             exc_info=error,
         )
-    complete = not failed  # else forget the validators: the next poll reads it all again
+    complete = not failed and not deferred  # else forget the validators: read it all again
     return PollResult(
         feed.label,
         "ok" if parsed.entries or parsed.known_skipped else "empty",
         http_status=response.status,
         entries=len(parsed.entries) + parsed.known_skipped,
-        entries_new=len(new) - len(failed),  # also those whose article we already had
+        entries_new=len(new) - len(failed) - len(deferred),  # also articles we already had
         hits=sum(r.new_hits for r in stored),
         alerts=sum(r.new_alerts for r in stored),
         error=f"{len(failed)} entries failed" if failed else None,
@@ -117,6 +140,23 @@ async def _process(
         body_hash=fingerprint if complete else None,
         discovered_url=discovered,
     )
+
+
+def _paged(feed: DueFeed, new: list[Entry], limit: int) -> set[Entry]:
+    """The new entries whose pages this poll fetches: all of them, or the `limit` newest
+    (undated ones last); the others are matched on their own text, and the log says so."""
+    if not limit or len(new) <= limit:
+        return set(new)
+    newest = sorted(new, key=lambda e: (e.published_at is not None, e.published_at), reverse=True)
+    log.info(
+        "feed %s: %d new entries; the pages of the newest %d are fetched, the other %d are "
+        "matched on their own text (fetch.max_pages_per_poll)",
+        feed.label,
+        len(new),
+        limit,
+        len(new) - limit,
+    )
+    return set(newest[:limit])
 
 
 async def _fetch_document(feed: DueFeed, ctx: PollContext, fresh: bool) -> Response | PollResult:
@@ -153,7 +193,7 @@ def _failed(
         feed.label,
         "gone" if category == "gone" else "error",
         http_status=status,
-        error=error,
+        error=redact_urls(error),  # stored and shown: a feed URL's password or token is not
         error_category=category,
         retry_after=retry_after,
         discovered_url=discovered_url,
