@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIN    := -c constraints.txt
 
-.PHONY: run test test-quick lint types unit bench lock clean
+.PHONY: install run test test-quick lint types unit bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet $(PIN) --upgrade pip
 	$(BIN)/pip install --quiet $(PIN) -e '.[dev]'
 	@touch $(STAMP)
+
+install: $(STAMP)  # the environment alone (.venv with the dev tools), nothing run
 
 run: $(STAMP)
 	$(BIN)/monitor run

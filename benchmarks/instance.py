@@ -1,6 +1,7 @@
-"""A monitor instance for the service benchmarks (pipeline, quiet): a fresh config folder, a
-fresh database (a SQLite file, or a PostgreSQL database created and dropped), the memory and
-CPU meter, and a sink for the monitor's log. Nothing runs at import time."""
+"""A monitor instance for the service benchmarks (pipeline, quiet): a config folder of
+their own (of config/ only the shipped profiles and concepts), a fresh database (a SQLite file,
+or a PostgreSQL database created and dropped), the memory and CPU meter, and a sink for the
+monitor's log. Nothing runs at import time."""
 
 from __future__ import annotations
 
@@ -59,13 +60,28 @@ def database(kind: str, folder: Path, admin_dsn: str = ADMIN_DSN) -> Iterator[st
             conn.execute(drop.format(sql.Identifier(name)))
 
 
+# What the benchmarks take from the working copy's config/: the shipped profiles and concepts
+# (the matching workload) and nothing else. Its alerts.yaml, templates/ and monitor.yaml are the
+# user's channels and settings: a copied mail channel once got every farm story as an e-mail.
+SHIPPED = REPO / "config"
+
+
 def fresh_config(folder: Path, feed_urls: Iterable[str], profiles: Path | None = None) -> Path:
-    """A copy of config/ listing `feed_urls`, with the profiles in `profiles` added."""
-    shutil.copytree(REPO / "config", folder)
-    lines = "".join(f"  - url: {url}\n    name: Farm feed {i}\n" for i, url in enumerate(feed_urls))
-    (folder / "feeds.yaml").write_text(f"feeds:\n{lines}", encoding="utf-8")
+    """A config folder of the benchmark's own: the shipped profiles and concepts, the profiles
+    in `profiles` added, `feed_urls` as feeds.yaml, no alert channel (alerts go to the log)
+    and no settings (the defaults; each benchmark sets what differs as MONITOR_* variables)."""
+    (folder / "profiles").mkdir(parents=True)
+    for path in sorted((SHIPPED / "profiles").iterdir()):
+        if path.suffix in (".yaml", ".yml"):
+            shutil.copy(path, folder / "profiles" / path.name)
+    if (SHIPPED / "concepts.yaml").is_file():
+        shutil.copy(SHIPPED / "concepts.yaml", folder / "concepts.yaml")
     for path in sorted(profiles.iterdir()) if profiles else []:
         shutil.copy(path, folder / "profiles" / path.name)
+    lines = "".join(f"  - url: {url}\n    name: Farm feed {i}\n" for i, url in enumerate(feed_urls))
+    (folder / "feeds.yaml").write_text(f"feeds:\n{lines}", encoding="utf-8")
+    (folder / "alerts.yaml").write_text("channels: []  # the log only\n", encoding="utf-8")
+    (folder / "monitor.yaml").write_text("# the defaults\n", encoding="utf-8")
     return folder
 
 
@@ -73,7 +89,7 @@ def bench_profiles(folder: Path, pages: Iterable[bytes], total_terms: int = 1_00
     """Generated profiles in `folder` that bring the shipped ones to `total_terms` terms;
     the number of distinct terms the service's automaton will hold."""
     folder.mkdir(parents=True, exist_ok=True)
-    shipped = load_profiles(REPO / "config")
+    shipped = load_profiles(SHIPPED)
     write_profiles(
         folder, pages, total_terms=total_terms, shipped_terms=Matcher(shipped).term_count
     )

@@ -93,7 +93,8 @@ class PipelineRun:
 
 
 def bench_env(url: str, concurrency: int) -> dict[str, str]:
-    """The settings that differ from config/monitor.yaml, as MONITOR_* variables."""
+    """The settings that differ from the defaults (fresh_config writes none), as MONITOR_*
+    variables."""
     return {
         "MONITOR_DATABASE_URL": url,
         "MONITOR_FETCH_CONCURRENCY": str(concurrency),

@@ -36,6 +36,19 @@ PG_ADMIN_DSN = os.environ.get(
 REQUIRE_PG = os.environ.get("MONITOR_TEST_REQUIRE_POSTGRES") == "1"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_settings_in_the_environment() -> Iterator[None]:
+    """The user's own MONITOR_* variables (a MONITOR_DATABASE_URL or MONITOR_CONFIG_DIR
+    exported for their instance) reach neither the code under test nor the processes tests
+    start with a copy of os.environ: tests use their own folders and databases only.
+    The tests' own variables (MONITOR_TEST_*) stay."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("MONITOR_") and not name.startswith("MONITOR_TEST_"):
+                patch.delenv(name)
+        yield
+
+
 def _postgres_unavailable() -> str | None:
     try:
         with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
@@ -88,7 +101,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    """A config folder with the shipped profiles and concepts, no feed and no alert channel."""
+    """A config folder with the shipped profiles and concepts, no feed and no alert channel
+    (of the working copy's config/, only those: never its channels, templates or settings)."""
     folder = tmp_path / "config"
     folder.mkdir()
     shutil.copytree(REPO / "config" / "profiles", folder / "profiles")
@@ -177,6 +191,9 @@ class RecordingSender:
 
     def format_for(self, channel: ChannelSpec) -> Format:
         return self.fmt
+
+    def spacing(self, channel: ChannelSpec) -> float:
+        return 0.0  # nothing waits between two recorded messages
 
     @property
     def titles(self) -> list[str]:
