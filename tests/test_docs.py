@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.config.settings import setting_names
@@ -42,6 +44,30 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, command in _commands():
         assert command.help, f"`monitor {name}` has no help text"
         assert f"monitor {name}" in readme, f"`monitor {name}` missing from README.md"
+
+
+def _help(name: str) -> str:
+    """What `monitor NAME --help` prints."""
+    shown = CliRunner().invoke(app, [*name.split(), "--help"])
+    assert shown.exit_code == 0, shown.output
+    return shown.stdout
+
+
+def test_no_help_shows_a_metavar_on_a_flag() -> None:
+    for name in ["", *(name for name, _ in _commands())]:
+        shown = _help(name)
+        assert "--help  " in shown, shown  # flags listed without a value
+        assert "<bool>" not in shown, f"`monitor {name} --help`:\n{shown}"
+
+
+@pytest.mark.parametrize("name", [name for name, _ in _commands()])
+def test_every_command_shows_an_example_and_names_its_values(name: str) -> None:
+    lines = [line.strip() for line in _help(name).splitlines()]
+    assert any(line.startswith(f"Example: monitor {name}") for line in lines), lines
+    command = dict(_commands())[name]
+    for param in command.params:
+        if not getattr(param, "is_flag", False):  # an option taking a value, or an argument
+            assert param.metavar and not param.metavar.startswith("<"), (name, param.name)
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -20,6 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # plain (click) help for every command: rich's option panels show a metavar on flags too
+    # (`--once <bool>`); here a flag shows none and a value its own (DURATION, FILE …)
+    rich_markup_mode=None,
 )
 app.callback()(root_options)
 app.command()(run)

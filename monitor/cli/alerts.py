@@ -14,6 +14,7 @@ from monitor.alerts.compose import Notice
 from monitor.alerts.deliver import Notifier
 from monitor.alerts.render import TEMPLATES_DIR, Templates
 from monitor.cli.common import (
+    TABLE_OR_JSON,
     TableOrJson,
     config_dir,
     engine,
@@ -41,12 +42,16 @@ alerts_app = typer.Typer(
 @alerts_app.command("status")
 def alerts_status(
     ctx: typer.Context,
-    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
-        TableOrJson.table
-    ),
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", metavar=TABLE_OR_JSON, help="Output format.")
+    ] = TableOrJson.table,
 ) -> None:
     """Alerts and messages (digests, notices) per status; the pending and failed ones with
-    their last error."""
+    their last error.
+
+    \b
+    Example: monitor alerts status --format json
+    """
     db = engine(settings(ctx))
     counts = alert_counts(db)
     waiting = undelivered(db)
@@ -127,9 +132,15 @@ def alerts_status(
 @alerts_app.command("retry")
 def alerts_retry(
     ctx: typer.Context,
-    channel: Annotated[str | None, typer.Option(help="Only this channel's failed alerts.")] = None,
+    channel: Annotated[
+        str | None, typer.Option(metavar="KEY", help="Only this channel's failed alerts.")
+    ] = None,
 ) -> None:
-    """Requeue failed alerts, digests and notices: the next delivery pass sends them again."""
+    """Requeue failed alerts, digests and notices: the next delivery pass sends them again.
+
+    \b
+    Example: monitor alerts retry --channel ops-mail
+    """
     db = engine(settings(ctx))
     now = datetime.now(UTC)
     count = requeue_failed(db, now, channel)
@@ -140,9 +151,15 @@ def alerts_retry(
 @alerts_app.command("test")
 def alerts_test(
     ctx: typer.Context,
-    tag: Annotated[str | None, typer.Option(help="Only channels that take this tag.")] = None,
+    tag: Annotated[
+        str | None, typer.Option(metavar="TAG", help="Only channels that take this tag.")
+    ] = None,
 ) -> None:
-    """Send a test message through the channels; exit 1 when one of them failed."""
+    """Send a test message through the channels; exit 1 when one of them failed.
+
+    \b
+    Example: monitor alerts test --tag system
+    """
     channels = load_channels(config_dir(ctx))
     chosen = [c for c in channels if tag is None or c.takes((tag,))]
     if not chosen:

@@ -25,10 +25,10 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from monitor.config.settings import Settings, load_settings, parse_duration
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.logs import configure_logging
 from monitor.profiles.normalize import printable
-from monitor.store.engine import open_engine, upgrade
+from monitor.store.engine import anchored, exists, location, open_engine, upgrade
 
 out = Console()
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet cell a formula
@@ -39,6 +39,9 @@ class TableOrJson(StrEnum):
 
     table = "table"
     json = "json"
+
+
+TABLE_OR_JSON = "[table|json]"  # its metavar in --help
 
 
 def print_json(value: object) -> None:
@@ -98,6 +101,7 @@ def root_options(
         Path | None,
         typer.Option(
             "--config",
+            metavar="DIR",
             help="Configuration folder (default: $MONITOR_CONFIG_DIR or ./config).",
             show_default=False,
         ),
@@ -115,20 +119,45 @@ def config_dir(ctx: typer.Context) -> Path:
     return path
 
 
+def project_dir(config: Path) -> Path:
+    """The folder holding the configuration folder, where a relative SQLite path is taken
+    from: `./config` gives the working directory (`make run`: the repository's
+    data/monitor.db), `/srv/news/config` gives /srv/news, wherever the command runs. The path
+    is made absolute as written, without following symbolic links: a `config` that is a link
+    into /etc still keeps the database beside it."""
+    return Path(os.path.abspath(config)).parent  # noqa: PTH100  (resolve() follows links)
+
+
 def settings(ctx: typer.Context) -> Settings:
-    loaded = load_settings(config_dir(ctx))
+    """The settings of the configuration folder, its database_url anchored: a relative SQLite
+    path (the default sqlite:///data/monitor.db too) is taken from `project_dir`."""
+    folder = config_dir(ctx)
+    loaded = load_settings(folder)
     configure_logging(loaded.log_level)
-    return loaded
+    url = anchored(loaded.database_url, project_dir(folder))
+    return loaded.model_copy(update={"database_url": url})
 
 
-def engine(loaded: Settings) -> Engine:
-    opened = open_engine(loaded.database_url)
+NO_DATABASE = "no database at {}; run `monitor run` or set MONITOR_DATABASE_URL"
+
+
+def engine(loaded: Settings, *, create: bool = False) -> Engine:
+    """The database of `loaded`, its schema brought up to date. Only the commands that make it
+    (`monitor run`, `monitor db upgrade`) pass `create`; the others read, and a database that
+    is not there is a StoreError (exit 1) for them, never an empty one made on the spot."""
+    opened = open_engine(loaded.database_url, create=create)
+    if not create and not exists(opened):
+        opened.dispose()
+        raise StoreError(NO_DATABASE.format(location(opened)))
     upgrade(opened)
     return opened
 
 
-def since(value: str | None) -> datetime | None:
-    """`--since`: a duration back from now (7d, 12h) or an ISO date."""
+DURATION_OR_DATE = "DURATION|DATE"  # the metavar of the options `since` reads
+
+
+def since(value: str | None, option: str = "--since") -> datetime | None:
+    """`--since` (or `option`): a duration back from now (7d, 12h) or an ISO date."""
     if value is None:
         return None
     try:
@@ -140,7 +169,7 @@ def since(value: str | None) -> datetime | None:
     except ValueError:
         raise typer.BadParameter(
             f"{value!r}: expected a duration like 7d or 12h, or a date like 2026-11-01",
-            param_hint="--since",
+            param_hint=option,
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

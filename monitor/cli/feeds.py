@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.common import (
+    TABLE_OR_JSON,
     TableOrJson,
     config_dir,
     engine,
@@ -24,10 +25,11 @@ from monitor.cli.common import (
     progress,
     settings,
 )
-from monitor.config.feedlist import add_feeds, load_feeds, read_opml, remove_feed, write_opml
+from monitor.config.feedlist import add_feeds, load_feeds, remove_feed, scan_opml, write_opml
 from monitor.config.secrets import redact_url, redact_urls
 from monitor.config.settings import parse_duration
 from monitor.models import FeedSpec
+from monitor.profiles.normalize import printable
 from monitor.store.feeds import feed_health, feed_rows
 
 feeds_app = typer.Typer(help="List and edit the feeds in feeds.yaml.", no_args_is_help=True)
@@ -35,7 +37,11 @@ feeds_app = typer.Typer(help="List and edit the feeds in feeds.yaml.", no_args_i
 
 @feeds_app.command("list")
 def feeds_list(ctx: typer.Context) -> None:
-    """List configured feeds with their last poll."""
+    """List configured feeds with their last poll.
+
+    \b
+    Example: monitor feeds list
+    """
     specs = load_feeds(config_dir(ctx))
     loaded = settings(ctx)
     rows = feed_rows(engine(loaded))
@@ -61,11 +67,17 @@ def feeds_list(ctx: typer.Context) -> None:
 @feeds_app.command("add")
 def feeds_add(
     ctx: typer.Context,
-    url: str,
-    name: Annotated[str | None, typer.Option(help="A display name.")] = None,
-    interval: Annotated[str | None, typer.Option(help="Poll interval: seconds, 15m, 2h.")] = None,
+    url: Annotated[str, typer.Argument(metavar="URL", help="The feed's http(s) URL.")],
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="A display name.")] = None,
+    interval: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="Poll interval: seconds, 15m, 2h.")
+    ] = None,
 ) -> None:
-    """Add a feed to feeds.yaml."""
+    """Add a feed to feeds.yaml.
+
+    \b
+    Example: monitor feeds add https://www.cac.gov.cn/rss.xml --name CAC --interval 1h
+    """
     seconds = None
     if interval is not None:
         try:
@@ -84,8 +96,15 @@ def feeds_add(
 
 
 @feeds_app.command("remove")
-def feeds_remove(ctx: typer.Context, url: str) -> None:
-    """Remove a feed from feeds.yaml (its stored articles and hits are kept)."""
+def feeds_remove(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(metavar="URL", help="The feed's URL as listed.")],
+) -> None:
+    """Remove a feed from feeds.yaml (its stored articles and hits are kept).
+
+    \b
+    Example: monitor feeds remove https://www.cac.gov.cn/rss.xml
+    """
     if not remove_feed(config_dir(ctx), url):
         out.print(Text.assemble("not listed: ", _url(url)))
         raise typer.Exit(1)
@@ -93,12 +112,25 @@ def feeds_remove(ctx: typer.Context, url: str) -> None:
 
 
 @feeds_app.command("import-opml")
-def feeds_import_opml(ctx: typer.Context, file: Path) -> None:
-    """Add every feed of an OPML file to feeds.yaml."""
-    specs = read_opml(file)
-    with progress("checking feeds", len(specs)) as advance:
-        added = add_feeds(config_dir(ctx), _counted(specs, advance))
-    out.print(f"{len(added)} feed(s) added, {len(specs) - len(added)} already listed")
+def feeds_import_opml(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The OPML file.")],
+) -> None:
+    """Add every feed of an OPML file to feeds.yaml. An outline that is not a feed URL is
+    reported on stderr with its line; the others are added, and the command exits 1.
+
+    \b
+    Example: monitor feeds import-opml subscriptions.opml
+    """
+    found = scan_opml(file)
+    with progress("checking feeds", len(found.feeds)) as advance:
+        added = add_feeds(config_dir(ctx), _counted(found.feeds, advance))
+    for bad in found.rejected:
+        sys.stderr.write(printable(f"{file}:{bad.line}: {bad.reason}") + "\n")
+    summary = f"{len(added)} feed(s) added, {len(found.feeds) - len(added)} already listed"
+    out.print(summary + (f", {len(found.rejected)} rejected" if found.rejected else ""))
+    if found.rejected:
+        raise typer.Exit(1)
 
 
 def _counted(specs: Iterable[FeedSpec], advance: Callable[[int], None]) -> Iterator[FeedSpec]:
@@ -112,10 +144,15 @@ def _counted(specs: Iterable[FeedSpec], advance: Callable[[int], None]) -> Itera
 def feeds_export_opml(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="File (default: stdout)."),
     ] = None,
 ) -> None:
-    """Write the feed list as OPML."""
+    """Write the feed list as OPML.
+
+    \b
+    Example: monitor feeds export-opml -o feeds.opml
+    """
     document = write_opml(load_feeds(config_dir(ctx)))
     if output is None:
         sys.stdout.write(document)
@@ -135,11 +172,15 @@ def _short(moment: datetime | None) -> str:
 @feeds_app.command("health")
 def feeds_health(
     ctx: typer.Context,
-    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
-        TableOrJson.table
-    ),
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", metavar=TABLE_OR_JSON, help="Output format.")
+    ] = TableOrJson.table,
 ) -> None:
-    """How every feed is doing: status, error category, failures, last success, next poll."""
+    """How every feed is doing: status, error category, failures, last success, next poll.
+
+    \b
+    Example: monitor feeds health --format json
+    """
     health = feed_health(engine(settings(ctx)))
     if fmt is TableOrJson.json:
         records = [

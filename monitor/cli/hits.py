@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from monitor.cli.common import engine, iso, json_text, out, plain, print_json, settings, write_csv
+from monitor.cli.common import (
+    DURATION_OR_DATE,
+    engine,
+    iso,
+    json_text,
+    out,
+    plain,
+    print_json,
+    settings,
+    write_csv,
+)
 from monitor.cli.common import since as parse_since
+from monitor.config.secrets import redact_url
 from monitor.models import Hit
 from monitor.store.hits import query_hits
+
+CSV_FIELDS = [field.name for field in fields(Hit)]  # the JSON keys, also when nothing matched
+CSV_JOIN = " | "  # a CSV cell holding a list: matched_terms, snippets
 
 
 class Format(StrEnum):
@@ -30,22 +45,65 @@ def _hit_record(hit: Hit) -> dict[str, Any]:
     return record
 
 
+def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A record for CSV: its lists as one line of text, CSV_JOIN between the items."""
+    return {
+        key: CSV_JOIN.join(map(str, value)) if isinstance(value, list) else value
+        for key, value in record.items()
+    }
+
+
 def hits(
     ctx: typer.Context,
-    profile: Annotated[str | None, typer.Option(help="Only this profile.")] = None,
+    profile: Annotated[
+        str | None, typer.Option(metavar="PROFILE", help="Only this profile.")
+    ] = None,
     since: Annotated[
-        str | None, typer.Option(help="Only hits since a duration ago (7d, 12h) or a date.")
+        str | None,
+        typer.Option(
+            metavar=DURATION_OR_DATE,
+            help="Only articles published since a duration ago (7d, 12h) or a date "
+            "(an undated article: since it was fetched).",
+        ),
+    ] = None,
+    stored_since: Annotated[
+        str | None,
+        typer.Option(
+            metavar=DURATION_OR_DATE,
+            help="Only hits stored since a duration ago (7d, 12h) or a date.",
+        ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="At most N hits (table default: 50; others: all).")
+        int | None,
+        typer.Option(min=1, metavar="N", help="At most N hits (table default: 50; others: all)."),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            metavar="[table|json|jsonl|csv]",
+            help=f"Output format; in CSV, matched_terms and snippets are joined by {CSV_JOIN!r}.",
+        ),
+    ] = Format.table,
 ) -> None:
-    """Show stored hits, newest first."""
+    """Show stored hits, newest stored first: when each article was published, its URL, the
+    profile and the terms it matched.
+
+    \b
+    Example: monitor hits --since 7d --format csv
+    """
+    published = parse_since(since)  # a usage mistake is told before the database is opened
+    stored = parse_since(stored_since, "--stored-since")
     loaded = settings(ctx)
     if fmt is Format.table and limit is None:
         limit = 50
-    found = query_hits(engine(loaded), profile=profile, since=parse_since(since), limit=limit)
+    found = query_hits(
+        engine(loaded),
+        profile=profile,
+        published_since=published,
+        stored_since=stored,
+        limit=limit,
+    )
     records = [_hit_record(h) for h in found]
     if fmt is Format.json:
         print_json(records)
@@ -53,24 +111,31 @@ def hits(
         for record in records:
             sys.stdout.write(json_text(record) + "\n")
     elif fmt is Format.csv:
-        fields = list(records[0]) if records else ["profile"]
-        rows = ({**r, "matched_terms": "; ".join(r["matched_terms"])} for r in records)
-        write_csv(sys.stdout, fields, rows)
+        write_csv(sys.stdout, CSV_FIELDS, map(_csv_row, records))
     else:
         _print_table(found)
 
 
 def _print_table(found: list[Hit]) -> None:
-    """Hits as a table: every text cell plain text, whoever wrote it."""
-    table = Table("created", "profile", "score", "title", "feed", "terms")
+    """Hits as a table: every text cell plain text, whoever wrote it, folded but never cut
+    short; a URL's credentials as ****. When each hit was stored: JSON and CSV."""
+    table = Table()
+    table.add_column("published", no_wrap=True)
+    for name in ("profile", "score", "title", "feed", "url", "terms"):
+        table.add_column(name, overflow="fold", justify="right" if name == "score" else "left")
     for h in found:
         table.add_row(
-            f"{h.created_at:%Y-%m-%d %H:%M}",
+            _when(h.published_at),
             plain(h.profile),
             f"{h.score:g}",
             plain(h.title),
             plain(h.feed),  # a feed without name or title: its URL, redacted by the store
+            plain(redact_url(h.url)),
             plain(", ".join(h.matched_terms)),
         )
     out.print(table)
     out.print(f"{len(found)} hit(s)")
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "–"

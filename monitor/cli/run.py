@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy import Engine
@@ -24,6 +24,9 @@ from monitor.config.settings import parse_duration
 from monitor.logs import configure_logging
 from monitor.store.retention import count_prunable, database_size, prune, vacuum
 
+if TYPE_CHECKING:
+    from monitor.alerts.outbox import DeliveryReport
+
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
@@ -35,7 +38,11 @@ def run(
     ] = False,
 ) -> None:
     """Run the service (or one cycle with --once); on a terminal the first cycle's polls
-    are counted on a progress bar."""
+    are counted on a progress bar.
+
+    \b
+    Example: monitor run --once --all
+    """
     from monitor.runtime import lifecycle  # noqa: PLC0415  (keeps quick commands light)
     from monitor.runtime.service import Service  # noqa: PLC0415
 
@@ -43,19 +50,36 @@ def run(
         raise typer.BadParameter("--all only applies together with --once", param_hint="--all")
     loaded = settings(ctx)
     configure_logging(loaded.log_level, stream=sys.stdout)  # the service's output is its log
-    service = Service(config_dir(ctx), loaded, engine(loaded))
+    service = Service(config_dir(ctx), loaded, engine(loaded, create=True))
     # the bar goes with a log read on the terminal: piped (`| tee`) lines would run through it
     shown = progress if sys.stdout.isatty() else None
     if once:
-        asyncio.run(lifecycle.run_once(service, everything=everything, progress=shown))
+        report = asyncio.run(lifecycle.run_once(service, everything=everything, progress=shown))
+        _exit_on_failed_delivery(report.delivery)
     else:
         asyncio.run(lifecycle.run_forever(service, progress=shown))
 
 
+def _exit_on_failed_delivery(delivery: DeliveryReport) -> None:
+    """`run --once` tried each due delivery once: when some failed, say so in one line and
+    exit 1 (they are kept and retried by the next run)."""
+    if not (delivery.retrying or delivery.failed):
+        return
+    sys.stderr.write(
+        f"delivery: {delivery.sent} sent, {delivery.retrying} failed and kept for a retry, "
+        f"{delivery.failed} given up; `monitor alerts status` lists them\n"
+    )
+    raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Create the database or bring its schema up to date."""
-    engine(settings(ctx))
+    """Create the database or bring its schema up to date.
+
+    \b
+    Example: monitor db upgrade
+    """
+    engine(settings(ctx), create=True)
     out.print("database schema is up to date")
 
 
@@ -65,6 +89,7 @@ def db_prune(
     older_than: Annotated[
         str | None,
         typer.Option(
+            metavar="DURATION",
             help="Delete the text of articles fetched longer ago than this (180d, 26w; "
             "default: retention.article_text).",
             show_default=False,
@@ -78,7 +103,11 @@ def db_prune(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Delete old article text, signatures and story bands; hits, snippets and alerts stay."""
+    """Delete old article text, signatures and story bands; hits, snippets and alerts stay.
+
+    \b
+    Example: monitor db prune --older-than 180d --dry-run
+    """
     if give_back and dry_run:
         raise typer.BadParameter("--vacuum cannot go with --dry-run", param_hint="--vacuum")
     loaded = settings(ctx)

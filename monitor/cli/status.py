@@ -9,7 +9,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.common import TableOrJson, engine, human_size, iso, out, print_json, settings
+from monitor.cli.common import (
+    TABLE_OR_JSON,
+    TableOrJson,
+    engine,
+    human_size,
+    iso,
+    out,
+    print_json,
+    settings,
+)
 from monitor.store import instances, retention, stats
 from monitor.store.instances import InstanceInfo
 
@@ -27,11 +36,15 @@ _CYCLE_FIGURES = (
 
 def status(
     ctx: typer.Context,
-    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
-        TableOrJson.table
-    ),
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", metavar=TABLE_OR_JSON, help="Output format.")
+    ] = TableOrJson.table,
 ) -> None:
-    """Instances alive, the last cycle, failing feeds, the outbox backlog, the database size."""
+    """Instances alive, the last cycle, failing feeds, the outbox backlog, the database size.
+
+    \b
+    Example: monitor status --format json
+    """
     loaded = settings(ctx)
     db = engine(loaded)
     now = datetime.now(UTC)

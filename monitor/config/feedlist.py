@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler
+from xml.sax.xmlreader import AttributesImpl, Locator
 
-from defusedxml import ElementTree as SafeXML
+from defusedxml import sax as safe_sax
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -124,28 +128,80 @@ def remove_feed(config_dir: Path, url: str) -> bool:
     return False
 
 
-def read_opml(path: Path) -> list[FeedSpec]:
-    """Feeds of an OPML file (every outline with an xmlUrl, nested folders included)."""
+@dataclass(frozen=True, slots=True)
+class RejectedOutline:
+    """An OPML outline that names a feed we cannot poll: its line in the file and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlFeeds:
+    """What an OPML file holds: its feeds in order, and the outlines refused."""
+
+    feeds: list[FeedSpec]
+    rejected: list[RejectedOutline]
+
+
+class _Outlines(ContentHandler):
+    """Collects every <outline> element (nested folders included) with its line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[int, dict[str, str]]] = []
+        self._where: Locator | None = None
+
+    def setDocumentLocator(self, locator: Locator) -> None:
+        self._where = locator
+
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:
+        if name == "outline":
+            line = self._where.getLineNumber() if self._where else 0
+            self.found.append((line or 0, dict(attrs)))
+
+
+def scan_opml(path: Path) -> OpmlFeeds:
+    """The feeds of an OPML file (every outline with an xmlUrl, nested folders included) and
+    the outlines refused: an xmlUrl that is not an absolute http(s) URL, an outline of type
+    rss or atom without one. A file that is not readable XML is a ConfigError (with its line
+    when the parser gives one)."""
+    outlines = _Outlines()
     try:
-        root = SafeXML.parse(path).getroot()
+        with path.open("rb") as document:
+            safe_sax.parse(document, outlines)
     except FileNotFoundError:
         raise ConfigError("file not found", path=path) from None
+    except SAXParseException as exc:
+        raise ConfigError(
+            f"not a readable OPML document: {exc.getMessage()}", path=path, line=exc.getLineNumber()
+        ) from None
     except Exception as exc:  # noqa: BLE001  (defusedxml raises many unrelated types)
         raise ConfigError(f"not a readable OPML document: {exc}", path=path) from None
-    specs = []
-    if root is None:
-        raise ConfigError("not an OPML document (empty)", path=path)
-    for outline in root.iter("outline"):
-        url = (outline.get("xmlUrl") or "").strip()
+    feeds, rejected = [], []
+    for line, attrs in outlines.found:
+        url = (attrs.get("xmlUrl") or "").strip()
+        label = attrs.get("text") or attrs.get("title") or url
         if not url:
-            continue
+            if attrs.get("type", "").lower() in ("rss", "atom"):
+                rejected.append(RejectedOutline(line, f"outline {label!r}: no xmlUrl"))
+            continue  # a folder, or a note
         try:
             check_feed_url(url)
         except ValueError as exc:
-            raise ConfigError(f"outline {outline.get('text') or url!r}: {exc}", path=path) from None
-        name = outline.get("title") or outline.get("text") or None
-        specs.append(FeedSpec(url=url, name=name))
-    return specs
+            rejected.append(RejectedOutline(line, f"outline {label!r}: {exc}"))
+            continue
+        feeds.append(FeedSpec(url=url, name=attrs.get("title") or attrs.get("text") or None))
+    return OpmlFeeds(feeds, rejected)
+
+
+def read_opml(path: Path) -> list[FeedSpec]:
+    """Every feed of an OPML file, or a ConfigError naming the first outline refused."""
+    found = scan_opml(path)
+    if found.rejected:
+        first = found.rejected[0]
+        raise ConfigError(first.reason, path=path, line=first.line)
+    return found.feeds
 
 
 def write_opml(specs: Iterable[FeedSpec], title: str = "governance-news-monitor feeds") -> str:

@@ -19,6 +19,8 @@ from monitor.config.yamlfile import read_yaml, validate
 from monitor.errors import ConfigError
 
 ENV_PREFIX = "MONITOR_"
+# A relative SQLite path, this one too, is taken from the folder holding the configuration
+# folder, not the working directory: ./config gives ./data/monitor.db (monitor.cli.common).
 DEFAULT_DATABASE_URL = "sqlite:///data/monitor.db"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")

@@ -1,4 +1,5 @@
-"""Opening the database named by a URL and bringing its schema up to date (Alembic)."""
+"""Opening the database named by a URL, telling whether it exists, and bringing its schema up
+to date (Alembic)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -18,18 +19,45 @@ from monitor.errors import ConfigError, StoreError
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def open_engine(url: str) -> Engine:
-    """An Engine for `url`; a relative SQLite path is created (with its folder) on first use."""
+def _parsed(url: str) -> URL:
     try:
-        parsed = make_url(url)
+        return make_url(url)
     except ArgumentError:
         raise ConfigError(
             f"database_url (monitor.yaml or MONITOR_DATABASE_URL) {url!r} is not a database URL "
             "(expected sqlite:///path.db or postgresql+psycopg://user@host/db)"
         ) from None
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory ones."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return None if url.database.startswith("file:") else Path(url.database)
+
+
+def anchored(url: str, base: Path) -> str:
+    """`url` with a relative SQLite path taken from `base` instead of the working directory;
+    any other URL (absolute path, in-memory, PostgreSQL, not a URL at all) as it is."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # open_engine says what is wrong with it, to the commands that use it
+    path = _sqlite_file(parsed)
+    if path is None or path.is_absolute():
+        return url
+    return parsed.set(database=str(base / path)).render_as_string(hide_password=False)
+
+
+def open_engine(url: str, *, create: bool = True) -> Engine:
+    """An Engine for `url` (a relative SQLite path: from the working directory, unless
+    `anchored`). With `create`, a SQLite file's folder is made here and the file at the first
+    connection; without it nothing is: ask `exists` before connecting."""
+    parsed = _parsed(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_file(parsed)
+        if create and path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             parsed, connect_args={"timeout": 30}, json_serializer=_json_without_nul
         )
@@ -43,6 +71,27 @@ def open_engine(url: str) -> Engine:
         )
     event.listen(engine, "before_cursor_execute", _parameters_without_nul, retval=True)
     return engine
+
+
+def exists(engine: Engine) -> bool:
+    """Whether the monitor's database is there: its SQLite file, or a PostgreSQL database,
+    holding the schema `upgrade` makes. Creates nothing: a missing SQLite file is not opened
+    (connecting would create it)."""
+    path = _sqlite_file(engine.url)
+    if path is not None and not path.is_file():
+        return False
+    try:
+        return inspect(engine).has_table("alembic_version")
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the database {engine.url!r}: {exc.orig}") from None
+
+
+def location(engine: Engine) -> str:
+    """Where the database is, for a message: its SQLite file, else its URL without password."""
+    path = _sqlite_file(engine.url)
+    if path is not None:
+        return str(path.absolute())
+    return engine.url.render_as_string(hide_password=True)
 
 
 # PostgreSQL refuses the NUL character in text and JSON (SQLite stores it): text from a feed

@@ -85,15 +85,21 @@ def query_hits(
     engine: Engine,
     *,
     profile: str | None = None,
-    since: datetime | None = None,
+    published_since: datetime | None = None,
+    stored_since: datetime | None = None,
     limit: int | None = None,
 ) -> list[Hit]:
-    """Hits newest first, optionally for one profile and created at or after `since`."""
+    """Hits newest stored first, optionally for one profile, of articles published at or after
+    `published_since` (an undated article counts from when it was fetched) and stored at or
+    after `stored_since`."""
     query = hits_joined().order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
     if profile is not None:
         query = query.where(HitRow.profile == profile)
-    if since is not None:
-        query = query.where(col(HitRow.created_at) >= since)
+    if published_since is not None:
+        published = func.coalesce(col(ArticleRow.published_at), col(ArticleRow.fetched_at))
+        query = query.where(published >= published_since)
+    if stored_since is not None:
+        query = query.where(col(HitRow.created_at) >= stored_since)
     if limit is not None:
         query = query.limit(limit)
     with Session(engine) as session:
