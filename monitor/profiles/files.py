@@ -35,7 +35,7 @@ from monitor.profiles.concepts import load_concepts
 from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
 from monitor.profiles.profile import Profile
-from monitor.profiles.query import QueryError, parse_query
+from monitor.profiles.query import QueryError, QueryWarning, parse_query, query_warnings
 
 PROFILES_DIR = "profiles"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -92,16 +92,29 @@ def _from_lists(match: _Match) -> Node:
     return parts[0] if len(parts) == 1 else And(tuple(parts), "match lists")
 
 
-def _query_position(data: Any, error: QueryError, lines: list[str]) -> tuple[int, int]:
-    """File line and column (1-based) of a query error in a plain, quoted or block scalar."""
+def _query_position(
+    data: Any, where: QueryError | QueryWarning, lines: list[str]
+) -> tuple[int, int]:
+    """File line and column (1-based) of a place in a plain, quoted or block query scalar."""
     line, column = data.lc.value("query")  # 0-based, where the value starts
     value = data["query"]
     if isinstance(value, LiteralScalarString | FoldedScalarString):
-        file_line = line + 1 + error.line  # the block starts on the line after `query: |`
-        text = lines[file_line - 1] if file_line <= len(lines) else ""
-        return file_line, len(text) - len(text.lstrip()) + error.column
+        # the block starts on the line after `query: |`, indented as its first line is
+        first = next((text for text in lines[line + 1 :] if text.strip()), "")
+        return line + 1 + where.line, len(first) - len(first.lstrip()) + where.column
     quoted = isinstance(value, DoubleQuotedScalarString | SingleQuotedScalarString)
-    return line + error.line, column + error.column + int(quoted)
+    return line + where.line, column + where.column + int(quoted)
+
+
+def _warnings(path: Path, data: Any, query: str) -> tuple[str, ...]:
+    """`path:line:col: query: …` and the line with a caret, for each query_warnings."""
+    found = query_warnings(query)
+    lines = path.read_text(encoding="utf-8").splitlines() if found else []
+    out = []
+    for warning in found:
+        line, column = _query_position(data, warning, lines)
+        out.append(f"{path}:{line}:{column}: query: {warning.message}\n{warning.caret()}")
+    return tuple(out)
 
 
 def _version(text: bytes, query: Node, concepts: dict[str, tuple[str, ...]]) -> str:
@@ -138,9 +151,11 @@ def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
             raise ConfigError(
                 f"query: {exc.message}\n{exc.caret()}", path=path, line=line, column=column
             ) from None
+        warnings = _warnings(path, data, parsed.query)
     else:
         assert parsed.match is not None
         query = _from_lists(parsed.match)
+        warnings = ()
     return Profile(
         name=name,
         version=_version(path.read_bytes(), query, concepts),
@@ -155,6 +170,7 @@ def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
         alert=parsed.alert,
         digest=parsed.digest,
         path=path,
+        warnings=warnings,
     )
 
 

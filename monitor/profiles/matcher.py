@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ahocorasick_rs import AhoCorasick, MatchKind
 
@@ -20,6 +21,7 @@ from monitor.profiles.evaluate import Evaluation, FoldedField, Occurrence, OrInd
 from monitor.profiles.nodes import Or, Regex, Term, needs_text, positive_leaves, walk
 from monitor.profiles.normalize import fold_term, is_word_char
 from monitor.profiles.profile import Doc, Profile
+from monitor.profiles.reasons import evidence
 from monitor.profiles.snippets import snippets
 
 LONG_OR = 8  # an OR with more parts than this is indexed by leaf, not scanned part by part
@@ -169,6 +171,7 @@ class Outcome:
     score: float
     snippets: list[str]
     evaluation: Evaluation
+    why_not: str = ""  # for no match: the query does not hold, or the filter that failed
 
     def as_match(self) -> Match:
         return Match(
@@ -182,19 +185,22 @@ class Outcome:
         )
 
 
-def outcome(evaluation: Evaluation, *, always_snippets: bool = False) -> Outcome:
+def outcome(evaluation: Evaluation) -> Outcome:
     """Evaluate the query, the language and source filters and the minimum score.
 
-    Terms, score and snippets come from the clauses that made the query hold (for a query
-    that does not hold: from every positive term found, to show what was there).
+    Terms and score come from the clauses that made the query hold (for a query that does
+    not hold: from every positive term found, to show what was there); a match's snippets
+    show the reasons it holds, best first (reasons.py). Terms are written as the text writes
+    them where that differs from the query by more than letter case (網信辦 in a Traditional
+    text for the query's 网信办).
     """
     profile = evaluation.profile
     holds = evaluation.holds()
-    pairs = (
-        evaluation.contributions()
-        if holds
-        else [(leaf, evaluation.occurrences(leaf)) for leaf in positive_leaves(profile.query)]
-    )
+    if holds:
+        pairs, ranked = evidence(evaluation)
+    else:
+        pairs = [(leaf, evaluation.occurrences(leaf)) for leaf in positive_leaves(profile.query)]
+        ranked = []
     terms: dict[str, None] = {}
     spans: list[Occurrence] = []
     seen: set[tuple[Occurrence, ...]] = set()
@@ -202,22 +208,58 @@ def outcome(evaluation: Evaluation, *, always_snippets: bool = False) -> Outcome
         key = tuple(occurrences)
         if occurrences and key not in seen:  # 網絡主權 and 网络主权 fold to one term
             seen.add(key)
-            terms[leaf.source if isinstance(leaf, Regex) else _shown(leaf)] = None
+            terms[_shown(leaf, occurrences[0], evaluation.fields)] = None
             spans += occurrences
     score = sum(TITLE_WEIGHT if o.field == "title" else 1.0 for o in set(spans))
-    matched = (
-        holds
-        and (not profile.languages or any(evaluation.language_is(c) for c in profile.languages))
-        and (not profile.sources or any(evaluation.source_has(s) for s in profile.sources))
-        and score >= profile.min_score  # min_score 0 lets a metadata-only query match
+    why_not = _why_not(evaluation, holds, score)
+    matched = not why_not
+    found_snippets = (
+        snippets([shown for _, shown in ranked], spans, evaluation.fields)
+        if matched and spans  # the service needs them only for hits
+        else []
     )
-    wanted = spans and (matched or always_snippets)  # the service needs them only for hits
-    found_snippets = snippets(spans, evaluation.fields) if wanted else []
-    return Outcome(profile, matched, list(terms), score, found_snippets, evaluation)
+    return Outcome(profile, matched, list(terms), score, found_snippets, evaluation, why_not)
 
 
-def _shown(term: Term) -> str:
-    return term.text + ("*" if term.prefix else "")
+def _why_not(evaluation: Evaluation, holds: bool, score: float) -> str:
+    """Why the profile does not match ("" when it does)."""
+    profile, doc = evaluation.profile, evaluation.doc
+    if not holds:
+        return "the query does not hold"
+    if profile.languages and not any(evaluation.language_is(c) for c in profile.languages):
+        return (
+            f"the article's language ({doc.language or 'unknown'}) is not one of "
+            f"languages: {', '.join(profile.languages)}"
+        )
+    if profile.sources and not any(evaluation.source_has(s) for s in profile.sources):
+        return f"the source ({doc.source or 'unknown'}) is not one of sources: " + ", ".join(
+            profile.sources
+        )
+    if score < profile.min_score:  # min_score 0 lets a metadata-only query match
+        return f"score {score:g} is below min_score {profile.min_score:g}"
+    return ""
+
+
+def _shown(leaf: Term | Regex, first: Occurrence, fields: dict[str, FoldedField]) -> str:
+    """A matched term as the text writes it, or as the query does where the two differ only
+    in letter case (or the term is a regular expression)."""
+    if isinstance(leaf, Regex):
+        return leaf.source
+    length, plain = _folded_length_and_plain(leaf.text)
+    field = fields[first.field]
+    start, end = field.origin[first.start], field.origin[first.start + length - 1] + 1
+    if end - start == length and field.original[start:end] == plain:  # the usual case
+        return leaf.text + ("*" if leaf.prefix else "")
+    spelling = field.spelling(first.start, first.start + length)
+    if not spelling or spelling.casefold() == plain:
+        return leaf.text + ("*" if leaf.prefix else "")
+    return spelling + ("*" if leaf.prefix else "")
+
+
+@lru_cache(maxsize=65536)
+def _folded_length_and_plain(term: str) -> tuple[int, str]:
+    """How long a term is once folded, and the term case-folded, whitespace made one space."""
+    return len(fold_term(term)), " ".join(term.split()).casefold()
 
 
 def _word_end(folded: str, end: int) -> int:

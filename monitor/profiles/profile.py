@@ -28,6 +28,7 @@ class Profile:
     alert: AlertMode = "instant"
     digest: str = "daily"  # the digest schedule (alerts.yaml) when alert == "digest"
     path: Path | None = None  # the file it came from, for error messages
+    warnings: tuple[str, ...] = ()  # `file:line:col: …` lines about the query (query_warnings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,6 +304,43 @@ def parse_query(
     return node
 
 
+@dataclass(frozen=True)
+class QueryWarning:
+    """Something in a query that parses but probably does not mean what it says."""
+
+    message: str
+    line: int  # 1-based, in the query text
+    column: int
+    query: str
+
+    def caret(self) -> str:
+        """The query line with a caret under the column."""
+        return QueryError(self.message, self.line, self.column, self.query).caret()
+
+
+_OPERATOR_WORD = re.compile(r"(?i:or|and|not|near/\d+)")
+
+
+def query_warnings(query: str) -> list[QueryWarning]:
+    """Operators written in lower case (`or`, `and`, `not`, `near/5`): the grammar reads them
+    as words to search for, which is rarely what was meant. Quoted phrases are left alone."""
+    try:
+        tokens = list(_parser().lex(query))
+    except UnexpectedInput:
+        return []  # parse_query says what is wrong
+    return [
+        QueryWarning(
+            f"lowercase '{token}' is searched as a word; write {str(token).upper()} for the "
+            "operator",
+            token.line or 1,
+            token.column or 1,
+            query,
+        )
+        for token in tokens
+        if token.type == "TERM" and _OPERATOR_WORD.fullmatch(token) and token != token.upper()
+    ]
+
+
 def _explain(exc: UnexpectedInput, query: str) -> QueryError:
     line, column = exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
     if isinstance(exc, UnexpectedCharacters):

@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 from monitor.alerts import routing
 from monitor.alerts.channels import LOG_CHANNEL, route
 from monitor.alerts.deliver import Notifier
-from monitor.alerts.outbox import DeliveryReport, Outbox, Sender
+from monitor.alerts.outbox import DeliveryReport, Outbox
+from monitor.alerts.ports import Sender
 from monitor.alerts.schedules import debounce_window
 from monitor.alerts.spikes import find_spikes
 from monitor.config.secrets import url_secrets
@@ -97,6 +98,9 @@ class Service:
         feed_secrets = (secret for spec in loaded.feeds for secret in url_secrets(spec.url))
         mask_secrets([*loaded.alerts.secrets, *feed_secrets])  # every log line, whoever writes it
         self.loaded = loaded
+        for profile in loaded.profiles:  # a lowercase or/and/not: searched as a word
+            for warning in profile.warnings:
+                log.warning("profile %s: %s", profile.name, warning)
         self.matcher = Matcher(loaded.profiles)
         channels = loaded.alerts.channels
         system = [key for key in route(channels, (SYSTEM_TAG,)) if key != LOG_CHANNEL]
@@ -200,7 +204,8 @@ class Service:
         )
         log.info(
             "cycle feeds_polled=%d feeds_failed=%d entries_new=%d hits=%d alerts_created=%d "
-            "alerts_sent=%d alerts_retrying=%d alerts_failed=%d duration_ms=%d",
+            "alerts_sent=%d alerts_retrying=%d alerts_failed=%d alerts_throttled_s=%.0f "
+            "duration_ms=%d",
             report.feeds_polled,
             report.feeds_failed,
             report.entries_new,
@@ -209,6 +214,7 @@ class Service:
             delivery.sent,
             delivery.retrying,
             delivery.failed,
+            delivery.throttled,
             report.duration_ms,
         )
         await self._cycle_done(report)
