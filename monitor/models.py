@@ -122,7 +122,9 @@ class ChannelSpec:
     used instead of `url`; `format`
     forces the message format (else the service's own preference); `digest` names a digest
     schedule that every alert to this channel waits for; `quiet` holds messages during
-    quiet hours; `throttle` overrides Apprise's spacing between messages (5.5 s for e-mail).
+    quiet hours; `throttle` overrides Apprise's spacing between messages (5.5 s for e-mail);
+    `group` is "article" (one message per article, naming every profile it matched) or
+    "profile" (one message per profile).
     """
 
     key: str  # stable identifier stored with each alert; never contains a secret
@@ -133,6 +135,7 @@ class ChannelSpec:
     digest: str | None = None
     quiet: QuietHours | None = None
     throttle: float | None = None  # seconds between two messages (None: Apprise's own spacing)
+    group: str = "article"  # "article": one message per article; "profile": one per profile
 
     def takes(self, profile_tags: tuple[str, ...]) -> bool:
         """A channel without tags takes every profile; otherwise it needs a shared tag."""

@@ -104,7 +104,8 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_only_the_one_in_flight(
     )
     (config_dir / "monitor.yaml").write_text("tick: 1s\nextract:\n  workers: 1\n")
     (config_dir / "alerts.yaml").write_text(
-        f"channels:\n  - url: {receiver.webhook}\n    name: hook\n"
+        # one message per alert (not per article): the window is one message, one alert
+        f"channels:\n  - url: {receiver.webhook}\n    name: hook\n    group: profile\n"
     )
     database_url = f"sqlite:///{tmp_path / 'monitor.db'}"
     log = tmp_path / "service.log"

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,8 @@ from werkzeug import Request, Response
 from monitor.alerts.channels import load_alerts
 from monitor.alerts.compose import Format
 from monitor.alerts.compose import Message as AlertMessage
-from monitor.alerts.outbox import DeliveryReport, Sender
+from monitor.alerts.outbox import DeliveryReport
+from monitor.alerts.ports import Sender
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Article, ChannelSpec, Entry, FeedSpec, Match
 from monitor.runtime.service import Service
@@ -94,6 +97,13 @@ class Monitor:
 @pytest.fixture
 def open_monitor(config_dir: Path) -> Iterator[Callable[..., Monitor]]:
     """Open the service of `config_dir` on a database URL, clock and sender."""
+    with monitors(config_dir) as opener:
+        yield opener
+
+
+@contextmanager
+def monitors(config_dir: Path) -> Iterator[Callable[..., Monitor]]:
+    """What open_monitor yields, for other modules' fixtures: engines disposed on leaving."""
     engines: list[Engine] = []
 
     def open_(url: str, clock: Clock, sender: Sender | None = None) -> Monitor:
@@ -120,14 +130,16 @@ def messages_to(sender: RecordingSender, channel: str) -> list[AlertMessage]:
 
 
 def digest_groups(body: str) -> list[tuple[str, list[str]]]:
-    """A plain-text digest as (profile heading, item titles) in the order shown."""
-    groups: list[tuple[str, list[str]]] = []
+    """A plain-text digest as (profile, titles of its articles) in the order shown: each
+    article is listed once ("* title"), with a "  profile: terms" line per profile."""
+    groups: dict[str, list[str]] = {}
+    title = ""
     for line in body.splitlines():
-        if line.startswith("== "):
-            groups.append((line.strip("= "), []))
-        elif line.startswith("* "):
-            groups[-1][1].append(line[2:])
-    return groups
+        if line.startswith("* "):
+            title = line[2:]
+        elif profile := re.match(r"  ([\w-]+): ", line):
+            groups.setdefault(profile.group(1), []).append(title)
+    return list(groups.items())
 
 
 class FailingSender(RecordingSender):
@@ -198,7 +210,7 @@ def test_debounce_sends_the_limit_then_one_digest_for_the_rest(
     assert digest[0] == "team"
     assert digest[1].title == "[monitor] Alert limit passed: 3 more hits for gfw"
     assert "gfw passed its instant-alert limit" in digest[1].body
-    assert digest_groups(digest[1].body) == [("gfw (3 hits)", ["Story 5", "Story 4", "Story 3"])]
+    assert digest_groups(digest[1].body) == [("gfw", ["Story 5", "Story 4", "Story 3"])]
     assert alert_counts(monitor.engine) == {"sent": 6, "digested": 3}
 
     monitor.deliver_at(utc(2026, 6, 1, 11, 30), utc(2026, 6, 1, 13), utc(2026, 6, 2, 9))
@@ -280,8 +292,8 @@ def test_profile_digest_groups_hits_by_profile_newest_first(
     assert digest.title == "[monitor] Morning digest: 4 hits in 2 profiles"
     assert "Period: 2026-06-01 08:00 CST – 2026-06-02 08:00 CST" in digest.body
     assert digest_groups(digest.body) == [
-        ("wic (2 hits)", ["Story 4", "Story 2"]),
-        ("gfw (2 hits)", ["Story 3", "Story 1"]),
+        ("wic", ["Story 4", "Story 2"]),
+        ("gfw", ["Story 3", "Story 1"]),
     ]
     monitor.deliver_at(utc(2026, 6, 2, 1), utc(2026, 6, 3, 0, 0, 30))
     assert len(sender.sent) == 1
@@ -313,7 +325,7 @@ def test_channel_digest_holds_an_instant_profile_for_that_channel_only(
     assert sent_to(sender, "team") == ["[gfw] Story 1"]
     assert sent_to(sender, "briefing") == ["[monitor] Morning digest: 1 hit in 1 profile"]
     body = messages_to(sender, "briefing")[0].body
-    assert digest_groups(body) == [("gfw (1 hit)", ["Story 1"])]
+    assert digest_groups(body) == [("gfw", ["Story 1"])]
 
 
 def test_empty_periods_send_nothing_unless_send_empty(
@@ -378,9 +390,9 @@ def test_hit_stored_after_its_digest_went_out_gets_a_follow_up(
     monitor.deliver()
     monitor.deliver_at(utc(2026, 6, 2, 1))
     first, follow_up = messages_to(sender, "team")
-    assert digest_groups(first.body) == [("gfw (1 hit)", ["Story 1"])]
+    assert digest_groups(first.body) == [("gfw", ["Story 1"])]
     assert follow_up.title == "[monitor] Morning digest: 1 hit in 1 profile"
-    assert digest_groups(follow_up.body) == [("gfw (1 hit)", ["Story 2"])]
+    assert digest_groups(follow_up.body) == [("gfw", ["Story 2"])]
     assert alert_counts(monitor.engine) == {"digested": 2}
 
 

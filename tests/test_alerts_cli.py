@@ -37,7 +37,7 @@ def test_failed_alerts_are_listed_requeued_and_delivered(
     (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.zh_feed}\n")
     (config_dir / "alerts.yaml").write_text(
         f"channels:\n  - url: {httpserver.url_for('/hook').replace('http://', 'json://')}\n"
-        "    name: hook\n"
+        "    name: hook\n    group: profile\n"  # one message per alert: each is listed, requeued
     )
     (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\nalerts:\n  max_attempts: 1\n")
     database = f"sqlite:///{tmp_path / 'data' / 'monitor.db'}"

@@ -292,6 +292,9 @@ class Interrupting:
     def format_for(self, channel: ChannelSpec) -> Format:
         return "text"
 
+    def spacing(self, channel: ChannelSpec) -> float:
+        return 0.0
+
 
 def _with_one_channel(config_dir: Path, database_url: str) -> tuple[Settings, Engine]:
     """One alert channel (the tests' sender stands in for it), and the database migrated."""

@@ -108,7 +108,7 @@ def test_a_failing_channel_never_shows_its_secrets(
     env = {"HOOK_PW": PASSWORD, "HOOK_TOKEN": TOKEN}
     cfg = ("--config", str(config_dir))
     run = monitor(*cfg, "run", "--once", cwd=tmp_path, env=env)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr  # the delivery failed: --once says so and exits 1
     assert "delivery to json-" in run.stdout  # the failure is logged (stdout), by channel key
     status = monitor(*cfg, "alerts", "status", "--format", "json", cwd=tmp_path, env=env)
     assert json.loads(status.stdout)["counts"]["pending"] > 0

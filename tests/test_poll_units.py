@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from monitor.config.settings import FetchSettings, Settings
-from monitor.errors import FetchStatus
+from monitor.errors import FetchBlocked, FetchStatus
 from monitor.ingest.fetch import Response
 from monitor.ingest.prune import parse_pruned
 from monitor.models import (
@@ -372,3 +372,21 @@ def test_a_failed_poll_stores_its_error_without_the_feed_urls_credentials() -> N
     error = record.result.error or ""
     assert "hunter2" not in error and "tok-8f2a" not in error
     assert error.startswith("https://reader:****@news.example/feed.xml?token=****&page=1")
+
+
+def test_links_the_address_policy_refuses_are_told_once_per_feed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    links = ["http://10.0.0.7/a.html", "http://10.0.0.7/b.html"]
+    refused: dict[str, tuple[bytes, str] | Exception] = {
+        link: FetchBlocked(link, "address 10.0.0.7 is private") for link in links
+    }
+    refused[FEED] = rss(item("g1", links[0]), item("g2", links[1]))
+    web = FakeWeb(refused)
+    store = FakeStore()
+    caplog.set_level("WARNING", logger="monitor.poll")
+    result = poll(feed(), web, store)
+    told = [r.getMessage() for r in caplog.records if "fetch.allow_networks" in r.getMessage()]
+    assert len(told) == 1 and "address 10.0.0.7 is private" in told[0]
+    assert result.hits == 2  # both matched on their own text
+    assert all(kw["article"].source == "entry" for kw in store.stored)

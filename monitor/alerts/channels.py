@@ -4,6 +4,7 @@ from the environment (in the file and in any Apprise configuration file it names
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -54,6 +55,7 @@ class _Channel(BaseModel):
     digest: str | None = None
     quiet_hours: _Quiet | None = None
     throttle: float | None = Field(default=None, ge=0)
+    group: Literal["article", "profile"] = "article"
 
     @model_validator(mode="after")
     def _one_target(self) -> _Channel:
@@ -141,7 +143,14 @@ def load_alerts(config_dir: Path, env: Mapping[str, str] | None = None) -> Alert
         config = None
         if channel.config is not None:
             config = _apprise_file(config_dir, channel.config, env, where, path, line, secrets)
-        secrets.update(_passwords(url))
+        secrets.update(_url_secrets(url))
+        if url and not _accepted(url):
+            raise ConfigError(
+                f"{where}: Apprise does not accept this URL (an unknown scheme, or parameters "
+                "it cannot read); see https://github.com/caronc/apprise/wiki for its forms",
+                path=path,
+                line=line_url,
+            )
         quiet = channel.quiet_hours
         channels.append(
             ChannelSpec(
@@ -153,6 +162,7 @@ def load_alerts(config_dir: Path, env: Mapping[str, str] | None = None) -> Alert
                 digest=channel.digest,
                 quiet=QuietHours(quiet.start, quiet.end, quiet.timezone) if quiet else None,
                 throttle=channel.throttle,
+                group=channel.group,
             )
         )
     return AlertConfig(channels, schedules, frozenset(secrets))
@@ -207,7 +217,7 @@ def _apprise_file(
         ) from None
     text = _expand(text, env, f"{where} ({name})", path, line, secrets)
     for found in _URL_IN_TEXT.findall(text):
-        secrets.update(_passwords(found))
+        secrets.update(_url_secrets(found))
     if not apprise_targets(text):
         raise ConfigError(
             f"{where}: Apprise found no notification URL in {name} "
@@ -218,13 +228,37 @@ def _apprise_file(
     return text
 
 
-def _passwords(url: str) -> set[str]:
-    """The password of a URL's user part (user:password@host), if any."""
+def _url_secrets(url: str) -> set[str]:
+    """What of a channel URL the log must never show: its password, and its user name, path
+    segments and query values that look like tokens (discord://id/TOKEN, tgram://BOT/chat,
+    json://host/hook?key=…): Apprise's own warnings print the URL as written."""
     try:
-        password = urlsplit(url).password
+        parts = urlsplit(url)
+        password, user = parts.password, parts.username
     except ValueError:
         return set()
-    return {unquote(password)} if password else set()
+    found = {unquote(password)} if password else set()
+    values = [piece.partition("=")[2] for piece in parts.query.split("&")]
+    host = parts.hostname or ""
+    token_host = [] if "." in host or ":" in host else [host]  # discord://ID/…, tgram://BOT/…
+    for piece in [user or "", *token_host, *parts.path.split("/"), *values]:
+        if _looks_like_token(unquote(piece)):
+            found.add(unquote(piece))
+    return found
+
+
+def _looks_like_token(piece: str) -> bool:
+    """Long enough, and with a digit or very long: an id or a key, not a word such as "hooks"."""
+    return len(piece) >= TOKEN_CHARS and (any(c.isdigit() for c in piece) or len(piece) >= 20)
+
+
+def _accepted(url: str) -> bool:
+    """Whether Apprise can read `url` (its warnings, which print the URL, kept out of the log)."""
+    with apprise.LogCapture(level=logging.CRITICAL):  # type: ignore[no-untyped-call]
+        return bool(apprise.Apprise().add(url))
+
+
+TOKEN_CHARS = 8  # a URL piece this long, with a digit, may be a token: masked in every log line
 
 
 def apprise_targets(config_text: str) -> apprise.Apprise:

@@ -24,11 +24,18 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class AlertItem:
-    """One hit to tell someone about, with the other outlets that carried its story."""
+    """One article to tell someone about: its hit (and, in one message, its hits for other
+    profiles), with the other outlets that carried its story."""
 
     hit: Hit
     also: tuple[tuple[str, str], ...] = ()  # (outlet, link), in the order they arrived
-    ref: str = ""  # the outbox reference ("alert-123"): lets a receiver drop a re-delivery
+    ref: str = ""  # the outbox reference ("alert-123", "alert-7+8"): a receiver drops repeats
+    others: tuple[Hit, ...] = ()  # the same article's hits for other profiles
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """Every hit of this item, one per profile, `hit` first."""
+        return (self.hit, *self.others)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +48,8 @@ class DigestGroup:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """Every hit of a period for one channel, grouped by profile.
+    """Every hit of a period for one channel, grouped by profile (an article that matched
+    two profiles is in both groups; the templates also get it once, as `items`).
 
     `reason` is "schedule" (a profile or channel asked for digests) or "debounce" (a profile
     passed its instant-alert limit and the rest of the window was gathered here).
@@ -58,6 +66,7 @@ class Digest:
 
     @property
     def total(self) -> int:
+        """Hits in the digest (an article matching two profiles counts twice)."""
         return sum(len(group.items) for group in self.groups)
 
 

@@ -80,6 +80,19 @@ class Notifier:
                 return choice  # type: ignore[return-value]
         return "text"
 
+    def spacing(self, channel: ChannelSpec) -> float:
+        """Seconds Apprise waits between two messages to this channel's service: its
+        `throttle`, else the largest of its targets' own spacing (5.5 s for e-mail)."""
+        if channel.throttle is not None:
+            return channel.throttle
+        try:
+            targets = list(self._app(channel))
+        except DeliveryError:
+            return 0.0
+        return max(
+            (float(getattr(t, "request_rate_per_sec", 0) or 0) for t in targets), default=0.0
+        )
+
     def send(self, channel: ChannelSpec, message: Message) -> None:
         """Send, or raise DeliveryError with Apprise's verdict (never the URL: it holds secrets)."""
         app = self._app(channel)

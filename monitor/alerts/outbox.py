@@ -8,28 +8,30 @@ so a failing channel is retried later without the others being resent. A row is 
 right after its channel accepted it: a crash between the two is the only way a message can go
 out twice (see docs/alerts.md, "Delivery guarantees").
 
-Rows are claimed a small batch at a time (OutboxStore.claim_alerts): instances sharing a
-PostgreSQL database never send the same row, and a crashed instance's claims run out. The
-database is reached only through OutboxStore (monitor.store.gateway.Database implements it).
+Rows are claimed a small batch at a time: instances sharing a PostgreSQL database never send
+the same row, and a crashed instance's claims run out. The database is reached only through
+OutboxStore (monitor.alerts.ports; monitor.store.gateway.Database implements it).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
+import threading
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, TypeVar
 
 from monitor.alerts.channels import LOG_CHANNEL, AlertConfig
 from monitor.alerts.compose import AlertItem, Digest, DigestGroup, Format, Message, Notice
+from monitor.alerts.ports import Kind, OutboxStore, Row, Sender
 from monitor.alerts.render import Templates
 from monitor.alerts.schedules import DEBOUNCE, debounce_window, quiet_until
 from monitor.backoff import backoff
 from monitor.config.settings import AlertSettings
 from monitor.errors import DeliveryError
-from monitor.models import ChannelSpec, DigestHit, NoticeDraft, PendingAlert, PendingMessage
+from monitor.models import ChannelSpec, NoticeDraft, PendingAlert, PendingMessage
 
 log = logging.getLogger("monitor.alerts")
 
@@ -43,88 +45,10 @@ log = logging.getLogger("monitor.alerts")
 LEASE = timedelta(minutes=10)
 CLAIM_BATCH = 20
 
+THROTTLE_NOTE = 10.0  # seconds of spacing in one pass worth a log line
+CHANNELS_AT_ONCE = 8  # channels sent to in parallel within a batch
 ALERTS_PER_PASS = 500  # the rest waits for the next pass: a pass ends, whatever the backlog
 MESSAGES_PER_PASS = 200
-
-
-class _Claimed(Protocol):
-    @property
-    def id(self) -> int: ...
-
-
-Row = TypeVar("Row", bound=_Claimed)
-Kind = Literal["alert", "message"]  # which outbox table a row is in
-
-
-class OutboxStore(Protocol):
-    """What a delivery pass needs from the database (monitor.store.gateway.Database). Claims
-    lock and lease rows so that instances sharing a database never take the same one;
-    recording a result (sent, failed, held) ends the claim."""
-
-    def claim_alerts(
-        self, now: datetime, *, lease: timedelta, limit: int
-    ) -> list[PendingAlert]: ...
-
-    def claim_messages(
-        self, now: datetime, *, lease: timedelta, limit: int
-    ) -> list[PendingMessage]: ...
-
-    def release(self, kind: Kind, ids: list[int], until: datetime, now: datetime) -> None:
-        """Give back claimed rows not sent after all (still under the lease `until`)."""
-
-    def hold(
-        self,
-        kind: Kind,
-        row_id: int,
-        until: datetime,
-        *,
-        digest: str | None = None,
-        notice: tuple[NoticeDraft, datetime] | None = None,
-    ) -> None:
-        """Postpone without counting an attempt to `until`; an alert with `digest` moves into
-        that digest. A `notice` (the draft, and now) is queued in the same transaction."""
-
-    def mark_sent(self, kind: Kind, row_id: int, now: datetime) -> None: ...
-
-    def mark_failed(self, kind: Kind, row_id: int, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt; without `retry_at` the row has failed for good."""
-
-    def alerts_in_window(self, profile: str, channel: str, since: datetime) -> int:
-        """Instant alerts of a profile sent to a channel since `since`."""
-        ...
-
-    def enqueue(
-        self, notice: NoticeDraft, now: datetime, *, feed_notice: tuple[int, str] | None = None
-    ) -> int:
-        """Queue the notice (a message per channel, once per key); how many were added. With
-        `feed_notice` (feed id, kind) the feed records that it was told, in the same
-        transaction."""
-        ...
-
-    def enqueue_digest(
-        self,
-        channels: list[str],
-        schedule: str,
-        fire: datetime,
-        now: datetime,
-        period_start: datetime | None,
-    ) -> int: ...
-
-    def close_digests(
-        self, now: datetime, period_starts: dict[str, Callable[[datetime], datetime | None]]
-    ) -> int:
-        """Turn the queued alerts whose digest is due into digest messages."""
-        ...
-
-    def digest_hits(self, message_id: int) -> list[DigestHit]: ...
-
-
-class Sender(Protocol):
-    """What the outbox needs from a notifier (monitor.alerts.deliver.Notifier)."""
-
-    def send(self, channel: ChannelSpec, message: Message) -> None: ...
-
-    def format_for(self, channel: ChannelSpec) -> Format: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +57,7 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     held: int = 0  # quiet hours, or debounced into a digest
+    throttled: float = 0.0  # seconds of the pass spent in services' spacing between messages
 
 
 @dataclass
@@ -152,23 +77,47 @@ class Outbox:
     lease: timedelta = LEASE
     stopping: Callable[[], bool] = lambda: False  # a shutdown began: claim nothing more
     _counts: dict[str, int] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def deliver(self) -> DeliveryReport:
         """One delivery pass over everything due now."""
         self._counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
+        self._messages: Counter[str] = Counter()  # messages handed to each channel this pass
         now = self.clock()
         self.store.close_digests(now, self._period_starts())
         self._empty_digests(now)
-        self._drain(self.store.claim_alerts, "alert", self._deliver_alert, ALERTS_PER_PASS)
-        self._drain(self.store.claim_messages, "message", self._deliver_message, MESSAGES_PER_PASS)
-        return DeliveryReport(**self._counts)
+        # only rows due when the pass began: one attempt per row and pass, however long the
+        # pass takes (a row failing now is due again after its backoff, in a later pass)
+        self._drain(self.store.claim_alerts, "alert", self._deliver_alerts, ALERTS_PER_PASS, now)
+        self._drain(
+            self.store.claim_messages, "message", self._deliver_messages, MESSAGES_PER_PASS, now
+        )
+        return DeliveryReport(**self._counts, throttled=self._throttled())
+
+    def _throttled(self) -> float:
+        """The time this pass spent in the services' spacing (Apprise waits that long
+        between two messages to one service), said once per pass when it is long."""
+        waits = {
+            key: (count - 1) * self.sender.spacing(channel)
+            for key, count in self._messages.items()
+            if count > 1 and (channel := self._channel(key)) is not None
+        }
+        total = sum(waits.values())
+        if total >= THROTTLE_NOTE:
+            log.warning(
+                "delivery throttled: %s (Apprise spaces messages to one service; `throttle` "
+                "on a channel in alerts.yaml changes it, digests and `group` send fewer)",
+                ", ".join(f"{key} ~{wait:.0f}s" for key, wait in sorted(waits.items()) if wait),
+            )
+        return total
 
     def _drain(
         self,
         claim: Callable[..., list[Row]],
         kind: Kind,
-        deliver: Callable[[Row], None],
+        deliver: Callable[[list[Row]], None],
         limit: int,
+        due_by: datetime,
     ) -> None:
         """Claim due rows a batch at a time and deliver them, up to `limit` in this pass.
 
@@ -179,19 +128,74 @@ class Outbox:
         done = 0
         while done < limit and not self.stopping():
             claimed_at = self.clock()
-            batch = claim(claimed_at, lease=self.lease, limit=min(CLAIM_BATCH, limit - done))
+            batch = claim(
+                claimed_at, lease=self.lease, limit=min(CLAIM_BATCH, limit - done), due_by=due_by
+            )
             if not batch:
                 return
-            left = deque(batch)
+            queues = self._per_channel(self._messages_of(batch))
+            left: list[list[Row]] = []  # messages not sent (a stop, half the lease, a bug)
             try:
-                while left:
-                    deliver(left.popleft())
-                    done += 1
-                    if self.stopping() or self.clock() >= claimed_at + self.lease / 2:
-                        break
+                with ThreadPoolExecutor(max_workers=min(len(queues), CHANNELS_AT_ONCE)) as pool:
+                    work = [
+                        pool.submit(self._send_queue, queue, deliver, claimed_at, left)
+                        for queue in queues
+                    ]
+                    done += sum(future.result() for future in work)
             finally:
-                ids = [row.id for row in left]
+                ids = [row.id for unit in left for row in unit]
                 self.store.release(kind, ids, claimed_at + self.lease, claimed_at)
+
+    @staticmethod
+    def _per_channel(units: list[list[Row]]) -> list[deque[list[Row]]]:
+        """The messages of a batch in one queue per channel, in order: channels are sent to
+        at the same time (one slow or throttled service does not hold up the others), each
+        channel's messages one after the other."""
+        queues: dict[str, deque[list[Row]]] = {}
+        for unit in units:
+            queues.setdefault(getattr(unit[0], "channel", ""), deque()).append(unit)
+        return list(queues.values())
+
+    def _send_queue(
+        self,
+        queue: deque[list[Row]],
+        deliver: Callable[[list[Row]], None],
+        claimed_at: datetime,
+        left: list[list[Row]],
+    ) -> int:
+        """Deliver one channel's messages in order until the queue is empty, a stop, or half
+        the lease; what is not attempted goes to `left` (also when a bug interrupts: the
+        message it met keeps its lease, as after a crash). Rows attempted."""
+        done = 0
+        try:
+            while queue:
+                unit = queue.popleft()
+                deliver(unit)
+                done += len(unit)
+                if self.stopping() or self.clock() >= claimed_at + self.lease / 2:
+                    break
+        finally:
+            with self._lock:
+                left.extend(queue)
+        return done
+
+    def _count(self, result: str, rows: int) -> None:
+        with self._lock:  # channels are sent to from several threads
+            self._counts[result] += rows
+
+    def _messages_of(self, batch: list[Row]) -> list[list[Row]]:
+        """The claimed rows as messages: an alert row with the other rows of its article to
+        the same channel (unless that channel asks for one message per profile), every other
+        row alone."""
+        units: dict[object, list[Row]] = {}
+        for row in batch:
+            key: object = row.id
+            if isinstance(row, PendingAlert):
+                channel = self._channel(row.channel)
+                if channel is None or channel.group == "article":
+                    key = (row.hit.article_id, row.channel)
+            units.setdefault(key, []).append(row)
+        return list(units.values())
 
     def notify_system(
         self,
@@ -216,25 +220,46 @@ class Outbox:
         return added
 
     # -- instant alerts ------------------------------------------------------------------
-    def _deliver_alert(self, alert: PendingAlert) -> None:
-        channel = self._channel(alert.channel)
+    def _deliver_alerts(self, alerts: list[PendingAlert]) -> None:
+        """One message about one article to one channel, naming every profile it matched
+        (the alerts of profiles past their debounce limit go to the window's digest)."""
+        first = alerts[0]
+        channel = self._channel(first.channel)
         now = self.clock()
         if channel is not None and channel.quiet is not None:
             until = quiet_until(channel.quiet, now)
             if until is not None:
-                self.store.hold("alert", alert.id, until)
-                self._counts["held"] += 1
+                for alert in alerts:
+                    self.store.hold("alert", alert.id, until)
+                self._count("held", len(alerts))
                 return
-        if self._debounced(alert, now):
+        told = [alert for alert in alerts if not self._debounced(alert, now)]
+        if not told:
             return
-        item = AlertItem(alert.hit, alert.also, ref=f"alert-{alert.id}")
+        ids = [alert.id for alert in told]
+        item = AlertItem(
+            told[0].hit,
+            told[0].also,
+            ref="alert-" + "+".join(map(str, ids)),
+            others=tuple(alert.hit for alert in told[1:]),
+        )
+
+        def sent() -> None:
+            for row_id in ids:
+                self.store.mark_sent("alert", row_id, self.clock())
+
+        def failed(error: str, retry: datetime | None) -> None:
+            for row_id in ids:
+                self.store.mark_failed("alert", row_id, error, retry)
+
         self._send(
             channel,
-            alert.channel,
+            first.channel,
             lambda fmt: self.templates.alert(item, fmt),
-            attempts=alert.attempts,
-            on_sent=lambda: self.store.mark_sent("alert", alert.id, self.clock()),
-            on_failed=lambda error, retry: self.store.mark_failed("alert", alert.id, error, retry),
+            attempts=max(alert.attempts for alert in told),
+            on_sent=sent,
+            on_failed=failed,
+            rows=len(ids),
         )
 
     def _debounced(self, alert: PendingAlert, now: datetime) -> bool:
@@ -257,10 +282,14 @@ class Outbox:
         )
         # the alert joins the window's digest and the channel is told, in one transaction
         self.store.hold("alert", alert.id, end, digest=DEBOUNCE, notice=(told, now))
-        self._counts["held"] += 1
+        self._count("held", 1)
         return True
 
     # -- digests and notices -------------------------------------------------------------
+    def _deliver_messages(self, messages: list[PendingMessage]) -> None:
+        for message in messages:  # a digest or a notice is a message of its own
+            self._deliver_message(message)
+
     def _deliver_message(self, message: PendingMessage) -> None:
         channel = self._channel(message.channel)
         now = self.clock()
@@ -268,7 +297,7 @@ class Outbox:
             until = quiet_until(channel.quiet, now)
             if until is not None:
                 self.store.hold("message", message.id, until)
-                self._counts["held"] += 1
+                self._count("held", 1)
                 return
 
         def render(fmt: Format) -> Message:
@@ -305,7 +334,7 @@ class Outbox:
             period_start=message.period_start,
             period_end=message.period_end,
             timezone=schedule.timezone if schedule else "UTC",
-            groups=tuple(DigestGroup(name, tuple(items)) for name, items in groups.items()),
+            groups=tuple(DigestGroup(name, tuple(found)) for name, found in groups.items()),
             ref=f"message-{message.id}",
         )
 
@@ -342,7 +371,10 @@ class Outbox:
         attempts: int,
         on_sent: Callable[[], None],
         on_failed: Callable[[str, datetime | None], None],
+        rows: int = 1,
     ) -> None:
+        """Render and send one message, then record the result of the `rows` outbox rows it
+        carries (counted per row in the DeliveryReport, like alerts_created)."""
         try:
             if key == LOG_CHANNEL:
                 text = render("text")
@@ -350,12 +382,14 @@ class Outbox:
             elif channel is None:
                 raise DeliveryError(f"channel {key} is no longer in alerts.yaml")
             else:
+                with self._lock:
+                    self._messages[key] += 1
                 self.sender.send(channel, render(self.sender.format_for(channel)))
         except DeliveryError as exc:
-            self._failed(key, channel, attempts + 1, str(exc), on_failed)
+            self._failed(key, channel, attempts + 1, str(exc), on_failed, rows)
             return
         on_sent()
-        self._counts["sent"] += 1
+        self._count("sent", rows)
 
     def _failed(
         self,
@@ -364,6 +398,7 @@ class Outbox:
         attempts: int,
         error: str,
         record: Callable[[str, datetime | None], None],
+        rows: int = 1,
     ) -> None:
         now = self.clock()
         permanent = channel is None or attempts >= self.settings.max_attempts
@@ -377,7 +412,7 @@ class Outbox:
             error,
             "; given up" if retry_at is None else f"; retrying at {retry_at:%H:%M:%S}",
         )
-        self._counts["failed" if retry_at is None else "retrying"] += 1
+        self._count("failed" if retry_at is None else "retrying", rows)
         if channel is not None and attempts == self.settings.channel_failures:
             self.notify_system(
                 "channel-failing",

@@ -28,6 +28,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ KINDS = ("alert", "digest", "notice")
 NAMES = tuple(f"{kind}.{part}.j2" for kind in KINDS for part in ("title", *FORMATS))
 ALSO_MAX = 10  # other outlets listed by name; the rest are counted ("and 3 more")
 TITLE_MAX = 250
+SNIPPETS_MAX = 4  # snippets in one alert, over all its profiles
 
 # ---- the environment ----
 
@@ -170,19 +172,49 @@ def _alert_context(item: AlertItem, fmt: Format, tz: str) -> dict[str, Any]:
     return {
         "item": item,
         "hit": item.hit,
+        "hits": item.hits,
         "tz": tz,
         "format": fmt,
-        "snippets": snippets(item.hit),
+        "snippets": _merged_snippets(item.hits),
         "also": item.also[:ALSO_MAX],
         "also_more": max(0, len(item.also) - ALSO_MAX),
         "ref": item.ref,
     }
 
 
+def _merged_snippets(hits: tuple[Hit, ...]) -> list[str]:
+    """The snippets of an article's hits, taken in turns from each profile (the first of
+    each before the second of any), without repeats, at most SNIPPETS_MAX."""
+    rounds = zip_longest(*(snippets(hit) for hit in hits))
+    merged = dict.fromkeys(s for turn in rounds for s in turn if s)
+    return list(merged)[:SNIPPETS_MAX]
+
+
+def _articles(groups: tuple[DigestGroup, ...]) -> tuple[AlertItem, ...]:
+    """A digest's articles, each once with its hits for every profile (newest first): the
+    built-in digests list them so, not once per profile."""
+    found: dict[object, list[AlertItem]] = {}
+    for group in groups:
+        for item in group.items:
+            hit = item.hit  # hits made without an article id (samples): told apart by text
+            key = hit.article_id or (hit.url, hit.title)
+            found.setdefault(key, []).append(item)
+    merged = [
+        replace(
+            items[0],
+            others=tuple(i.hit for i in items[1:]),
+            ref="+".join([items[0].ref, *(i.ref.removeprefix("alert-") for i in items[1:])]),
+        )
+        for items in found.values()
+    ]
+    return tuple(sorted(merged, key=lambda i: i.hit.created_at, reverse=True))
+
+
 def _digest_context(digest: Digest, fmt: Format) -> dict[str, Any]:
     return {
         "digest": digest,
         "groups": digest.groups,
+        "items": _articles(digest.groups),
         "total": digest.total,
         "tz": digest.timezone,
         "format": fmt,
@@ -248,11 +280,21 @@ def _samples() -> Iterator[tuple[str, dict[str, Any]]]:
     )
     outlets = tuple((f"Outlet {n}", f"https://outlet{n}.example.net/a") for n in range(12))
     rich = AlertItem(hit=full, also=outlets, ref="alert-1")
+    yield (
+        "alert",
+        _alert_context(
+            replace(rich, others=(replace(full, profile="second_profile"),), ref="alert-1+2"),
+            "markdown",
+            "UTC",
+        ),
+    )
     plain = AlertItem(hit=bare)
     yield "alert", _alert_context(rich, "text", "Asia/Shanghai")
     yield "alert", _alert_context(plain, "text", "UTC")
     groups = (DigestGroup("sample_profile", (rich, plain)), DigestGroup("other", (plain,)))
-    digest = Digest("daily", "schedule", moment - timedelta(days=1), moment, "UTC", groups, "d-1")
+    period = (moment - timedelta(days=1), moment)
+    twice = (*groups, DigestGroup("third", (replace(rich, ref="alert-3"),)))  # rich in two
+    digest = Digest("daily", "schedule", *period, "UTC", twice, "d-1")
     yield "digest", _digest_context(digest, "text")
     debounce = replace(digest, reason="debounce", period_start=None, groups=groups[1:], ref="")
     yield "digest", _digest_context(debounce, "text")

@@ -36,6 +36,7 @@ class PollContext:
     pages: asyncio.Semaphore | None = None
     recorder: PollRecorder = field(init=False)
     hosts: HostBudget = field(init=False)  # pages fetched per host in this cycle
+    refused: set[int] = field(default_factory=set)  # feeds told this cycle of a refused link
 
     def __post_init__(self) -> None:
         self.recorder = PollRecorder(self.store)

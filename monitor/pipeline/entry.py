@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from datetime import datetime, timedelta
 from typing import Literal
 
-from monitor.errors import ExtractError, FetchError
+from monitor.config.secrets import redact_url
+from monitor.errors import ExtractError, FetchBlocked, FetchError
 from monitor.ingest.pool import page_date
 from monitor.models import Article, DueFeed, Entry, Match, Route, StoredEntry
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.newentries import stored_article
 from monitor.pipeline.stories import STORY_WINDOW, bands, best_story
 from monitor.profiles.profile import Doc
+
+log = logging.getLogger("monitor.poll")
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 OVER_POLL_BUDGET = "page not fetched: more new entries than fetch.max_pages_per_poll in one poll"
@@ -45,7 +49,7 @@ async def process_entry(
     elif entry.link is not None and not ctx.hosts.take(entry.link):
         return "deferred"
     else:
-        article = await _article(entry, url, feed.url, ctx)
+        article = await _article(entry, url, feed.id, feed.url, ctx)
     doc = Doc(
         title=article.title,
         text=article.text,
@@ -99,7 +103,24 @@ async def _store(
     )
 
 
-async def _article(entry: Entry, url: str, feed_url: str, ctx: PollContext) -> Article:
+def _tell_refused(feed_id: int, feed_url: str, exc: FetchBlocked, ctx: PollContext) -> None:
+    """A link the address policy refused: said once per feed and cycle, with the setting
+    that opens a network (the entry is matched on its own text meanwhile)."""
+    if feed_id in ctx.refused:
+        return
+    ctx.refused.add(feed_id)
+    log.warning(
+        "feed %s links to an address the policy refuses (%s); its entries are matched on "
+        "their own text. If the feed's links are meant to reach that network (a local or "
+        "intranet site), add it to fetch.allow_networks in monitor.yaml",
+        redact_url(feed_url),
+        exc.reason,
+    )
+
+
+async def _article(
+    entry: Entry, url: str, feed_id: int, feed_url: str, ctx: PollContext
+) -> Article:
     """The entry's page, extracted; on any failure the entry's own title and summary."""
     if entry.link is None:
         return await _from_entry(entry, url, "the entry has no link", ctx)
@@ -114,6 +135,8 @@ async def _article(entry: Entry, url: str, feed_url: str, ctx: PollContext) -> A
             with ctx.times.stage("extract"):
                 extracted = await ctx.pool.extract(response.body, response.url)
     except (FetchError, ExtractError) as exc:
+        if isinstance(exc, FetchBlocked) and exc.category == "blocked_address":
+            _tell_refused(feed_id, feed_url, exc, ctx)
         return await _from_entry(entry, url, f"page not used: {exc}", ctx)
     if extracted is None:
         return await _from_entry(entry, url, "page holds no article text", ctx)

@@ -1,6 +1,6 @@
 """The database as the pipeline and the alerts see it: one object over an engine with the
 calls they declare in their protocols (monitor.pipeline.ports.PollStore,
-monitor.alerts.outbox.OutboxStore, monitor.alerts.spikes.HitCounts). Each method is one
+monitor.alerts.ports.OutboxStore, monitor.alerts.spikes.HitCounts). Each method is one
 transaction or one read, and blocks: callers on the event loop run it in a thread."""
 
 from __future__ import annotations
@@ -101,13 +101,15 @@ class Database:
         return hits.first_hits(self.engine)
 
     # -- the outbox -------------------------------------------------------------------------
-    def claim_alerts(self, now: datetime, *, lease: timedelta, limit: int) -> list[PendingAlert]:
-        return outbox.claim_alerts(self.engine, now, lease=lease, limit=limit)
+    def claim_alerts(
+        self, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
+    ) -> list[PendingAlert]:
+        return outbox.claim_alerts(self.engine, now, lease=lease, limit=limit, due_by=due_by)
 
     def claim_messages(
-        self, now: datetime, *, lease: timedelta, limit: int
+        self, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
     ) -> list[PendingMessage]:
-        return outbox.claim_messages(self.engine, now, lease=lease, limit=limit)
+        return outbox.claim_messages(self.engine, now, lease=lease, limit=limit, due_by=due_by)
 
     def release(self, kind: Kind, ids: list[int], until: datetime, now: datetime) -> None:
         outbox.release(self.engine, _TABLES[kind], ids, until, now)

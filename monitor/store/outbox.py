@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, func, tuple_, update
 from sqlmodel import Session, col, select
 
 from monitor.models import PendingAlert, PendingMessage
@@ -15,9 +15,11 @@ from monitor.store.tables import AlertRow, HitRow, MessageRow
 
 
 def claim_alerts(
-    engine: Engine, now: datetime, *, lease: timedelta, limit: int
+    engine: Engine, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
 ) -> list[PendingAlert]:
-    """Claim the pending alerts whose next attempt is due, oldest first, for one instance.
+    """Claim the pending alerts whose next attempt is due (by `due_by`, else `now`), oldest
+    first, for one instance; with them, the other due alerts of the same articles to the same
+    channels (one message tells a channel about an article and every profile it matched).
 
     On PostgreSQL the rows are locked (rows another instance is claiming are skipped) and their
     next attempt moved to `now + lease`, in one transaction: other instances do not see them as
@@ -27,13 +29,20 @@ def claim_alerts(
     due = (
         hits_joined(AlertRow)
         .join(AlertRow, col(AlertRow.hit_id) == HitRow.id)
-        .where(col(AlertRow.status) == "pending", col(AlertRow.next_attempt_at) <= now)
+        .where(col(AlertRow.status) == "pending", col(AlertRow.next_attempt_at) <= (due_by or now))
         .order_by(col(AlertRow.id))
-        .limit(limit)
         .with_for_update(skip_locked=True, of=AlertRow)  # not the hit, article and feed rows
     )
     with Session(engine) as session:
-        rows = [(alert, as_hit(*rest)) for alert, *rest in session.exec(due)]
+        rows = [(alert, as_hit(*rest)) for alert, *rest in session.exec(due.limit(limit))]
+        pairs = list({(hit.article_id, alert.channel) for alert, hit in rows})
+        if pairs:  # the rest of these articles' alerts to these channels
+            taken = [alert.id for alert, _ in rows]
+            rest = due.where(
+                tuple_(col(HitRow.article_id), col(AlertRow.channel)).in_(pairs),
+                col(AlertRow.id).not_in(taken),
+            )
+            rows += [(alert, as_hit(*more)) for alert, *more in session.exec(rest)]
         outlets = story_outlets(session, [hit for _, hit in rows])
         claimed = [
             PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, also)
@@ -45,13 +54,16 @@ def claim_alerts(
 
 
 def claim_messages(
-    engine: Engine, now: datetime, *, lease: timedelta, limit: int
+    engine: Engine, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
 ) -> list[PendingMessage]:
     """Claim the pending messages whose next attempt is due, oldest first, for one instance:
     like claim_alerts (locked, skipped by other instances, leased)."""
     due = (
         select(MessageRow)
-        .where(col(MessageRow.status) == "pending", col(MessageRow.next_attempt_at) <= now)
+        .where(
+            col(MessageRow.status) == "pending",
+            col(MessageRow.next_attempt_at) <= (due_by or now),
+        )
         .order_by(col(MessageRow.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
