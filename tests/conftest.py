@@ -219,3 +219,16 @@ def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
         yield controller, mailbox
     finally:
         controller.stop()
+
+
+def copy_project(target: Path, names: tuple[str, ...]) -> Path:
+    """The named files and folders of the working tree (no caches, no results) in `target`:
+    a project copy a test may run and change as a user would."""
+    ignore = shutil.ignore_patterns("__pycache__", "results", ".hypothesis")
+    for name in names:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        else:
+            shutil.copy(source, target / name)
+    return target

@@ -4,12 +4,16 @@ at once. A test subclasses LoopbackServer for its state and QuietHandler for its
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -82,3 +86,16 @@ class _SlowFeed(QuietHandler):
         self.send_header("Content-Type", "application/rss+xml")
         self.end_headers()
         self.wfile.write(b"<rss><channel><title>slow</title></channel></rss>")
+
+
+def json_webhook(httpserver: HTTPServer, path: str = "/hook") -> tuple[str, list[dict[str, Any]]]:
+    """An Apprise json:// channel URL served by `httpserver` at `path`, and the list where
+    every payload it receives is kept (parsed)."""
+    received: list[dict[str, Any]] = []
+
+    def keep(request: Request) -> Response:
+        received.append(json.loads(request.get_data()))
+        return Response("ok")
+
+    httpserver.expect_request(path, method="POST").respond_with_handler(keep)
+    return httpserver.url_for(path).replace("http://", "json://"), received

@@ -3,22 +3,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from email.message import Message as Email
 from pathlib import Path
-from typing import Any
 
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
-from werkzeug import Request, Response
 
 from monitor.models import Article, Entry, FeedSpec, Match
 from monitor.runtime.service import Service
 from monitor.store import articles, feeds
 from monitor.store.backlog import alert_counts
 from tests.conftest import Clock, Mailbox, free_port, open_database
+from tests.loopback import json_webhook
 
 DAY_BEFORE = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -88,17 +86,6 @@ def _html(mail: Email) -> str:
             assert isinstance(payload, bytes)
             return payload.decode(part.get_content_charset() or "utf-8")
     raise AssertionError("no HTML part in the e-mail")
-
-
-def _hook(httpserver: HTTPServer, path: str = "/hook") -> tuple[str, list[dict[str, Any]]]:
-    received: list[dict[str, Any]] = []
-
-    def handle(request: Request) -> Response:
-        received.append(json.loads(request.get_data()))
-        return Response("ok")
-
-    httpserver.expect_request(path, method="POST").respond_with_handler(handle)
-    return httpserver.url_for(path).replace("http://", "json://"), received
 
 
 def _service(config_dir: Path, database_url: str, clock: Clock) -> tuple[Service, Engine, Newsdesk]:
@@ -185,7 +172,7 @@ def test_daily_digest_goes_out_once_at_its_time_in_its_timezone(
 def test_webhook_payload_carries_the_alert_in_markdown(
     database_url: str, config_dir: Path, httpserver: HTTPServer
 ) -> None:
-    url, received = _hook(httpserver)
+    url, received = json_webhook(httpserver)
     _profiles(config_dir, gfw="query: firewall\n")
     _alerts_yaml(config_dir, f"  - url: {url}\n    name: hook\n")
     clock = Clock(DAY_BEFORE)
@@ -211,7 +198,7 @@ def test_smtp_outage_then_every_alert_arrives_once_and_the_webhook_never_repeats
 ) -> None:
     mailbox = Mailbox()
     port = free_port()  # nothing listens here until the server "comes back"
-    hook_url, received = _hook(httpserver)
+    hook_url, received = json_webhook(httpserver)
     _profiles(config_dir, gfw="query: firewall\ntags: [gfw-news]\n")
     (config_dir / "monitor.yaml").write_text(
         "alerts:\n  retry_delay: 1m\n  max_attempts: 8\n  channel_failures: 2\n", encoding="utf-8"

@@ -5,20 +5,18 @@ messages go through the real Apprise to receivers on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from monitor.alerts.compose import FORMATS, AlertItem, Format
 from monitor.alerts.deliver import Notifier
 from monitor.alerts.render import Templates
 from monitor.models import ChannelSpec, Hit
+from tests.loopback import json_webhook
 
 PHISH = "[Click here](http://evil.example/phish) @everyone ![px](http://evil.example/px.png)"
 OVERRIDE = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
@@ -67,14 +65,7 @@ def test_markdown_bodies_link_only_where_the_monitor_links() -> None:
 def test_a_webhook_gets_the_title_as_a_plain_field(httpserver: HTTPServer) -> None:
     """A generic JSON webhook carries the title in its own field: plain text (no mention,
     no override), not Markdown-escaped; the Markdown body links only where we link."""
-    received: list[dict[str, Any]] = []
-
-    def keep(request: Request) -> Response:
-        received.append(json.loads(request.get_data()))
-        return Response("ok")
-
-    httpserver.expect_request("/hook", method="POST").respond_with_handler(keep)
-    url = httpserver.url_for("/hook").replace("http://", "json://")
+    url, received = json_webhook(httpserver)
     message = Templates().alert(AlertItem(HIT), "markdown")
     Notifier().send(ChannelSpec("hook", url, format="markdown"), message)
     [payload] = received
@@ -85,13 +76,7 @@ def test_a_webhook_gets_the_title_as_a_plain_field(httpserver: HTTPServer) -> No
 
 def test_mattermost_gets_escaped_markdown_not_raw_text(httpserver: HTTPServer) -> None:
     """Mattermost (like Zulip) renders Markdown in what Apprise sends as plain text."""
-    received: list[dict[str, Any]] = []
-
-    def keep(request: Request) -> Response:
-        received.append(json.loads(request.get_data()))
-        return Response("ok")
-
-    httpserver.expect_request("/hooks/tok", method="POST").respond_with_handler(keep)
+    _, received = json_webhook(httpserver, "/hooks/tok")  # Mattermost posts JSON there
     channel = ChannelSpec("team", f"mmost://127.0.0.1:{httpserver.port}/tok")
     notifier = Notifier()
     fmt = notifier.format_for(channel)

@@ -4,21 +4,19 @@ compares what arrived with the two blocks in the docs (so the docs cannot go sta
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from email.message import Message as Email
-from typing import Any
 
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from monitor.alerts.compose import AlertItem
 from monitor.alerts.deliver import Notifier
 from monitor.alerts.render import Templates
 from monitor.models import ChannelSpec, Hit
 from tests.conftest import REPO, Mailbox
+from tests.loopback import json_webhook
 
 WHEN = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
 URL = "https://news.example.org/2026/11/20/vpn-rules"
@@ -93,14 +91,7 @@ def test_the_documented_email_is_what_arrives(smtp_server: tuple[Controller, Mai
 
 
 def test_the_documented_chat_message_is_what_arrives(httpserver: HTTPServer) -> None:
-    received: list[dict[str, Any]] = []
-
-    def keep(request: Request) -> Response:
-        received.append(json.loads(request.get_data()))
-        return Response("ok")
-
-    httpserver.expect_request("/hook", method="POST").respond_with_handler(keep)
-    url = httpserver.url_for("/hook").replace("http://", "json://")
+    url, received = json_webhook(httpserver)
     channel = ChannelSpec("chat", url, format="markdown")
     Notifier().send(channel, Templates().alert(ITEM, "markdown", "Asia/Shanghai"))
     [payload] = received

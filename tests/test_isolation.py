@@ -12,7 +12,6 @@ switch it to WAL, changing its header)."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import copy_project
 from tests.loopback import LoopbackServer, QuietHandler, serving
 
 pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
@@ -65,19 +64,6 @@ class _UserHandler(QuietHandler):
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"ok")
-
-
-def copy_tree(target: Path) -> Path:
-    """The working tree's code, tests, benchmarks and config (no .venv, .git, caches or
-    results) in `target`."""
-    ignore = shutil.ignore_patterns("__pycache__", "results", ".hypothesis")
-    for name in TREE:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=ignore)
-        else:
-            shutil.copy(source, target / name)
-    return target
 
 
 def give_a_user(copy: Path, user: UserServer) -> Path:
@@ -133,7 +119,7 @@ def run_in(copy: Path, env: dict[str, str], *args: str) -> subprocess.CompletedP
 
 @pytest.mark.timeout(900)
 def test_tests_and_benchmarks_leave_the_users_channels_and_data_alone(tmp_path: Path) -> None:
-    copy = copy_tree(tmp_path / "tree")
+    copy = copy_project(tmp_path / "tree", TREE)
     with serving(UserServer()) as user:
         database = give_a_user(copy, user)
         before = snapshot(copy / "config", copy / "data")

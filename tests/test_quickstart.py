@@ -26,7 +26,6 @@ import email
 import email.policy
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -41,7 +40,7 @@ import feedparser
 import pytest
 
 from monitor.config.feedlist import load_feeds
-from tests.conftest import REPO, free_port, wait_until
+from tests.conftest import REPO, copy_project, free_port, wait_until
 
 pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
@@ -75,17 +74,6 @@ def with_ports(steps: list[Step], ports: dict[str, int]) -> list[Step]:
         pattern = re.compile(rf"\b{written}\b")
         out = [Step(s.kind, s.args, pattern.sub(str(free), s.text)) for s in out]
     return out
-
-
-def copy_project(target: Path) -> Path:
-    ignore = shutil.ignore_patterns("__pycache__")
-    for name in PROJECT:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=ignore)
-        else:
-            shutil.copy(source, target / name)
-    return target
 
 
 def activated(copy: Path) -> dict[str, str]:
@@ -169,7 +157,7 @@ def test_the_quick_start_ends_with_an_email_of_the_story(tmp_path: Path) -> None
     assert all("source .venv/bin/activate" in s.text for s in steps if s.kind == "setup")
     ports = {HTTP: free_port(), SMTP: free_port()}
     steps = with_ports(steps, ports)
-    copy = copy_project(tmp_path / "clone")
+    copy = copy_project(tmp_path / "clone", PROJECT)
     env = activated(copy)
     smtp_log = tmp_path / f"server-{ports[SMTP]}.log"
 
