@@ -205,6 +205,7 @@ class Hit:
     note: str | None = None
     article_id: int = 0
     story_id: int | None = None
+    id: int = 0  # the stored hit's id (0: not stored, as in samples)
 
 
 Outlets = tuple[tuple[str, str], ...]  # (outlet, link) of a story's other articles, in order

@@ -13,6 +13,7 @@ from monitor.cli.hits import hits
 from monitor.cli.profiles import profiles_app
 from monitor.cli.run import db_app, run
 from monitor.cli.status import status
+from monitor.cli.web import web
 from monitor.errors import ConfigError, MonitorError, StoreError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.callback()(root_options)
 app.command()(run)
 app.command()(hits)
 app.command()(status)
+app.command()(web)
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(alerts_app, name="alerts")

@@ -126,6 +126,12 @@ class RetentionSettings(_Section):
     interval: Seconds = 86400.0  # how often the running service prunes
 
 
+class WebSettings(_Section):
+    """The web application (`monitor web`): who may read it when it listens beyond loopback."""
+
+    token: str | None = Field(default=None, min_length=16, repr=False)  # MONITOR_WEB_TOKEN
+
+
 class ServerSettings(_Section):
     """The operator's HTTP endpoint: /healthz and /metrics."""
 
@@ -148,6 +154,7 @@ class Settings(_Section):
     health: HealthSettings = HealthSettings()
     retention: RetentionSettings = RetentionSettings()
     server: ServerSettings = ServerSettings()
+    web: WebSettings = WebSettings()
     shutdown_timeout: Seconds = 30.0  # in-flight work gets this long after SIGTERM
     cycle_deadline: Seconds = 600.0  # polls still running then are stopped, their feeds released
     lease: Seconds = 900.0  # a claimed feed stays reserved this long for its instance

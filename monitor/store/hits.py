@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -44,6 +45,7 @@ def as_hit(hit: HitRow, article: ArticleRow, feed: FeedRow) -> Hit:
         note=article.note,
         article_id=article.id or 0,
         story_id=article.story_id,
+        id=hit.id or 0,
     )
 
 
@@ -104,6 +106,60 @@ def query_hits(
         query = query.limit(limit)
     with Session(engine) as session:
         return [as_hit(*row) for row in session.exec(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class HitFilter:
+    """What a page of hits is narrowed to (the read API's parameters); None: no filter. The
+    dates are publication dates (an undated article counts from when it was fetched)."""
+
+    profile: str | None = None
+    feed: str | None = None  # the feed's name, title or URL
+    language: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    story: int | None = None
+
+
+def page_of_hits(
+    engine: Engine, where: HitFilter, limit: int, after: tuple[datetime, int] | None = None
+) -> list[Hit]:
+    """At most `limit` hits, newest stored first, after the (stored at, id) of the last hit
+    of the previous page: a keyset page, as fast on page 1,000 as on page 1."""
+    query = hits_joined().order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
+    published = func.coalesce(col(ArticleRow.published_at), col(ArticleRow.fetched_at))
+    if where.profile is not None:
+        query = query.where(HitRow.profile == where.profile)
+    if where.language is not None:
+        query = query.where(ArticleRow.language == where.language)
+    if where.since is not None:
+        query = query.where(published >= where.since)
+    if where.until is not None:
+        query = query.where(published < where.until)
+    if where.story is not None:
+        query = query.where(ArticleRow.story_id == where.story)
+    if where.feed is not None:
+        name = where.feed
+        query = query.where(
+            or_(col(FeedRow.name) == name, col(FeedRow.title) == name, col(FeedRow.url) == name)
+        )
+    if after is not None:
+        stored, hit_id = after
+        query = query.where(
+            or_(
+                col(HitRow.created_at) < stored,
+                and_(col(HitRow.created_at) == stored, col(HitRow.id) < hit_id),
+            )
+        )
+    with Session(engine) as session:
+        return [as_hit(*row) for row in session.exec(query.limit(limit))]
+
+
+def hit_by_id(engine: Engine, hit_id: int) -> Hit | None:
+    """One stored hit with its article and feed, or None."""
+    with Session(engine) as session:
+        row = session.exec(hits_joined().where(col(HitRow.id) == hit_id)).first()
+    return as_hit(*row) if row is not None else None
 
 
 def hit_counts(engine: Engine, since: datetime, until: datetime) -> dict[str, int]:
