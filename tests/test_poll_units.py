@@ -55,6 +55,7 @@ class FakeStore:
     records: list[PollRecord] = field(default_factory=list)
     due: list[DueFeed] = field(default_factory=list)  # handed out by the first claim
     released: list[int] = field(default_factory=list)
+    extended: list[tuple[list[int], datetime]] = field(default_factory=list)
 
     def claim_due(self, now: datetime, **_: Any) -> list[DueFeed]:
         claimed, self.due = self.due, []
@@ -62,6 +63,9 @@ class FakeStore:
 
     def release_leases(self, feed_ids: list[int]) -> None:
         self.released.extend(feed_ids)
+
+    def extend_leases(self, leases: dict[int, datetime], until: datetime) -> None:
+        self.extended.append((sorted(leases), until))
 
     def record_polls(self, records: list[PollRecord]) -> None:
         self.records.extend(records)
@@ -390,3 +394,17 @@ def test_links_the_address_policy_refuses_are_told_once_per_feed(
     assert len(told) == 1 and "address 10.0.0.7 is private" in told[0]
     assert result.hits == 2  # both matched on their own text
     assert all(kw["article"].source == "entry" for kw in store.stored)
+
+
+def test_a_long_poll_keeps_its_lease_and_a_finished_one_lets_it_go() -> None:
+    slow = feed(id=2, url="https://slow.example/feed.xml")
+    store = FakeStore(due=[feed(), slow])
+    web = FakeWeb({FEED: rss(item("g1"))})  # the slow feed's server never answers
+
+    async def go() -> None:
+        ctx = context(web, store, Settings(cycle_deadline=1.0, lease=0.3))
+        await poll_due(ctx, everything=False, stopping=asyncio.Event(), watch=None)
+
+    asyncio.run(go())
+    assert store.extended, "the lease of the poll still running was never renewed"
+    assert all(ids == [2] for ids, _ in store.extended)  # feed 1 finished: its lease let go

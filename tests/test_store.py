@@ -163,3 +163,19 @@ def test_nul_characters_from_feeds_are_stored_as_replacement_characters(engine: 
     assert hit.url == f"https://a.example/{clean}" and hit.note == clean
     assert feeds.feed_rows(engine)["https://a.example/rss"].title == f"Feed {clean}"
     assert Database(engine).stored_guids(feed_id, [f"g{clean}"]) == {f"g{clean}"}
+
+
+def test_extending_leases_moves_only_the_ones_still_ours(engine: Engine) -> None:
+    feeds.sync_feeds(
+        engine, [FeedSpec("https://a.example/rss"), FeedSpec("https://b.example/rss")], NOW
+    )
+    first, second = feeds.claim_due(engine, NOW, lease=LEASE)
+    ours = NOW + LEASE
+    later = NOW + 2 * LEASE
+    _record(engine, second.id, PollResult("b", "ok"), NOW, NOW + timedelta(hours=1))  # done
+    feeds.extend_leases(engine, {first.id: ours, second.id: ours}, later)
+    rows = feeds.feed_rows(engine)
+    assert rows["https://a.example/rss"].lease_until == later  # still polling: kept
+    assert rows["https://b.example/rss"].lease_until is None  # its result freed it
+    feeds.extend_leases(engine, {first.id: ours}, later + LEASE)  # not what it holds now
+    assert feeds.feed_rows(engine)["https://a.example/rss"].lease_until == later

@@ -1,16 +1,13 @@
 """The outbox worker: deliver what is due after it was committed, and record each result.
 
-One pass: digests whose period is over are made (OutboxStore.close_digests), then
-every due instant alert is sent — unless its channel is in quiet hours (held until they end) or
-its profile passed the debounce limit for the window (moved into the window's digest, and the
-channel told once) — then every due digest and notice. Each row is one message to one channel,
-so a failing channel is retried later without the others being resent. A row is marked sent
-right after its channel accepted it: a crash between the two is the only way a message can go
-out twice (see docs/alerts.md, "Delivery guarantees").
-
-Rows are claimed a small batch at a time: instances sharing a PostgreSQL database never send
-the same row, and a crashed instance's claims run out. The database is reached only through
-OutboxStore (monitor.alerts.ports; monitor.store.gateway.Database implements it).
+One pass: digests whose period is over are made, then every due instant alert is sent (one
+message per article and channel, naming its profiles) unless its channel is in quiet hours or
+its profile passed the debounce limit, then every due digest and notice; channels are sent to
+at the same time. Each row is recorded on its own, so a failing channel is retried later
+without the others being resent; a crash between a channel's answer and the record is the
+only way a message can go out twice (docs/alerts.md, "Delivery guarantees"). Rows are claimed
+a small batch at a time through OutboxStore (monitor.alerts.ports): instances sharing a
+PostgreSQL database never send the same row, and a crashed instance's claims run out.
 """
 
 from __future__ import annotations
@@ -24,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.alerts.channels import LOG_CHANNEL, AlertConfig
-from monitor.alerts.compose import AlertItem, Digest, DigestGroup, Format, Message, Notice
+from monitor.alerts.compose import AlertItem, Format, Message, Notice
+from monitor.alerts.digests import digest_of, period_starts
 from monitor.alerts.ports import Kind, OutboxStore, Row, Sender
 from monitor.alerts.render import Templates
 from monitor.alerts.schedules import DEBOUNCE, debounce_window, quiet_until
@@ -84,7 +82,9 @@ class Outbox:
         self._counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
         self._messages: Counter[str] = Counter()  # messages handed to each channel this pass
         now = self.clock()
-        self.store.close_digests(now, self._period_starts())
+        self.store.close_digests(
+            now, period_starts(self.config.schedules, self.settings.debounce_window)
+        )
         self._empty_digests(now)
         # only rows due when the pass began: one attempt per row and pass, however long the
         # pass takes (a row failing now is due again after its backoff, in a later pass)
@@ -302,7 +302,8 @@ class Outbox:
 
         def render(fmt: Format) -> Message:
             if message.kind == "digest":
-                return self.templates.digest(self._digest(message), fmt)
+                rows = self.store.digest_hits(message.id)
+                return self.templates.digest(digest_of(message, rows, self.config.schedules), fmt)
             notice = Notice(
                 message.title or "", message.body or "", message.kind, ref=f"message-{message.id}"
             )
@@ -318,33 +319,6 @@ class Outbox:
                 "message", message.id, error, retry
             ),
         )
-
-    def _digest(self, message: PendingMessage) -> Digest:
-        hits = self.store.digest_hits(message.id)
-        groups: dict[str, list[AlertItem]] = {}
-        for row in hits:
-            groups.setdefault(row.hit.profile, []).append(
-                AlertItem(row.hit, row.also, ref=f"alert-{row.alert_id}")
-            )
-        schedule = self.config.schedules.get(message.schedule or "")
-        assert message.period_end is not None
-        return Digest(
-            schedule=message.schedule or "",
-            reason="debounce" if message.schedule == DEBOUNCE else "schedule",
-            period_start=message.period_start,
-            period_end=message.period_end,
-            timezone=schedule.timezone if schedule else "UTC",
-            groups=tuple(DigestGroup(name, tuple(found)) for name, found in groups.items()),
-            ref=f"message-{message.id}",
-        )
-
-    def _period_starts(self) -> dict[str, Callable[[datetime], datetime | None]]:
-        window = timedelta(seconds=self.settings.debounce_window)
-        starts: dict[str, Callable[[datetime], datetime | None]] = {
-            name: schedule.last_fire_before for name, schedule in self.config.schedules.items()
-        }
-        starts[DEBOUNCE] = lambda due: due - window
-        return starts
 
     def _empty_digests(self, now: datetime) -> None:
         """A schedule with send_empty gets its digest even when no hit came in its period

@@ -13,6 +13,7 @@ from monitor.config.secrets import redact_urls
 from monitor.models import DueFeed, PollRecord, PollResult
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.health import next_poll
+from monitor.pipeline.leases import HeldLeases
 from monitor.pipeline.poll import poll_feed
 
 log = logging.getLogger("monitor.service")  # the cycle's lines, under the service's name
@@ -50,18 +51,22 @@ async def poll_due(
     claiming = asyncio.Lock()
     exhausted = False
 
+    held = HeldLeases(ctx, lease)
+
     async def next_feed() -> DueFeed | None:
         nonlocal exhausted
         async with claiming:
             if not waiting and not exhausted and not stopping.is_set():
+                now = ctx.clock()
                 batch = await asyncio.to_thread(
                     ctx.store.claim_due,
-                    ctx.clock(),
+                    now,
                     everything=everything,
                     lease=lease,
                     limit=None if everything else width,
                 )
                 claimed.extend(batch)
+                held.claimed(batch, now)
                 waiting.extend(reversed(batch))  # popped from the end: oldest due first
                 exhausted = everything or len(batch) < width
             if stopping.is_set() or not waiting:
@@ -73,9 +78,11 @@ async def poll_due(
             report = await _poll_safely(feed, ctx)
             reports.append(report)
             finished.add(feed.id)
+            held.finished(feed.id)
             if watch is not None:
                 watch.polled(report)
 
+    renewing = asyncio.create_task(held.renew())
     try:
         async with asyncio.timeout(settings.cycle_deadline):
             await asyncio.gather(*(poller() for _ in range(width)))
@@ -93,6 +100,8 @@ async def poll_due(
         unfinished = [feed.id for feed in claimed if feed.id not in finished]
         await asyncio.shield(_give_back(ctx, unfinished, "shutdown"))
         raise
+    finally:
+        renewing.cancel()
     await ctx.recorder.flush()
     await asyncio.to_thread(ctx.store.release_leases, [f.id for f in waiting])
     return reports

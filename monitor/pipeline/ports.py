@@ -34,6 +34,9 @@ class PollStore(Protocol):
         """Lease the feeds due for a poll, at most `limit`, the longest overdue first."""
         ...
 
+    def extend_leases(self, leases: dict[int, datetime], until: datetime) -> None:
+        """Move the leases this instance holds (feed id → its lease_until) to `until`."""
+
     def release_leases(self, feed_ids: list[int]) -> None:
         """Give claimed feeds back unpolled."""
 

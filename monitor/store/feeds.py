@@ -193,6 +193,21 @@ def _poll_values(record: PollRecord) -> tuple[dict[str, Any], tuple[str, ...]]:
     return values, increments
 
 
+def extend_leases(engine: Engine, leases: dict[int, datetime], until: datetime) -> None:
+    """Move the leases this instance holds (feed id → the lease_until it set) to `until`:
+    a poll that runs long keeps its feed. A lease no longer ours (written by a poll's result,
+    or taken by another instance after it ran out) is left as it is."""
+    if not leases:
+        return
+    statement = (
+        update(FeedRow)
+        .where(col(FeedRow.id) == bindparam("p_id"), col(FeedRow.lease_until) == bindparam("p_old"))
+        .values(lease_until=until)
+    )
+    with engine.begin() as connection:
+        connection.execute(statement, [{"p_id": i, "p_old": old} for i, old in leases.items()])
+
+
 def release_leases(engine: Engine, feed_ids: list[int]) -> None:
     """Give feeds back unpolled (shutdown in the middle of a cycle)."""
     if not feed_ids:

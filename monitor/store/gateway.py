@@ -47,6 +47,9 @@ class Database:
     ) -> list[DueFeed]:
         return feeds.claim_due(self.engine, now, everything=everything, lease=lease, limit=limit)
 
+    def extend_leases(self, leases: dict[int, datetime], until: datetime) -> None:
+        feeds.extend_leases(self.engine, leases, until)
+
     def release_leases(self, feed_ids: list[int]) -> None:
         feeds.release_leases(self.engine, feed_ids)
 
