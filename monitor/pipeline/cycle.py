@@ -77,8 +77,8 @@ async def poll_due(
         while (feed := await next_feed()) is not None:
             report = await _poll_safely(feed, ctx)
             reports.append(report)
-            finished.add(feed.id)
-            held.finished(feed.id)
+            finished.add(feed.id)  # its lease stays held until its result is written: the
+            # recorder may keep it a moment, and the store renews only leases still ours
             if watch is not None:
                 watch.polled(report)
 

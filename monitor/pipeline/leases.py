@@ -12,7 +12,9 @@ from monitor.pipeline.context import PollContext
 
 
 class HeldLeases:
-    """Feed id → the lease_until this instance set, for the feeds claimed and not finished."""
+    """Feed id → the lease_until this instance set, for the feeds this cycle claimed. A poll's
+    written result clears its feed's lease in the database; renewing it then changes nothing
+    (store.feeds.extend_leases moves only a lease that is still the one set here)."""
 
     def __init__(self, ctx: PollContext, lease: timedelta) -> None:
         self._ctx = ctx
@@ -22,17 +24,12 @@ class HeldLeases:
     def claimed(self, batch: list[DueFeed], at: datetime) -> None:
         self._held.update((feed.id, at + self._lease) for feed in batch)
 
-    def finished(self, feed_id: int) -> None:
-        self._held.pop(feed_id, None)
-
     async def renew(self) -> None:
-        """Every third of the lease, move the leases still held to a full lease from now
-        (until cancelled, when the cycle's polls are over)."""
+        """Every third of the lease, move the leases to a full lease from now (until
+        cancelled, when the cycle's polls are over)."""
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             until = self._ctx.clock() + self._lease
             leases = dict(self._held)
             await asyncio.to_thread(self._ctx.store.extend_leases, leases, until)
-            for feed_id in leases:
-                if feed_id in self._held:
-                    self._held[feed_id] = until
+            self._held.update(dict.fromkeys(leases, until))
