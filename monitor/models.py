@@ -9,8 +9,9 @@ ends with (PollResult, PollRecord). docs/glossary.md names the concepts behind t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, time
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,15 @@ class Hit:
     article_id: int = 0
     story_id: int | None = None
     id: int = 0  # the stored hit's id (0: not stored, as in samples)
+
+    def record(self) -> dict[str, Any]:
+        """The hit as it is exported (`monitor hits --format json`, the read API): every
+        field, dates in ISO 8601."""
+        exported = asdict(self)
+        for key in ("published_at", "created_at"):
+            moment = exported[key]
+            exported[key] = moment.isoformat() if moment else None
+        return exported
 
 
 Outlets = tuple[tuple[str, str], ...]  # (outlet, link) of a story's other articles, in order

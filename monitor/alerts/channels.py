@@ -18,6 +18,7 @@ import apprise
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts.schedules import DEBOUNCE, Schedule, ScheduleSpec, build
+from monitor.config.secrets import url_secrets
 from monitor.config.yamlfile import line_of, read_yaml, validate
 from monitor.errors import ConfigError
 from monitor.models import ChannelSpec, QuietHours
@@ -229,15 +230,16 @@ def _apprise_file(
 
 
 def _url_secrets(url: str) -> set[str]:
-    """What of a channel URL the log must never show: its password, and its user name, path
+    """What of a channel URL the log must never show: what any configured URL hides (its
+    password, credential parameters: config.secrets.url_secrets), and its user name, path
     segments and query values that look like tokens (discord://id/TOKEN, tgram://BOT/chat,
     json://host/hook?key=…): Apprise's own warnings print the URL as written."""
+    found = set(url_secrets(url))
     try:
         parts = urlsplit(url)
-        password, user = parts.password, parts.username
+        user = parts.username
     except ValueError:
-        return set()
-    found = {unquote(password)} if password else set()
+        return found
     values = [piece.partition("=")[2] for piece in parts.query.split("&")]
     host = parts.hostname or ""
     token_host = [] if "." in host or ":" in host else [host]  # discord://ID/…, tgram://BOT/…

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -14,7 +14,6 @@ from rich.table import Table
 from monitor.cli.common import (
     DURATION_OR_DATE,
     engine,
-    iso,
     json_text,
     out,
     plain,
@@ -36,13 +35,6 @@ class Format(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
-
-
-def _hit_record(hit: Hit) -> dict[str, Any]:
-    record = asdict(hit)
-    for key in ("published_at", "created_at"):
-        record[key] = iso(record[key])
-    return record
 
 
 def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +96,7 @@ def hits(
         stored_since=stored,
         limit=limit,
     )
-    records = [_hit_record(h) for h in found]
+    records = [h.record() for h in found]
     if fmt is Format.json:
         print_json(records)
     elif fmt is Format.jsonl:

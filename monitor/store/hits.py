@@ -83,6 +83,21 @@ def story_outlets(session: Session, hits: Sequence[Hit]) -> list[Outlets]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class HitFilter:
+    """What a list of hits is narrowed to (the read API's and `monitor hits`' parameters);
+    None: no filter. `since` and `until` are publication dates (an undated article counts
+    from when it was fetched); `stored_since`, when the hit was stored."""
+
+    profile: str | None = None
+    feed: str | None = None  # the feed's name, title or URL
+    language: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    story: int | None = None
+    stored_since: datetime | None = None
+
+
 def query_hits(
     engine: Engine,
     *,
@@ -94,31 +109,11 @@ def query_hits(
     """Hits newest stored first, optionally for one profile, of articles published at or after
     `published_since` (an undated article counts from when it was fetched) and stored at or
     after `stored_since`."""
-    query = hits_joined().order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
-    if profile is not None:
-        query = query.where(HitRow.profile == profile)
-    if published_since is not None:
-        published = func.coalesce(col(ArticleRow.published_at), col(ArticleRow.fetched_at))
-        query = query.where(published >= published_since)
-    if stored_since is not None:
-        query = query.where(col(HitRow.created_at) >= stored_since)
-    if limit is not None:
-        query = query.limit(limit)
+    where = HitFilter(profile=profile, since=published_since, stored_since=stored_since)
+    query = _selected(where)
     with Session(engine) as session:
-        return [as_hit(*row) for row in session.exec(query)]
-
-
-@dataclass(frozen=True, slots=True)
-class HitFilter:
-    """What a page of hits is narrowed to (the read API's parameters); None: no filter. The
-    dates are publication dates (an undated article counts from when it was fetched)."""
-
-    profile: str | None = None
-    feed: str | None = None  # the feed's name, title or URL
-    language: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    story: int | None = None
+        rows = session.exec(query if limit is None else query.limit(limit))
+        return [as_hit(*row) for row in rows]
 
 
 def page_of_hits(
@@ -126,6 +121,21 @@ def page_of_hits(
 ) -> list[Hit]:
     """At most `limit` hits, newest stored first, after the (stored at, id) of the last hit
     of the previous page: a keyset page, as fast on page 1,000 as on page 1."""
+    query = _selected(where)
+    if after is not None:
+        stored, hit_id = after
+        query = query.where(
+            or_(
+                col(HitRow.created_at) < stored,
+                and_(col(HitRow.created_at) == stored, col(HitRow.id) < hit_id),
+            )
+        )
+    with Session(engine) as session:
+        return [as_hit(*row) for row in session.exec(query.limit(limit))]
+
+
+def _selected(where: HitFilter) -> Any:
+    """Hits with their article and feed, narrowed by `where`, newest stored first."""
     query = hits_joined().order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
     published = func.coalesce(col(ArticleRow.published_at), col(ArticleRow.fetched_at))
     if where.profile is not None:
@@ -138,21 +148,14 @@ def page_of_hits(
         query = query.where(published < where.until)
     if where.story is not None:
         query = query.where(ArticleRow.story_id == where.story)
+    if where.stored_since is not None:
+        query = query.where(col(HitRow.created_at) >= where.stored_since)
     if where.feed is not None:
         name = where.feed
         query = query.where(
             or_(col(FeedRow.name) == name, col(FeedRow.title) == name, col(FeedRow.url) == name)
         )
-    if after is not None:
-        stored, hit_id = after
-        query = query.where(
-            or_(
-                col(HitRow.created_at) < stored,
-                and_(col(HitRow.created_at) == stored, col(HitRow.id) < hit_id),
-            )
-        )
-    with Session(engine) as session:
-        return [as_hit(*row) for row in session.exec(query.limit(limit))]
+    return query
 
 
 def hit_by_id(engine: Engine, hit_id: int) -> Hit | None:

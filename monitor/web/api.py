@@ -47,7 +47,7 @@ def hits(
     page = found[:limit]
     more = len(found) > limit
     return {
-        "items": [hit_record(hit) for hit in page],
+        "items": [hit.record() for hit in page],
         "next_cursor": _cursor(page[-1]) if more and page else None,
     }
 
@@ -57,7 +57,7 @@ def hit(request: Request, hit_id: int) -> dict[str, Any]:
     found = hit_by_id(_engine(request), hit_id)
     if found is None:
         raise HTTPException(404, f"no hit {hit_id}")
-    return hit_record(found)
+    return found.record()
 
 
 @router.get("/feeds", summary="Every feed with its health")
@@ -92,15 +92,6 @@ def profiles(request: Request) -> dict[str, Any]:
             for p in load_profiles(config_dir)
         ]
     }
-
-
-def hit_record(hit: Hit) -> dict[str, Any]:
-    """A hit as the API gives it: the fields of `monitor hits --format json`, `id` and
-    `story_id` among them; dates in ISO 8601."""
-    record = asdict(hit)
-    for key in ("published_at", "created_at"):
-        record[key] = _iso(record[key])
-    return record
 
 
 def _iso(moment: datetime | None) -> str | None:
