@@ -28,6 +28,7 @@ from monitor.models import Article, ChannelSpec, Entry, FeedSpec, Match, Route
 from monitor.runtime.service import Service
 from monitor.store import articles, backlog, feeds, messages, outbox
 from monitor.store.engine import open_engine, upgrade
+from monitor.store.gateway import Database
 from monitor.store.tables import AlertRow, MessageRow
 from tests.conftest import Clock, RecordingSender, open_database
 from tests.loopback import LoopbackServer, QuietHandler, serving
@@ -148,7 +149,7 @@ def test_held_alerts_take_their_hold_time_not_the_lease(instances: tuple[Engine,
     quiet, debounced, given_up = (alert.id for alert in claim_alerts(engine, NOW))
     outbox.hold_alert(engine, quiet, NOW + timedelta(hours=7))
     outbox.hold_alert(engine, debounced, NOW + timedelta(minutes=30), digest="debounce")
-    outbox.mark_attempt_failed(engine, given_up, "gone", None)
+    Database(engine).mark_failed("alert", given_up, "gone", None)
     rows = _next_attempts(engine, AlertRow)
     assert rows[quiet] == ("pending", NOW + timedelta(hours=7))
     assert rows[debounced] == ("queued", NOW + timedelta(minutes=30))
@@ -174,7 +175,7 @@ def test_on_sqlite_the_one_instance_finds_its_unsent_claims_due_at_once(sqlite_u
     _alerts(engine, 2)
     _notices(engine, 1)
     first, second = (alert.id for alert in claim_alerts(engine, NOW))
-    outbox.mark_attempt_failed(engine, first, "503", NOW + timedelta(minutes=1))
+    Database(engine).mark_failed("alert", first, "503", NOW + timedelta(minutes=1))
     assert [alert.id for alert in claim_alerts(engine, NOW)] == [second]
     assert len(claim_messages(engine, NOW)) == len(claim_messages(engine, NOW))
     engine.dispose()

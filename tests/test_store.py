@@ -122,14 +122,16 @@ def test_outbox_records_sent_and_failed(engine: Engine) -> None:
     _store(engine, _feed(engine))
     first, second = claim_alerts(engine, NOW)
     assert first.hit.profile == "gfw" and first.hit.url == "https://a.example/1"
-    outbox.mark_sent(engine, first.id, NOW)
-    outbox.mark_attempt_failed(engine, second.id, "refused", NOW + timedelta(minutes=1))
+    Database(engine).mark_sent("alert", first.id, NOW)
+    Database(engine).mark_failed("alert", second.id, "refused", NOW + timedelta(minutes=1))
     assert claim_alerts(engine, NOW) == []
     [retry] = claim_alerts(engine, NOW + timedelta(minutes=1))
     assert retry.attempts == 1
-    outbox.mark_attempt_failed(engine, retry.id, "refused again", None)
+    Database(engine).mark_failed("alert", retry.id, "refused again", None)
     assert backlog.alert_counts(engine) == {"sent": 1, "failed": 1}
-    outbox.mark_sent(engine, retry.id, NOW)  # a failed alert is not silently flipped to sent
+    Database(engine).mark_sent(
+        "alert", retry.id, NOW
+    )  # a failed alert is not silently flipped to sent
     assert backlog.alert_counts(engine) == {"sent": 1, "failed": 1}
 
 

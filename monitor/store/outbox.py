@@ -23,8 +23,8 @@ def claim_alerts(
 
     On PostgreSQL the rows are locked (rows another instance is claiming are skipped) and their
     next attempt moved to `now + lease`, in one transaction: other instances do not see them as
-    due until the lease has passed. Recording the result (mark_sent, mark_attempt_failed,
-    hold_alert) ends the claim; an alert left unsent (a crash) is due again when the lease ends.
+    due until the lease has passed. Recording the result (record_attempt, hold_alert) ends
+    the claim; an alert left unsent (a crash) is due again when the lease ends.
     """
     due = (
         hits_joined(AlertRow)
@@ -125,10 +125,6 @@ def release(
         session.commit()
 
 
-def mark_sent(engine: Engine, alert_id: int, now: datetime) -> None:
-    record_attempt(engine, AlertRow, alert_id, sent_at=now)
-
-
 def hold_alert(
     engine: Engine,
     alert_id: int,
@@ -172,13 +168,6 @@ def alerts_in_window(engine: Engine, profile: str, channel: str, since: datetime
                 )
             ).one()
         )
-
-
-def mark_attempt_failed(
-    engine: Engine, alert_id: int, error: str, retry_at: datetime | None
-) -> None:
-    """Count a failed attempt; with no `retry_at` the alert is marked failed for good."""
-    record_attempt(engine, AlertRow, alert_id, error=error, retry_at=retry_at)
 
 
 def record_attempt(
