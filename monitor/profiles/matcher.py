@@ -245,15 +245,14 @@ def _shown(leaf: Term | Regex, first: Occurrence, fields: dict[str, FoldedField]
     in letter case (or the term is a regular expression)."""
     if isinstance(leaf, Regex):
         return leaf.source
+    star = "*" if leaf.prefix else ""
     length, plain = _folded_length_and_plain(leaf.text)
     field = fields[first.field]
     start, end = field.origin[first.start], field.origin[first.start + length - 1] + 1
     if end - start == length and field.original[start:end] == plain:  # the usual case
-        return leaf.text + ("*" if leaf.prefix else "")
+        return leaf.text + star
     spelling = field.spelling(first.start, first.start + length)
-    if not spelling or spelling.casefold() == plain:
-        return leaf.text + ("*" if leaf.prefix else "")
-    return spelling + ("*" if leaf.prefix else "")
+    return (leaf.text if not spelling or spelling.casefold() == plain else spelling) + star
 
 
 @lru_cache(maxsize=65536)
