@@ -1,5 +1,6 @@
 # The monitor as a container: `docker build -t monitor .` then
-# `docker run -v $PWD/config:/app/config -v monitor-data:/app/data -p 9464:9464 monitor`.
+# `docker run -v $PWD/config:/app/config -v monitor-data:/app/data -p 9464:9464 \
+#     --env-file monitor.env monitor`, monitor.env holding MONITOR_WEB_TOKEN (below).
 # docs/operations.md has the rest (PostgreSQL, secrets, several instances).
 FROM python:3.11-slim
 
@@ -27,8 +28,11 @@ RUN useradd --system --uid 10001 --home-dir /app monitor \
     && chown monitor /app/data
 USER 10001
 
-# /healthz and /metrics listen on every interface of the container (reachable from outside
-# only through a published port).
+# One HTTP server on every interface of the container (reachable from outside only through
+# a published port): the web application, /healthz and /metrics. Beyond loopback it needs
+# MONITOR_WEB_TOKEN (16 characters or more, e.g. `openssl rand -hex 24`), given at run time
+# (`--env-file`, `-e`, your orchestrator's secrets): without it `monitor run` exits with
+# status 2 and says so. No token is built into the image. /healthz and /metrics need none.
 ENV MONITOR_CONFIG_DIR=/app/config \
     MONITOR_DATABASE_URL=sqlite:////app/data/monitor.db \
     MONITOR_SERVER_HOST=0.0.0.0 \

@@ -1,5 +1,6 @@
-"""Running unattended: one instance per SQLite file, due feeds shared out in batches, /healthz
-and /metrics over HTTP, and a stop on SIGTERM that releases what it did not finish."""
+"""Running unattended: one instance per SQLite file, due feeds shared out in batches, one HTTP
+server for the web application, /healthz and /metrics, and a stop on SIGTERM that releases
+what it did not finish."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,20 +27,21 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.config.settings import ServerSettings
 from monitor.errors import StoreError
 from monitor.models import FeedSpec
 from monitor.runtime import lifecycle
+from monitor.runtime.httpserver import WebServer
 from monitor.runtime.lifecycle import run_once
-from monitor.runtime.opsserver import OpsServer
 from monitor.runtime.service import Service
 from monitor.store import feeds, instances
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.instancelock import InstanceLock
 from monitor.store.tables import FeedRow
+from monitor.web.app import create_app
 from tests.conftest import REPO, open_database, wait_until
 from tests.loopback import SlowFeeds, serving
 from tests.newsroom import serve_newsroom
+from tests.test_cli import monitor
 
 pytestmark = pytest.mark.slow  # processes, servers or whole cycles: `make test-quick` skips it
 
@@ -112,25 +118,31 @@ def test_claims_with_a_limit_hand_out_each_due_feed_once(database_url: str) -> N
     engine.dispose()
 
 
-# --- /healthz and /metrics ----------------------------------------------------------------
+# --- one HTTP server: the web application, /healthz and /metrics -------------------------
+
+TOKEN = "a-long-enough-web-token"
 
 
-def test_healthz_and_metrics_over_http(
+def test_healthz_metrics_and_the_api_answer_on_one_server(
     sqlite_url: str, config_dir: Path, httpserver: HTTPServer
 ) -> None:
+    """The service's seams behind the application, served as `monitor run` serves it: the
+    operator's endpoints open, the rest behind the token."""
     site = serve_newsroom(httpserver)
     (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.zh_feed}\n")
     settings, engine = open_database(config_dir, sqlite_url)
     clock = [datetime.now(UTC)]
     service = Service(config_dir, settings, engine, clock=lambda: clock[0])
-    server = ServerSettings(port=0)
-    stale = settings.server.stale_after  # 1 h: the service's setting, not the server's
+    stale = settings.server.stale_after
+    web = create_app(
+        engine, config_dir, TOKEN, health=service.health, metrics=service.metrics.render
+    )
 
     async def scenario() -> dict[str, Any]:
         seen: dict[str, Any] = {}
         async with (
-            OpsServer(server, service.health, service.metrics.render) as ops,
-            aiohttp.ClientSession(f"http://127.0.0.1:{ops.port}") as http,
+            WebServer(web, "127.0.0.1", 0) as server,
+            aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as http,
         ):
             async with http.get("/healthz") as response:
                 seen["starting"] = (response.status, await response.json())
@@ -139,9 +151,18 @@ def test_healthz_and_metrics_over_http(
                 seen["after_cycle"] = (response.status, await response.json())
             async with http.get("/metrics") as response:
                 seen["metrics"] = (response.status, response.content_type, await response.text())
+            async with http.get("/api/v1/hits") as response:
+                seen["no_token"] = response.status
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            async with http.get("/api/v1/hits", headers=bearer) as response:
+                seen["hits"] = (response.status, await response.json())
             clock[0] += timedelta(seconds=stale + 1)  # no cycle for longer than stale_after
             async with http.get("/healthz") as response:
                 seen["stale"] = (response.status, await response.json())
+            engine.dispose()  # the database gone: a scrape says so, the server goes on
+            Path(sqlite_url.removeprefix("sqlite:///")).unlink()
+            async with http.get("/metrics") as response:
+                seen["no_database"] = (response.status, await response.text())
         return seen
 
     seen = asyncio.run(scenario())
@@ -165,24 +186,125 @@ def test_healthz_and_metrics_over_http(
         line.startswith('monitor_stage_seconds_total{stage="fetch_feed"} ') for line in lines
     )
     assert any(line.startswith("monitor_outbox_backlog ") for line in lines)
+    assert seen["no_token"] == 401
+    status, page = seen["hits"]
+    assert status == 200 and "great_firewall" in {item["profile"] for item in page["items"]}
+    status, text = seen["no_database"]
+    assert status == 503 and text.startswith("metrics unavailable: ")
 
 
-def test_a_busy_port_is_a_clear_error(sqlite_url: str, config_dir: Path) -> None:
-    settings, engine = open_database(config_dir, sqlite_url)
-    service = Service(config_dir, settings, engine)
+def test_without_a_service_healthz_says_the_application_answers_and_metrics_is_absent(
+    sqlite_url: str, config_dir: Path
+) -> None:
+    """What `monitor web` serves: nothing polls, so nothing can be stale or counted."""
+    _, engine = open_database(config_dir, sqlite_url)
 
-    async def scenario() -> str:
-        async with OpsServer(ServerSettings(port=0), service.health, service.metrics.render) as a:
-            taken = ServerSettings(port=a.port or 0)
-            try:
-                async with OpsServer(taken, service.health, service.metrics.render):
-                    return "started twice"
-            except Exception as exc:  # noqa: BLE001  (the test reports what was raised)
-                return str(exc)
+    async def scenario() -> list[tuple[int, str]]:
+        async with (
+            WebServer(create_app(engine, config_dir), "127.0.0.1", 0) as server,
+            aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as http,
+        ):
+            answers = []
+            for path in ("/healthz", "/metrics"):
+                async with http.get(path) as response:
+                    answers.append((response.status, await response.text()))
+            return answers
 
-    message = asyncio.run(scenario())
+    healthz, metrics = asyncio.run(scenario())
     engine.dispose()
-    assert "cannot listen on 127.0.0.1" in message and "server.port" in message
+    assert healthz == (200, '{"status":"ok"}')
+    assert metrics[0] == 404 and "monitor run" in json.loads(metrics[1])["error"]["message"]
+
+
+def _serving_port(log: Path, process: subprocess.Popen[bytes]) -> int:
+    """The port a `monitor run` says it serves on, once it has said so."""
+    pattern = re.compile(
+        r"serving the web application, /healthz and /metrics on http://127\.0\.0\.1:(\d+)"
+    )
+    found: list[int] = []
+
+    def said() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the service exited {process.returncode}:\n{log.read_text()}")
+        match = pattern.search(log.read_text())
+        if match:
+            found.append(int(match.group(1)))
+        return bool(found)
+
+    wait_until(said, 60, "the service to say where it serves")
+    return found[0]
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as failed:
+        return failed.code, failed.read()
+
+
+def test_monitor_run_serves_everything_on_one_port_and_gives_it_back_on_sigterm(
+    tmp_path: Path, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    site = serve_newsroom(httpserver)
+    log = tmp_path / "service.log"
+    first = _start_service(tmp_path, config_dir, [site.zh_feed])
+    try:
+        port = _serving_port(log, first)
+        wait_until(lambda: "cycle feeds_polled=1" in log.read_text(), 120, "the first cycle")
+        status, body = _get(port, "/healthz")
+        assert status == 200 and json.loads(body)["cycles"] >= 1
+        status, body = _get(port, "/metrics")
+        assert status == 200 and b"\nmonitor_cycle_duration_seconds_count " in body
+        status, body = _get(port, "/api/v1/hits")
+        assert status == 200 and len(json.loads(body)["items"]) >= 2
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert "Traceback" not in log.read_text()
+    log.unlink()
+    # the same port at once: the first run closed it (a lingering listener would refuse it)
+    second = _start_service(
+        tmp_path, config_dir, [site.zh_feed], env={"MONITOR_SERVER_PORT": str(port)}
+    )
+    try:
+        assert _serving_port(log, second) == port
+        assert _get(port, "/healthz")[0] == 200
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+    finally:
+        if second.poll() is None:
+            second.kill()
+
+
+def test_a_busy_port_is_a_clear_error_before_any_cycle(tmp_path: Path, config_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ran = monitor(
+            "--config", str(config_dir), "run", cwd=tmp_path,
+            env={"MONITOR_SERVER_PORT": str(port)},
+        )  # fmt: skip
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert (
+        f"configuration error: server: cannot listen on 127.0.0.1:{port} (Address already in "
+        "use); set server.port to a free port, or server.enabled: false"
+    ) in ran.stderr
+    assert "cycle feeds_polled" not in ran.stdout and "Traceback" not in ran.stderr
+
+
+def test_serving_beyond_loopback_without_a_token_is_refused_before_anything_opens(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    ran = monitor(
+        "--config", str(config_dir), "run", cwd=tmp_path, env={"MONITOR_SERVER_HOST": "0.0.0.0"}
+    )
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert "serving on 0.0.0.0 needs web.token (MONITOR_WEB_TOKEN)" in ran.stderr
+    assert not (tmp_path / "data").exists()  # no database made, nothing polled
 
 
 # --- stopping on SIGTERM ------------------------------------------------------------------
@@ -195,7 +317,11 @@ def slow_server() -> Iterator[SlowFeeds]:
 
 
 def _start_service(
-    tmp_path: Path, config_dir: Path, feed_urls: list[str], *args: str
+    tmp_path: Path,
+    config_dir: Path,
+    feed_urls: list[str],
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     feeds_yaml = "feeds:\n" + "".join(f"  - url: {url}\n" for url in feed_urls)
     (config_dir / "feeds.yaml").write_text(feeds_yaml)
@@ -209,7 +335,7 @@ def _start_service(
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "MONITOR_CONFIG_DIR": ""},
+            env={**os.environ, "MONITOR_CONFIG_DIR": "", **(env or {})},
         )
 
 

@@ -18,7 +18,7 @@ from monitor.ingest.minhash import signature
 from monitor.models import Article, Entry, FeedSpec, Match, Route
 from monitor.pipeline.stories import BANDS, bands
 from monitor.store import backlog, feeds
-from monitor.store.articles import store_article, stored_articles
+from monitor.store.articles import store_article
 from monitor.store.engine import open_engine
 from monitor.store.hits import query_hits
 from monitor.store.retention import (
@@ -28,6 +28,7 @@ from monitor.store.retention import (
     prune,
     vacuum,
 )
+from monitor.store.search import ArticleFilter, candidates
 from monitor.store.tables import ArticleRow, EntryRow, StoryBandRow
 from tests.conftest import open_database
 
@@ -112,7 +113,10 @@ def test_prune_deletes_old_text_and_keeps_hits(engine: Engine) -> None:
         assert conn.execute(select(func.count()).select_from(EntryRow)).scalar_one() == 5
 
     # a backtest matches only articles that still have their text
-    assert sorted(a.title for a in stored_articles(engine, None)) == ["Title 3", "Title 4"]
+    assert sorted(a.title for a in candidates(engine, None, ArticleFilter())) == [
+        "Title 3",
+        "Title 4",
+    ]
 
     again = prune(engine, NOW, KEEP)
     assert again == PruneReport(articles=0, story_bands=0, text_bytes=0, cutoff=NOW - KEEP)

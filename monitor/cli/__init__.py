@@ -12,6 +12,7 @@ from monitor.cli.feeds import feeds_app
 from monitor.cli.hits import hits
 from monitor.cli.profiles import profiles_app
 from monitor.cli.run import db_app, run
+from monitor.cli.search import search_command
 from monitor.cli.status import status
 from monitor.cli.web import web
 from monitor.errors import ConfigError, MonitorError, StoreError
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.callback()(root_options)
 app.command()(run)
 app.command()(hits)
+app.command("search")(search_command)
 app.command()(status)
 app.command()(web)
 app.add_typer(feeds_app, name="feeds")

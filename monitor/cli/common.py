@@ -1,22 +1,20 @@
 """What every command shares: the console, the configuration folder, settings and database,
 the progress display of long work, and output that is safe whoever wrote the text in it
-(feeds are written by strangers): plain text for the console, JSON, CSV."""
+(feeds are written by strangers): plain text for the console, JSON (CSV: monitor.archive.export)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
-import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 from sqlalchemy import Engine
 
+# csv_cell lives in monitor.archive.export (the CLI and the read API share it); re-exported
+# here for the callers that still import it from the CLI (tests/test_url_redaction.py)
+from monitor.archive.export import csv_cell as csv_cell  # noqa: PLC0414
 from monitor.config.settings import Settings, load_settings, parse_duration
 from monitor.errors import ConfigError, StoreError
 from monitor.logs import configure_logging
@@ -31,7 +32,6 @@ from monitor.profiles.normalize import printable
 from monitor.store.engine import anchored, exists, location, open_engine, upgrade
 
 out = Console()
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet cell a formula
 
 
 class TableOrJson(StrEnum):
@@ -63,32 +63,6 @@ def plain(text: str | None) -> Text:
     """Text from outside (a feed's title or name, a stored error) for the console: shown as
     written, never read as rich markup, without control characters (`printable`)."""
     return Text(printable(text or ""))
-
-
-def csv_cell(value: object) -> str:
-    """One CSV cell, safe to open in a spreadsheet (OWASP, CSV injection): text without
-    control characters (`printable`) and, when it begins with = + - @, tab or carriage return,
-    prefixed with a single quote so that it is read as text, never as a formula. Finite
-    numbers (a hit's score, ids) are the monitor's own and stay numbers, negative ones too: a
-    spreadsheet reads -1.5 as a number, never as a formula. None is an empty cell."""
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return str(value)
-    text = printable(str(value))
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
-
-
-def write_csv(
-    stream: TextIO, fieldnames: Sequence[str], rows: Iterable[Mapping[str, object]]
-) -> None:
-    """A header and `rows` as CSV on `stream`, every cell through csv_cell and in double
-    quotes (so a ; or a tab in a cell cannot start a new one in a spreadsheet splitting on
-    it): the two halves of OWASP's advice. Every CSV the monitor writes goes through here."""
-    writer = csv.writer(stream, quoting=csv.QUOTE_ALL)
-    writer.writerow([csv_cell(name) for name in fieldnames])
-    for row in rows:
-        writer.writerow([csv_cell(row.get(name)) for name in fieldnames])
 
 
 def iso(moment: datetime | None) -> str | None:

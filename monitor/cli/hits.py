@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from monitor.archive.export import CSV_JOIN, write_hits_csv
 from monitor.cli.common import (
     DURATION_OR_DATE,
     engine,
@@ -19,15 +19,11 @@ from monitor.cli.common import (
     plain,
     print_json,
     settings,
-    write_csv,
 )
 from monitor.cli.common import since as parse_since
 from monitor.config.secrets import redact_url
 from monitor.models import Hit
 from monitor.store.hits import query_hits
-
-CSV_FIELDS = [field.name for field in fields(Hit)]  # the JSON keys, also when nothing matched
-CSV_JOIN = " | "  # a CSV cell holding a list: matched_terms, snippets
 
 
 class Format(StrEnum):
@@ -35,14 +31,6 @@ class Format(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
-
-
-def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
-    """A record for CSV: its lists as one line of text, CSV_JOIN between the items."""
-    return {
-        key: CSV_JOIN.join(map(str, value)) if isinstance(value, list) else value
-        for key, value in record.items()
-    }
 
 
 def hits(
@@ -96,14 +84,13 @@ def hits(
         stored_since=stored,
         limit=limit,
     )
-    records = [h.record() for h in found]
     if fmt is Format.json:
-        print_json(records)
+        print_json([h.record() for h in found])
     elif fmt is Format.jsonl:
-        for record in records:
-            sys.stdout.write(json_text(record) + "\n")
+        for h in found:
+            sys.stdout.write(json_text(h.record()) + "\n")
     elif fmt is Format.csv:
-        write_csv(sys.stdout, CSV_FIELDS, map(_csv_row, records))
+        write_hits_csv(sys.stdout, found)  # the read API's hits.csv writes the same
     else:
         _print_table(found)
 

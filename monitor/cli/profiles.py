@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from monitor.archive.backtest import backtest
 from monitor.cli.common import config_dir, engine, out, plain, print_json, progress, settings
 from monitor.cli.common import since as parse_since
 from monitor.config.settings import FetchSettings
@@ -26,7 +27,6 @@ from monitor.profiles.files import load_profiles
 from monitor.profiles.matcher import Matcher, Outcome, outcome
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.query import QueryError, parse_query, query_warnings
-from monitor.store.articles import StoredArticle, hit_article_ids, stored_articles
 from monitor.store.hits import hit_counts
 
 profiles_app = typer.Typer(
@@ -292,38 +292,30 @@ def profiles_backtest(
     if profile is None:
         raise ConfigError(f"no profile named {name!r} in {folder / 'profiles'}")
     db = engine(settings(ctx))
-    stored = stored_articles(db, parse_since(since))
-    had = hit_article_ids(db, name, (a.id for a in stored))
-    now = _matching(profile, stored)
-    by_id = {a.id: a for a in stored}
-    added = [by_id[i] for i in sorted(now - had)]
-    removed = [by_id[i] for i in sorted(had - now)]
+    start = parse_since(since)
+    with progress("backtesting articles", None) as advance:
+        result = backtest(db, profile, start, advance)
     if fmt is Output.json:
         report = {
             "profile": name,
-            "articles": len(stored),
-            "kept": len(now & had),
-            "added": [{"url": a.url, "title": a.title} for a in added],
-            "removed": [{"url": a.url, "title": a.title} for a in removed],
+            "articles": result.articles,
+            "candidates": result.candidates,
+            "scan": result.scan,
+            "kept": result.kept,
+            "added": [{"url": a.url, "title": a.title} for a in result.added],
+            "removed": [{"url": a.url, "title": a.title} for a in result.removed],
         }
         print_json(report)
         return
-    out.print(
-        f"{name}: {len(stored)} stored article(s); {len(now & had)} hit(s) kept, "
-        f"{len(added)} would be added, {len(removed)} would be removed"
+    how = (
+        "every article matched (the index cannot narrow this query)"
+        if result.scan
+        else f"{result.candidates} candidate(s) from the search index"
     )
-    for sign, articles in (("+", added), ("-", removed)):
+    out.print(
+        f"{name}: {result.articles} stored article(s), {how}; {result.kept} hit(s) kept, "
+        f"{len(result.added)} would be added, {len(result.removed)} would be removed"
+    )
+    for sign, articles in (("+", result.added), ("-", result.removed)):
         for a in articles:
             out.print(plain(f"  {sign} {a.title}  {a.url}"))
-
-
-def _matching(profile: Profile, stored: list[StoredArticle]) -> set[int]:
-    """The ids of the stored articles the profile matches now."""
-    matcher = Matcher([profile])
-    found = set()
-    with progress("backtesting articles", len(stored)) as advance:
-        for a in stored:
-            if matcher.match(Doc(a.title, a.text, a.url, a.source, a.language)):
-                found.add(a.id)
-            advance(1)
-    return found

@@ -25,7 +25,10 @@ from monitor.logs import configure_logging
 from monitor.store.retention import count_prunable, database_size, prune, vacuum
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from monitor.alerts.outbox import DeliveryReport
+    from monitor.runtime.service import Service
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -38,7 +41,9 @@ def run(
     ] = False,
 ) -> None:
     """Run the service (or one cycle with --once); on a terminal the first cycle's polls
-    are counted on a progress bar.
+    are counted on a progress bar. The service also serves the web application, /healthz and
+    /metrics on server.host:server.port (not with --once; server.enabled: false turns it
+    off); beyond 127.0.0.1 that needs web.token (MONITOR_WEB_TOKEN).
 
     \b
     Example: monitor run --once --all
@@ -49,6 +54,11 @@ def run(
     if everything and not once:
         raise typer.BadParameter("--all only applies together with --once", param_hint="--all")
     loaded = settings(ctx)
+    serving = loaded.server.enabled and not once
+    if serving:  # refused before anything is opened, let alone polled
+        from monitor.web.access import check_binding  # noqa: PLC0415
+
+        check_binding(loaded.server.host, loaded.web.token)
     configure_logging(loaded.log_level, stream=sys.stdout)  # the service's output is its log
     service = Service(config_dir(ctx), loaded, engine(loaded, create=True))
     # the bar goes with a log read on the terminal: piped (`| tee`) lines would run through it
@@ -57,7 +67,22 @@ def run(
         report = asyncio.run(lifecycle.run_once(service, everything=everything, progress=shown))
         _exit_on_failed_delivery(report.delivery)
     else:
-        asyncio.run(lifecycle.run_forever(service, progress=shown))
+        web = _application(service) if serving else None
+        asyncio.run(lifecycle.run_forever(service, app=web, progress=shown))
+
+
+def _application(service: Service) -> FastAPI:
+    """The web application served beside the service: one server, whose /healthz and
+    /metrics answer for the service."""
+    from monitor.web.app import create_app  # noqa: PLC0415  (only when serving)
+
+    return create_app(
+        service.engine,
+        service.config_dir,
+        service.settings.web.token,
+        health=service.health,
+        metrics=service.metrics.render,
+    )
 
 
 def _exit_on_failed_delivery(delivery: DeliveryReport) -> None:

@@ -1,13 +1,16 @@
-"""`monitor web`: the web application (the read API for now) without polling, for a second
-machine or beside a service run by systemd."""
+"""`monitor web`: the web application without polling, for another machine, or beside a
+`monitor run` whose own server is turned off (server.enabled: false)."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from typing import Annotated
 
 import typer
 
-from monitor.cli.common import config_dir, engine, out, settings
+from monitor.cli.common import config_dir, engine, settings
+from monitor.logs import configure_logging
 
 
 def web(
@@ -21,28 +24,28 @@ def web(
         typer.Option(metavar="PORT", min=0, max=65535, help="Port (default: server.port)."),
     ] = None,
 ) -> None:
-    """Serve the read API (/api/v1, /openapi.json) over the database, without polling. Beyond
-    127.0.0.1 it needs web.token (MONITOR_WEB_TOKEN), sent as a Bearer header.
+    """Serve the web application (/api/v1, /openapi.json, /healthz) over the database,
+    without polling, until Ctrl-C or SIGTERM. Beyond 127.0.0.1 it needs web.token
+    (MONITOR_WEB_TOKEN), sent as a Bearer header. /metrics is `monitor run`'s alone.
 
     \b
     Example: monitor web --port 8700
     """
-    import uvicorn  # noqa: PLC0415  (keeps the other commands light)
-
+    from monitor.runtime import lifecycle  # noqa: PLC0415  (keeps the other commands light)
     from monitor.web.access import check_binding  # noqa: PLC0415
     from monitor.web.app import create_app  # noqa: PLC0415
 
     loaded = settings(ctx)
     bind = host or loaded.server.host
     check_binding(bind, loaded.web.token)
+    configure_logging(loaded.log_level, stream=sys.stdout)
     app = create_app(engine(loaded), config_dir(ctx), loaded.web.token)
-    out.print(
-        f"serving the read API on http://{bind}:{port if port is not None else loaded.server.port}"
-    )
-    uvicorn.run(
-        app,
-        host=bind,
-        port=port if port is not None else loaded.server.port,
-        log_config=None,  # our logging, not uvicorn's own
-        access_log=False,
+    asyncio.run(
+        lifecycle.serve(
+            app,
+            bind,
+            port if port is not None else loaded.server.port,
+            serves="the web application and /healthz",
+            hint="give --port a free port, or set server.port",
+        )
     )

@@ -127,13 +127,15 @@ class RetentionSettings(_Section):
 
 
 class WebSettings(_Section):
-    """The web application (`monitor web`): who may read it when it listens beyond loopback."""
+    """The web application (`monitor run` and `monitor web`): who may read it when it listens
+    beyond loopback."""
 
     token: str | None = Field(default=None, min_length=16, repr=False)  # MONITOR_WEB_TOKEN
 
 
 class ServerSettings(_Section):
-    """The operator's HTTP endpoint: /healthz and /metrics."""
+    """The process's HTTP server while `monitor run` runs: the web application, /healthz and
+    /metrics."""
 
     enabled: bool = True
     host: str = "127.0.0.1"

@@ -1,2 +1,3 @@
 """One running instance: its configuration and cycles (service), the process around it
-(lifecycle: lock, signals, jobs, shutdown), the /healthz and /metrics server and its metrics."""
+(lifecycle: lock, signals, jobs, shutdown), its one HTTP server (httpserver: the web application,
+/healthz, /metrics, handed in by the CLI) and its metrics."""

@@ -1,9 +1,10 @@
 """The process around a Service: what `monitor run` and `monitor run --once` add to its
 cycles. The instance lock (one per SQLite file), the instance's registration, SIGINT and
 SIGTERM (stop claiming, give the work in flight shutdown_timeout, release what is left; a
-second signal exits at once), the APScheduler jobs, the /healthz and /metrics server, and
-the first cycle's progress display (drawn by the caller's `progress`, a seam: the CLI's is a
-bar on a terminal)."""
+second signal exits at once), the APScheduler jobs, the HTTP server beside them (serving the
+application the caller hands in: the web application with /healthz and /metrics), and the
+first cycle's progress display (drawn by the caller's `progress`, a seam: the CLI's is a bar
+on a terminal). Also `serve`, the HTTP server alone until a signal (`monitor web`)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from starlette.types import ASGIApp
 
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.pool import WorkerPool
 from monitor.models import PollResult
-from monitor.runtime.opsserver import OpsServer
+from monitor.runtime.httpserver import WebServer
 from monitor.runtime.service import CycleReport, Service
 from monitor.store.instancelock import InstanceLock
 
@@ -57,11 +59,15 @@ async def run_once(
         return CycleReport()
 
 
-async def run_forever(service: Service, *, progress: ShowProgress | None = None) -> None:
+async def run_forever(
+    service: Service, *, app: ASGIApp | None = None, progress: ShowProgress | None = None
+) -> None:
     """Run the scheduled jobs until SIGINT/SIGTERM (the first cycle's polls counted on
-    `progress` if given). Then no new work is claimed, the work in progress gets
-    shutdown_timeout to finish, what is left is cancelled (its feeds released), and the
-    method returns; a second signal exits at once."""
+    `progress` if given), and serve `app`, if given, on server.host:server.port from before
+    the first cycle. Then no new work is claimed, the work in progress gets shutdown_timeout
+    to finish, what is left is cancelled (its feeds released), the server closes (open
+    requests get httpserver.STOP_SECONDS), and the method returns; a second signal exits at
+    once. A port that cannot be bound is a ConfigError before any cycle."""
     loop = asyncio.get_running_loop()
     on_signal = _stop_on_signal(service, "finishing the work in progress", lambda: None)
     running: set[asyncio.Task[object]] = set()
@@ -88,7 +94,7 @@ async def run_forever(service: Service, *, progress: ShowProgress | None = None)
     overlap = _SkippedTick()  # a tick during a long cycle is expected, not a warning
     logging.getLogger("apscheduler.scheduler").addFilter(overlap)
     try:
-        async with _running(service, loop, on_signal) as (fetcher, pool), _ops_server(service):
+        async with _running(service, loop, on_signal) as (fetcher, pool), _serving(service, app):
             shown = progress  # the first cycle only: later ones are the log's
 
             async def tick() -> None:
@@ -154,10 +160,30 @@ def scheduler(
     return scheduler
 
 
-def _ops_server(service: Service) -> contextlib.AbstractAsyncContextManager[object]:
-    if not service.settings.server.enabled:
+async def serve(app: ASGIApp, host: str, port: int, *, serves: str, hint: str) -> None:
+    """Serve `app` alone (no polling) until SIGINT or SIGTERM, then close the server; what
+    `serves` and `hint` are: httpserver.WebServer's."""
+    stopped = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        log.info("%s received: stopping the server", signal.Signals(signum).name)
+        stopped.set()
+
+    with _signals(asyncio.get_running_loop(), on_signal):
+        async with WebServer(app, host, port, serves=serves, hint=hint):
+            await stopped.wait()
+
+
+def _serving(
+    service: Service, app: ASGIApp | None
+) -> contextlib.AbstractAsyncContextManager[object]:
+    """The HTTP server of run_forever, on server.host:server.port (none without an app, or
+    with server.enabled false)."""
+    if app is None or not service.settings.server.enabled:
         return contextlib.nullcontext()
-    return OpsServer(service.settings.server, service.health, service.metrics.render)
+    server = service.settings.server
+    serves = "the web application, /healthz and /metrics"
+    return WebServer(app, server.host, server.port, serves=serves)
 
 
 async def _drain(service: Service, running: set[asyncio.Task[object]]) -> None:

@@ -1,6 +1,6 @@
 """One monitor instance: its configuration (reloaded when the files change), its cycles
 (polls, notices, delivery), and what it records for /healthz, /metrics and `monitor status`.
-The process around it (signals, jobs, the ops server) is monitor.runtime.lifecycle, which
+The process around it (signals, jobs, the HTTP server) is monitor.runtime.lifecycle, which
 runs it: `lifecycle.run_once(service)` and `lifecycle.run_forever(service)`."""
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 
 from monitor.models import Article, Entry, Match, Route, StoredEntry
 from monitor.store.engine import insert_ignoring_duplicates
-from monitor.store.tables import AlertRow, ArticleRow, EntryRow, FeedRow, HitRow, StoryBandRow
+from monitor.store.search import add_to_index, indexed_text
+from monitor.store.tables import AlertRow, ArticleRow, EntryRow, HitRow, StoryBandRow
 
 
 def stored_guids(engine: Engine, feed_id: int, guids: Iterable[str]) -> set[str]:
@@ -94,6 +95,7 @@ def store_article(
     per-statement work (cache keys over embedded values) cost more than the database.
     """
     sql = _statements(engine.dialect.name)
+    body = indexed_text(article.title, article.text)  # folded outside the transaction
     with engine.begin() as conn:
         article_id = conn.execute(
             sql.article,
@@ -115,8 +117,12 @@ def store_article(
             },
         ).scalar()
         inserted = article_id is not None
+        published = article.published_at or now  # what the hits are dated by
         if article_id is None:  # stored before: keep its row
-            article_id = conn.execute(sql.article_id, {"url": article.url}).scalar_one()
+            known = conn.execute(sql.article_id, {"url": article.url}).one()
+            article_id, published = known.id, known.published_at or known.fetched_at
+        else:
+            add_to_index(conn, [(article_id, body)])
         new_story = inserted and story_id is None  # no other article can be in it yet
         if not (inserted and story_id):  # a story of its own, or an older row without one
             conn.execute(sql.fill_story, {"row": article_id, "story": story_id or article_id})
@@ -143,6 +149,7 @@ def store_article(
                     "snippet": match.snippet,
                     "snippets": list(match.snippets),
                     "created_at": now,
+                    "published": published,
                 },
             ).scalar()
             if hit_id is not None:  # None: stored before, its alerts were created then
@@ -194,7 +201,9 @@ def _statements(dialect: str) -> _Statements:
     band = StoryBandRow.__table__  # type: ignore[attr-defined]
     return _Statements(
         article=insert_ignoring_duplicates(dialect, article).returning(article.c.id),
-        article_id=select(article.c.id).where(article.c.url == bindparam("url")),
+        article_id=select(article.c.id, article.c.published_at, article.c.fetched_at).where(
+            article.c.url == bindparam("url")
+        ),
         fill_story=update(article)
         .where(article.c.id == bindparam("row"), article.c.story_id.is_(None))
         .values(story_id=bindparam("story")),
@@ -229,60 +238,17 @@ def _entry_values(feed_id: int, entry: Entry, article_id: int, now: datetime) ->
     }
 
 
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    """An article as stored, with its feed's name: what a profile is re-run against."""
-
-    id: int
-    url: str
-    title: str
-    text: str
-    language: str | None
-    source: str
-
-
-def stored_articles(engine: Engine, since: datetime | None) -> list[StoredArticle]:
-    """Articles fetched at or after `since` (all without it), oldest first; those whose text
-    retention deleted are left out (nothing to match, and their hits stay as they were)."""
+def hit_article_ids_since(engine: Engine, profile: str, since: datetime | None) -> set[int]:
+    """The articles fetched since `since` (all without it) with text and a hit for `profile`."""
     query = (
-        select(ArticleRow, FeedRow)
-        .join(FeedRow, col(FeedRow.id) == ArticleRow.feed_id)
-        .where(col(ArticleRow.text) != "")
-        .order_by(col(ArticleRow.id))
+        select(HitRow.article_id)
+        .join(ArticleRow, col(ArticleRow.id) == HitRow.article_id)
+        .where(HitRow.profile == profile, col(ArticleRow.text) != "")
     )
     if since is not None:
         query = query.where(col(ArticleRow.fetched_at) >= since)
     with Session(engine) as session:
-        return [
-            StoredArticle(
-                id=article.id or 0,
-                url=article.link,
-                title=article.title,
-                text=article.text,
-                language=article.language,
-                source=" | ".join(
-                    s for s in (feed.name or feed.title or feed.url, article.sitename) if s
-                ),
-            )
-            for article, feed in session.exec(query)
-        ]
-
-
-def hit_article_ids(engine: Engine, profile: str, article_ids: Iterable[int]) -> set[int]:
-    """Which of these articles have a stored hit for `profile`."""
-    ids = list(article_ids)
-    found: set[int] = set()
-    with Session(engine) as session:
-        for start in range(0, len(ids), 500):
-            found.update(
-                session.exec(
-                    select(HitRow.article_id).where(
-                        HitRow.profile == profile,
-                        col(HitRow.article_id).in_(ids[start : start + 500]),
-                    )
-                )
-            )
-    return found
+        return set(session.exec(query))
 
 
 def known_guids(engine: Engine, feed_id: int) -> set[str]:

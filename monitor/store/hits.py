@@ -14,6 +14,8 @@ from sqlmodel import Session, col, select
 
 from monitor.config.secrets import redact_url
 from monitor.models import Hit, Outlets
+from monitor.profiles.candidates import Need
+from monitor.store.search import language_is, lookup
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
 
 
@@ -96,6 +98,7 @@ class HitFilter:
     until: datetime | None = None
     story: int | None = None
     stored_since: datetime | None = None
+    text: Need | None = None  # what the search index must admit (archive.search.search_hits)
 
 
 def query_hits(
@@ -110,7 +113,7 @@ def query_hits(
     `published_since` (an undated article counts from when it was fetched) and stored at or
     after `stored_since`."""
     where = HitFilter(profile=profile, since=published_since, stored_since=stored_since)
-    query = _selected(where)
+    query = _selected(where, engine.dialect.name)
     with Session(engine) as session:
         rows = session.exec(query if limit is None else query.limit(limit))
         return [as_hit(*row) for row in rows]
@@ -121,7 +124,7 @@ def page_of_hits(
 ) -> list[Hit]:
     """At most `limit` hits, newest stored first, after the (stored at, id) of the last hit
     of the previous page: a keyset page, as fast on page 1,000 as on page 1."""
-    query = _selected(where)
+    query = _selected(where, engine.dialect.name)
     if after is not None:
         stored, hit_id = after
         query = query.where(
@@ -134,14 +137,14 @@ def page_of_hits(
         return [as_hit(*row) for row in session.exec(query.limit(limit))]
 
 
-def _selected(where: HitFilter) -> Any:
+def _selected(where: HitFilter, dialect: str) -> Any:
     """Hits with their article and feed, narrowed by `where`, newest stored first."""
     query = hits_joined().order_by(col(HitRow.created_at).desc(), col(HitRow.id).desc())
-    published = func.coalesce(col(ArticleRow.published_at), col(ArticleRow.fetched_at))
+    published = col(HitRow.published)  # the article's date, its fetch date when undated
     if where.profile is not None:
         query = query.where(HitRow.profile == where.profile)
     if where.language is not None:
-        query = query.where(ArticleRow.language == where.language)
+        query = query.where(language_is(col(ArticleRow.language), where.language))
     if where.since is not None:
         query = query.where(published >= where.since)
     if where.until is not None:
@@ -150,6 +153,8 @@ def _selected(where: HitFilter) -> Any:
         query = query.where(ArticleRow.story_id == where.story)
     if where.stored_since is not None:
         query = query.where(col(HitRow.created_at) >= where.stored_since)
+    if where.text is not None:
+        query = query.where(col(HitRow.article_id).in_(lookup(where.text, dialect)))
     if where.feed is not None:
         name = where.feed
         query = query.where(

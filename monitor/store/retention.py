@@ -3,7 +3,9 @@ signature and story bands) is deleted once it is older than `retention.article_t
 article row (title, link, dates), its entries, its hits with their snippets, alerts and
 messages stay forever, so `monitor hits` and digests still show them.
 
-There is no full-text index over article text to keep in step. A pruned article has an empty
+Search skips pruned articles (their text is gone); the search index forgets them on
+PostgreSQL and keeps their rows in SQLite's contentless FTS5 table, which can forget a row only
+when told exactly what it indexed (store.search.forget). A pruned article has an empty
 text (the column is NOT NULL), no signature and no band: prune skips those, so a second run
 changes nothing. Its cost is one pass over the article table by primary key (there is no
 index on fetched_at), reading the text of old articles only, which is empty once pruned.
@@ -20,6 +22,7 @@ from sqlalchemy import Engine, LargeBinary, cast, delete, exists, func, or_, sel
 from sqlalchemy.exc import OperationalError
 
 from monitor.errors import StoreError
+from monitor.store.search import forget
 from monitor.store.tables import ArticleRow, StoryBandRow
 
 _ARTICLE = ArticleRow.__table__  # type: ignore[attr-defined]
@@ -75,6 +78,7 @@ def prune(
             if not rows:
                 break
             ids = [row[0] for row in rows]
+            forget(conn, ids)
             conn.execute(
                 update(_ARTICLE).where(_ARTICLE.c.id.in_(ids)).values(text="", signature=None)
             )

@@ -119,6 +119,7 @@ class HitRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("article_id", "profile", name="uq_hit_article_profile"),
         Index("ix_hit_profile_created", "profile", "created_at"),
+        Index("ix_hit_profile_published", "profile", "published"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -137,6 +138,9 @@ class HitRow(SQLModel, table=True):
         ),
     )
     created_at: datetime = Field(index=True)
+    # the article's publication date, its fetch date when it has none (migration 0008): hits
+    # counted and filtered by date without reading the article table
+    published: datetime | None = Field(default=None, index=True)
 
 
 class AlertRow(SQLModel, table=True):

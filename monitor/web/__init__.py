@@ -1,2 +1,3 @@
-"""The web face: a read API (/api/v1, described by /openapi.json) over the archive, built on the
-layers below like the CLI; nothing imports it but the `monitor web` command."""
+"""The web face: pages, a read API (/api/v1, described by /openapi.json), Atom feeds and search
+over the archive, built on the layers below like the CLI; `monitor run` and `monitor web`
+serve it (docs/web.md)."""

@@ -1,21 +1,28 @@
 """Who may read: everyone on 127.0.0.1 (the default binding); anywhere else only with the web
-token, sent as `Authorization: Bearer TOKEN` or in the `monitor_token` cookie."""
+token, sent as `Authorization: Bearer TOKEN` or in the `monitor_token` cookie. A browser
+asking for a page without it is sent to /login, whose form sets the cookie once the token is
+right; a program (the API, Atom feeds) gets 401 in JSON."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+from urllib.parse import parse_qs, urlencode
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp
 
 from monitor.errors import ConfigError
 from monitor.web.errors import error
+from monitor.web.render import is_api_path, page
 
 COOKIE = "monitor_token"
-OPEN = ("/healthz",)  # what an orchestrator probes without a token
+OPEN = ("/healthz", "/metrics")  # what orchestrators and Prometheus ask without a token
+LOGIN = "/login"
+STATIC = "/static/"  # the stylesheet: the sign-in form is styled before anyone signs in
+FORM_LIMIT = 8192  # bytes of a sign-in form (a token and a path)
 
 
 def check_binding(host: str, token: str | None) -> None:
@@ -38,17 +45,90 @@ def _loopback(host: str) -> bool:
 
 
 class TokenRequired(BaseHTTPMiddleware):
-    """Answers 401 (JSON) to a request without the token (compared in constant time)."""
+    """Lets through a request holding the token (compared in constant time), the open paths
+    and the sign-in form; sends a browser asking for a page to /login; answers 401 (JSON)
+    to anything else. Signing in (POST /login) is answered here, where the token is known."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         super().__init__(app)
         self._token = token.encode()
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.url.path in OPEN:
+        path = request.url.path
+        if path == LOGIN and request.method == "POST":
+            return await self._sign_in(request)
+        if path in OPEN or path == LOGIN or path.startswith(STATIC) or self._holds(request):
             return await call_next(request)
+        if request.method in ("GET", "HEAD") and not is_api_path(path):
+            here = f"{path}?{request.url.query}" if request.url.query else path
+            return RedirectResponse(f"{LOGIN}?{urlencode({'next': here})}", status_code=303)
+        return error(401, "a token is required: Authorization: Bearer <web.token>")
+
+    def _holds(self, request: Request) -> bool:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         sent = given if scheme.lower() == "bearer" else request.cookies.get(COOKIE, "")
-        if not hmac.compare_digest(sent.encode(), self._token):
-            return error(401, "a token is required: Authorization: Bearer <web.token>")
-        return await call_next(request)
+        return self._matches(sent)
+
+    def _matches(self, sent: str) -> bool:
+        return hmac.compare_digest(sent.encode(), self._token)
+
+    async def _sign_in(self, request: Request) -> Response:
+        """The form's token right: the cookie, and on to the page asked for (a path on this
+        site only); wrong: the form again, 401. A form posted from another site is refused."""
+        if not same_origin(request):
+            problem = "Refused: this form was sent from another site."
+            return page(request, "login.html", 403, next="/", problem=problem)
+        fields = await _form(request)
+        if fields is None:
+            return error(413, "a sign-in form holds a token and a path, nothing bigger")
+        next_path = local_path(fields.get("next", "/"))
+        if not self._matches(fields.get("token", "")):
+            return page(request, "login.html", 401, next=next_path, problem="Wrong token.")
+        signed_in = RedirectResponse(next_path, status_code=303)
+        signed_in.set_cookie(
+            COOKIE,
+            self._token.decode(),
+            httponly=True,  # no script reads it
+            samesite="strict",  # no other site's link or form sends it
+            secure=request.url.scheme == "https",
+        )
+        return signed_in
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a POST comes from this site's own pages: the browser does not call it cross-
+    or same-site (another origin), and its Origin header, when sent, is this site's origin
+    ("null", which no-referrer policies send, is not)."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def local_path(target: str) -> str:
+    """`target` when it is a path on this site ("/hits?profile=gfw"), else "/": a sign-in
+    never sends anyone to another host. Browsers read "//host", "/\\host" and "/<tab>/host"
+    (tabs and line breaks dropped) as another host; a scheme ("https:", "javascript:") does
+    not start with "/"."""
+    local = (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(" " <= ch != "\x7f" for ch in target)
+    )
+    return target if local else "/"
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """The fields of a url-encoded form body (the first value of each); None when the body
+    is larger than FORM_LIMIT or holds too many fields."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT:
+            return None
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+    except ValueError:
+        return None
+    return {name: values[0] for name, values in fields.items()}

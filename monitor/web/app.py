@@ -11,20 +11,33 @@ from sqlalchemy import Engine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
 from monitor import __version__
-from monitor.web import api, errors
+from monitor.web import api, atom, errors, ops, pages, search
 from monitor.web.access import TokenRequired
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    # the pages: their own stylesheet and forms, inline SVG; never a script, nothing from elsewhere
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # no referrer to other hosts; same-origin, so that a form's POST carries its real Origin
+    "Referrer-Policy": "same-origin",
 }
 
 
-def create_app(engine: Engine, config_dir: Path, token: str | None = None) -> FastAPI:
-    """The application; `token`, when given, is required of every request but /healthz."""
+def create_app(
+    engine: Engine,
+    config_dir: Path,
+    token: str | None = None,
+    *,
+    health: ops.Health | None = None,
+    metrics: ops.Metrics | None = None,
+) -> FastAPI:
+    """The application; `token`, when given, is required of every request but /healthz and
+    /metrics. `health` and `metrics` answer those two (monitor.web.ops): a polling service
+    passes its own; without them /healthz says the application answers and /metrics is 404."""
     app = FastAPI(
         title="Governance-news monitor",
         version=__version__,
@@ -34,16 +47,20 @@ def create_app(engine: Engine, config_dir: Path, token: str | None = None) -> Fa
     )
     app.state.engine = engine
     app.state.config_dir = config_dir
+    app.state.health = health
+    app.state.metrics = metrics
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(search.router)
+    app.include_router(atom.router)
+    app.include_router(pages.router)
+    app.include_router(ops.router)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
-    app.add_middleware(_SecurityHeaders)
     if token:
         app.add_middleware(TokenRequired, token=token)
+    app.add_middleware(_SecurityHeaders)  # added last, so outermost: on the token's answers too
     return app
 
 

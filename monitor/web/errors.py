@@ -1,5 +1,6 @@
 """Errors as JSON, `{"error": {"status": 404, "message": "…"}}`, whatever went wrong: a client
-never sees a traceback or an HTML error page."""
+never sees a traceback. A browser asking for a page gets the same error as an HTML page
+(monitor.web.render.error_page); the API's paths answer JSON always."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from monitor.web.queries import BadQuery
+from monitor.web.render import error_page
 
 log = logging.getLogger("monitor.web")
 
@@ -21,8 +26,18 @@ def install(app: FastAPI) -> None:
     """The handlers that turn every failure into an `error` answer."""
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return error(exc.status_code, str(exc.detail))
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        message = str(exc.detail)
+        return error_page(request, exc.status_code, message) or error(exc.status_code, message)
+
+    @app.exception_handler(BadQuery)
+    async def bad_query(request: Request, exc: BadQuery) -> Response:
+        where = f"{exc.message} (line {exc.line}, column {exc.column})"
+        return error_page(request, 400, where) or JSONResponse(
+            {"error": {"status": 400, "message": exc.message, "line": exc.line,
+                       "column": exc.column}},
+            status_code=400,
+        )  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -33,6 +48,7 @@ def install(app: FastAPI) -> None:
         return error(400, problems or "bad request")
 
     @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+    async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.url.path)
-        return error(500, f"internal error ({type(exc).__name__}); the service log has the rest")
+        message = f"internal error ({type(exc).__name__}); the service log has the rest"
+        return error_page(request, 500, message) or error(500, message)

@@ -1,0 +1,1 @@
+"""Reading the archive: search in the profile query language, backtests and exports."""

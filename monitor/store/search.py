@@ -1,0 +1,278 @@
+"""The search index over stored articles: which articles may contain some text.
+
+What is indexed is an article's title and text folded the way the matcher folds them
+(profiles.normalize: case, width, Traditional → Simplified, …), so a lookup agrees with the
+matcher on what "contains" means, with every CJK character written twice ("网信办" as
+"网网信信办办"): a two-character Chinese word then spans four characters and the trigram index
+finds it, which it cannot do for two characters (../shared/WEB-NOTES.md). A literal that is
+still shorter than a gram (one Chinese character, "AI") cannot be looked up: callers get None
+from `expression` and scan instead.
+
+SQLite: an FTS5 table with the trigram tokenizer, contentless and without positions
+(detail=none: the index is a fraction of the size); a literal is looked up as the AND of its
+trigrams, so the index answers a superset of the articles, which the matcher then confirms.
+PostgreSQL: a table of folded bodies with a pg_trgm GIN index, looked up with LIKE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+
+from monitor.config.secrets import redact_url
+from monitor.profiles.candidates import AllOf, Literal, Need, narrowed
+from monitor.profiles.normalize import fold, is_cjk
+from monitor.store.engine import insert_ignoring_duplicates
+from monitor.store.tables import ArticleRow, FeedRow
+
+GRAM = 3
+MAX_GRAMS = 24  # trigrams looked up per literal: enough to be selective, the matcher decides
+TABLE = "article_search"
+
+_ARTICLE = ArticleRow.__table__  # type: ignore[attr-defined]
+_FEED = FeedRow.__table__  # type: ignore[attr-defined]
+# PostgreSQL's index table (created by migration 0008; SQLite's is an FTS5 virtual table)
+_PG_INDEX = Table(
+    TABLE,
+    MetaData(),
+    Column("article_id", Integer, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+
+def indexed_text(title: str, text: str) -> str:
+    """What the index holds for an article: folded title and text, CJK characters doubled."""
+    return _doubled(fold(title)[0] + "\n" + fold(text)[0])
+
+
+def _doubled(folded: str) -> str:
+    if folded.isascii():
+        return folded
+    return "".join(ch + ch if is_cjk(ch) else ch for ch in folded)
+
+
+def searchable(literal_text: str) -> bool:
+    """Whether the index can look this folded literal up (it spans a whole gram)."""
+    return len(_doubled(literal_text)) >= GRAM
+
+
+def usable(need: Need | None) -> Need | None:
+    """The part of `need` this index can check (None: nothing; scan)."""
+    return narrowed(need, searchable)
+
+
+def add_to_index(conn: Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """Index (article id, indexed_text) pairs, in the caller's transaction."""
+    values = [{"article_id": i, "body": body} for i, body in rows]
+    if not values:
+        return
+    if conn.dialect.name == "postgresql":
+        statement: Any = insert_ignoring_duplicates("postgresql", _PG_INDEX)
+    else:
+        statement = text("INSERT INTO article_search (rowid, body) VALUES (:article_id, :body)")
+    conn.execute(statement, values)
+
+
+def forget(conn: Connection, ids: Sequence[int]) -> None:
+    """Drop these articles from the index where that is safe: PostgreSQL deletes the rows; a
+    contentless FTS5 table can only forget a row given exactly the text it indexed, which a
+    recomputation cannot promise, so there the rows stay (searches skip articles without
+    text, so a stale row costs a lookup, never a wrong answer)."""
+    if ids and conn.dialect.name == "postgresql":
+        conn.execute(_PG_INDEX.delete().where(_PG_INDEX.c.article_id.in_(list(ids))))
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    """What a search is narrowed to besides its text; None: no filter. Dates are publication
+    dates (an undated article counts from when it was fetched)."""
+
+    feed: str | None = None  # the feed's name, title or URL
+    language: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    fetched_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored article the index admits, with what the matcher needs to confirm it."""
+
+    id: int
+    url: str
+    title: str
+    text: str
+    language: str | None
+    feed: str
+    source: str  # feed name and site name, as profiles' `sources` and `source:` see them
+    published_at: datetime | None
+    fetched_at: datetime
+
+
+def candidates(
+    engine: Engine,
+    need: Need | None,
+    where: ArticleFilter,
+    *,
+    before: int | None = None,
+    limit: int = 200,
+) -> list[Candidate]:
+    """Up to `limit` articles, newest stored (highest id) first, below id `before`, that the
+    filter keeps and the index says may hold `need` (every article when `need` is None: the
+    caller bounds that scan). Articles whose text retention deleted are left out."""
+    query = _selected(where, engine.dialect.name, need)
+    if before is not None:
+        query = query.where(_ARTICLE.c.id < before)
+    with engine.connect() as conn:
+        rows = conn.execute(query.limit(limit)).all()
+    return [_candidate(row) for row in rows]
+
+
+def articles_by_id(engine: Engine, ids: Sequence[int]) -> list[Candidate]:
+    """These articles (in the order given, the missing left out), to confirm."""
+    found: dict[int, Candidate] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            query = _selected(ArticleFilter(), engine.dialect.name, None).where(
+                _ARTICLE.c.id.in_(ids[start : start + 500])
+            )
+            found.update((row.id, _candidate(row)) for row in conn.execute(query))
+    return [found[i] for i in ids if i in found]
+
+
+def _selected(where: ArticleFilter, dialect: str, need: Need | None) -> Any:
+    query = (
+        select(
+            _ARTICLE.c.id,
+            _ARTICLE.c.link,
+            _ARTICLE.c.title,
+            _ARTICLE.c.text,
+            _ARTICLE.c.language,
+            _ARTICLE.c.sitename,
+            _ARTICLE.c.published_at,
+            _ARTICLE.c.fetched_at,
+            _FEED.c.name,
+            _FEED.c.title.label("feed_title"),
+            _FEED.c.url.label("feed_url"),
+        )
+        .join(_FEED, _FEED.c.id == _ARTICLE.c.feed_id)
+        .where(_ARTICLE.c.text != "")
+        .order_by(_ARTICLE.c.id.desc())
+    )
+    published = func.coalesce(_ARTICLE.c.published_at, _ARTICLE.c.fetched_at)
+    if where.language is not None:
+        query = query.where(language_is(_ARTICLE.c.language, where.language))
+    if where.since is not None:
+        query = query.where(published >= where.since)
+    if where.until is not None:
+        query = query.where(published < where.until)
+    if where.fetched_since is not None:
+        query = query.where(_ARTICLE.c.fetched_at >= where.fetched_since)
+    if where.feed is not None:
+        name = where.feed
+        query = query.where(or_(_FEED.c.name == name, _FEED.c.title == name, _FEED.c.url == name))
+    if need is not None:
+        query = query.where(_ARTICLE.c.id.in_(lookup(need, dialect)))
+    return query
+
+
+def language_is(column: Any, language: str) -> Any:
+    """The language filter: the code itself or one of its variants ("zh" keeps "zh-Hant")."""
+    return or_(column == language, column.like(language + "-%"))
+
+
+def lookup(need: Need, dialect: str) -> Any:
+    """SELECT the ids of the articles the index admits for `need`."""
+    if dialect == "postgresql":
+        return select(_PG_INDEX.c.article_id).where(_like(need))
+    expression = match_expression(need)
+    if expression is None:  # nothing to look up: no article has an empty trigram
+        return select(literal(0)).where(false())
+    return (
+        select(text("rowid"))
+        .select_from(text(TABLE))
+        .where(text(f"{TABLE} MATCH :match").bindparams(bindparam("match", expression)))
+    )
+
+
+def match_expression(need: Need) -> str | None:
+    """The FTS5 MATCH string for `need`: a literal as the AND of its trigrams."""
+    if isinstance(need, Literal):
+        grams = _grams(_doubled(need.text))
+        if not grams:
+            return None
+        return "(" + " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")"
+    joiner = " AND " if isinstance(need, AllOf) else " OR "
+    parts = [match_expression(part) for part in need.parts]
+    return "(" + joiner.join(p for p in parts if p is not None) + ")" if any(parts) else None
+
+
+def _grams(body: str) -> list[str]:
+    """The distinct trigrams of `body`, at most MAX_GRAMS of them spread over its length."""
+    grams = list(dict.fromkeys(body[i : i + GRAM] for i in range(len(body) - GRAM + 1)))
+    if len(grams) <= MAX_GRAMS:
+        return grams
+    step = len(grams) / MAX_GRAMS
+    return [grams[int(i * step)] for i in range(MAX_GRAMS - 1)] + [grams[-1]]
+
+
+def _like(need: Need) -> Any:
+    if isinstance(need, Literal):
+        pattern = _doubled(need.text)
+        escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return _PG_INDEX.c.body.like(f"%{escaped}%", escape="\\")
+    parts = [_like(part) for part in need.parts]
+    return and_(*parts) if isinstance(need, AllOf) else or_(*parts)
+
+
+def _candidate(row: Any) -> Candidate:
+    feed = row.name or row.feed_title or redact_url(row.feed_url)
+    return Candidate(
+        id=row.id,
+        url=row.link,
+        title=row.title,
+        text=row.text,
+        language=row.language,
+        feed=feed,
+        source=" | ".join(
+            s for s in (row.name or row.feed_title or row.feed_url, row.sitename) if s
+        ),
+        published_at=row.published_at,
+        fetched_at=row.fetched_at,
+    )
+
+
+def count_articles(engine: Engine, where: ArticleFilter) -> int:
+    """How many stored articles with text the filter keeps."""
+    query = _selected(where, engine.dialect.name, None).order_by(None)
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def matching_ids(engine: Engine, need: Need | None, where: ArticleFilter) -> list[int]:
+    """Every article id the index admits for `need` (every one the filter keeps when None),
+    oldest first: a backtest's work list."""
+    query = _selected(where, engine.dialect.name, need).with_only_columns(_ARTICLE.c.id)
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(query)]
+    return ids[::-1]
