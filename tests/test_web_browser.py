@@ -143,6 +143,27 @@ def test_filters_and_pages_work_with_javascript_off(browser: Browser, site: str)
     context.close()
 
 
+def test_the_search_box_finds_a_two_character_chinese_word(
+    browser: Browser, site: str, screenshots: Path
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{site}/hits")
+    page.fill("input[name=q]", "网信")
+    page.get_by_role("button", name="Show").click()
+    assert _titles(page) == ["国家网信办发布新规"]
+    assert page.locator("li.hit mark").first.inner_text() in {"网信", "网信办"}
+    assert page.locator("input[name=q]").input_value() == "网信"  # the box keeps the query
+    page.screenshot(path=screenshots / "search.png", full_page=True)
+    page.fill("input[name=q]", "網信")  # Traditional finds Simplified
+    page.get_by_role("button", name="Show").click()
+    assert _titles(page) == ["国家网信办发布新规"]
+    page.fill("input[name=q]", "firewall AND (")
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_text("line 1, column").is_visible()  # where the query is wrong
+    context.close()
+
+
 def test_signing_in_in_the_browser(
     browser: Browser, archive: Engine, config_dir: Path, screenshots: Path
 ) -> None:
