@@ -489,3 +489,24 @@ def test_the_new_endpoints_are_described_in_openapi(api: Served) -> None:
         p for p in paths["/api/v1/stats/hits"]["get"]["parameters"] if p["name"] == "bucket"
     )
     assert bucket["schema"]["enum"] == ["day", "week"]
+
+
+def test_a_profile_edited_on_disk_is_served_at_the_next_request(
+    api: Served, config_dir: Path
+) -> None:
+    """Profiles are parsed once and kept while their files stay as they are: an edit (or a
+    new file) is what the next request sees, without a restart."""
+    _, _, before = api.get("/api/v1/profiles/great_firewall")
+    path = config_dir / "profiles" / "great_firewall.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("description:", "description: Edited while serving.", 1), encoding="utf-8"
+    )
+    _, _, after = api.get("/api/v1/profiles/great_firewall")
+    assert after["description"].startswith("Edited while serving.")
+    assert after["description"] != before["description"]
+    (config_dir / "profiles" / "newcomer.yaml").write_text(
+        "name: newcomer\nquery: 网信\n", encoding="utf-8"
+    )
+    status, _, added = api.get("/api/v1/profiles/newcomer")
+    assert status == 200 and added["query"] == "网信"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +32,7 @@ from ruamel.yaml.scalarstring import (
 
 from monitor.config.yamlfile import read_yaml, validate
 from monitor.errors import ConfigError
-from monitor.profiles.concepts import load_concepts
+from monitor.profiles.concepts import CONCEPTS_FILE, load_concepts
 from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
 from monitor.profiles.profile import Profile
@@ -185,3 +186,38 @@ def load_profiles(config_dir: Path) -> list[Profile]:
     """Every profile in config_dir/profiles (with config_dir/concepts.yaml), sorted by name."""
     concepts = load_concepts(config_dir)
     return [load_profile(path, concepts) for path in profile_paths(config_dir)]
+
+
+def current_profiles(config_dir: Path) -> list[Profile]:
+    """load_profiles, parsed again only when a profile file or concepts.yaml changed (their
+    names, sizes and modification times): for readers asking often, like the web pages."""
+    return list(_parsed_profiles(config_dir, _signature(config_dir)))
+
+
+def current_concepts(config_dir: Path) -> dict[str, tuple[str, ...]]:
+    """load_concepts, read again only when concepts.yaml changed."""
+    return dict(_parsed_concepts(config_dir, _signature(config_dir, profiles=False)))
+
+
+def _signature(config_dir: Path, *, profiles: bool = True) -> tuple[tuple[str, int, int], ...]:
+    paths = [config_dir / CONCEPTS_FILE, *(profile_paths(config_dir) if profiles else [])]
+    seen = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        seen.append((path.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(seen)
+
+
+@lru_cache(maxsize=8)
+def _parsed_profiles(config_dir: Path, _signature: object) -> tuple[Profile, ...]:
+    return tuple(load_profiles(config_dir))
+
+
+@lru_cache(maxsize=8)
+def _parsed_concepts(
+    config_dir: Path, _signature: object
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(load_concepts(config_dir).items())

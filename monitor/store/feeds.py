@@ -228,8 +228,9 @@ def feed_rows(engine: Engine) -> dict[str, FeedRow]:
 RECENT_ENTRIES = 20  # how many of a feed's latest entries tell its publishing rhythm
 
 
-def feed_health(engine: Engine) -> list[FeedHealth]:
-    """Every feed's health, with the publication dates of its latest entries."""
+def feed_health(engine: Engine, *, recent: bool = True) -> list[FeedHealth]:
+    """Every feed's health, with the publication dates of its latest entries unless `recent`
+    is false (they take a pass over every entry: the pages that show none skip it)."""
     number = (
         func.row_number()
         .over(partition_by=col(EntryRow.feed_id), order_by=col(EntryRow.published_at).desc())
@@ -240,12 +241,13 @@ def feed_health(engine: Engine) -> list[FeedHealth]:
         .where(col(EntryRow.published_at).is_not(None))
         .subquery()
     )
-    recent: dict[int, list[datetime]] = {}
+    dates: dict[int, list[datetime]] = {}
     with Session(engine) as session:
-        for feed_id, published, _n in session.execute(
-            sa_select(latest).where(latest.c.n <= RECENT_ENTRIES)
-        ):
-            recent.setdefault(feed_id, []).append(_aware(published))
+        if recent:
+            for feed_id, published, _n in session.execute(
+                sa_select(latest).where(latest.c.n <= RECENT_ENTRIES)
+            ):
+                dates.setdefault(feed_id, []).append(_aware(published))
         rows = list(session.exec(select(FeedRow).order_by(col(FeedRow.id))))
     return [
         FeedHealth(
@@ -262,7 +264,7 @@ def feed_health(engine: Engine) -> list[FeedHealth]:
             last_entry_at=row.last_entry_at,
             failure_notice_at=row.failure_notice_at,
             silent_notice_at=row.silent_notice_at,
-            recent_published=tuple(recent.get(row.id or 0, [])),
+            recent_published=tuple(dates.get(row.id or 0, [])),
         )
         for row in rows
     ]

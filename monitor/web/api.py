@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from monitor.archive.export import write_hits_csv
 from monitor.config.secrets import redact_url, redact_urls
 from monitor.models import Hit
-from monitor.profiles.files import load_profiles
+from monitor.profiles.files import current_profiles
 from monitor.profiles.profile import Profile
 from monitor.store.archive import (
     article_by_id,
@@ -176,14 +176,14 @@ def feeds(request: Request) -> dict[str, Any]:
 
 @router.get("/profiles", summary="The profiles: name, description, tags, query")
 def profiles(request: Request) -> dict[str, Any]:
-    return {"items": [_profile(p) for p in load_profiles(_config_dir(request))]}
+    return {"items": [_profile(p) for p in current_profiles(_config_dir(request))]}
 
 
 @router.get(
     "/profiles/{name}", summary="One profile with its number of stored hits and the newest ones"
 )
 def profile(request: Request, name: str) -> dict[str, Any]:
-    found = next((p for p in load_profiles(_config_dir(request)) if p.name == name), None)
+    found = next((p for p in current_profiles(_config_dir(request)) if p.name == name), None)
     if found is None:
         raise HTTPException(404, f"no profile {name!r}")
     engine = _engine(request)

@@ -37,7 +37,7 @@ from sqlalchemy import Engine
 from monitor import __version__
 from monitor.alerts.filters import snippets, web_url
 from monitor.models import Hit
-from monitor.profiles.files import load_profiles
+from monitor.profiles.files import current_profiles
 from monitor.profiles.normalize import printable
 from monitor.store.hits import HitFilter, page_of_hits
 from monitor.web.api import PAGE, PAGE_MAX
@@ -121,7 +121,7 @@ def _known(request: Request, engine: Engine, profile: str) -> bool:
     """The profile is configured, or has hits of its own (filters aside)."""
     if page_of_hits(engine, HitFilter(profile=profile), 1):
         return True
-    return profile in {p.name for p in load_profiles(request.app.state.config_dir)}
+    return profile in {p.name for p in current_profiles(request.app.state.config_dir)}
 
 
 def _still_current(request: Request, etag: str, newest: datetime | None) -> bool:

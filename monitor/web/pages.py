@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Engine
 
 from monitor.config.secrets import redact_url, redact_urls
-from monitor.profiles.files import load_profiles
+from monitor.profiles.files import current_profiles
 from monitor.profiles.profile import Profile
 from monitor.store.archive import hit_total, story_articles, story_profiles
 from monitor.store.feeds import feed_health
@@ -39,7 +39,7 @@ def _engine(request: Request) -> Engine:
 
 def _profiles(request: Request) -> list[Profile]:
     config_dir: Path = request.app.state.config_dir
-    return load_profiles(config_dir)
+    return current_profiles(config_dir)
 
 
 def _per_day(engine: Engine, profile: str, days: int, now: datetime) -> list[tuple[date, int]]:
@@ -186,7 +186,7 @@ def _feeds(engine: Engine) -> list[_FeedRow]:
             failures=health.consecutive_failures,
             error=redact_urls(health.error) if health.error else None,
         )
-        for health in feed_health(engine)
+        for health in feed_health(engine, recent=False)
     ]
 
 

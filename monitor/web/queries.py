@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from monitor.archive.search import HitsPage, compile_query, search_hits
 from monitor.models import Hit
-from monitor.profiles.concepts import load_concepts
+from monitor.profiles.files import current_concepts
 from monitor.profiles.nodes import Node
 from monitor.profiles.query import QueryError
 from monitor.store.hits import HitFilter, page_of_hits
@@ -69,7 +69,7 @@ def parsed(request: Request, q: str | None) -> Node | None:
         return None
     config_dir: Path = request.app.state.config_dir
     try:
-        return compile_query(q, load_concepts(config_dir))
+        return compile_query(q, current_concepts(config_dir))
     except QueryError as exc:
         raise BadQuery(exc) from None
 
