@@ -17,6 +17,7 @@ import feedparser
 import pytest
 from sqlalchemy import Engine, text
 
+from monitor.archive.backtest import backtest
 from monitor.archive.search import compile_query, search, search_profile
 from monitor.models import Article, Entry, FeedSpec
 from monitor.profiles.candidates import AllOf, AnyOf, Literal, narrowed, needed
@@ -399,3 +400,24 @@ def test_q_narrows_hits_their_csv_and_the_atom_feed(web: Served) -> None:
     assert status == 200 and not parsed.bozo and parsed.entries
     assert all("wuzhen" in e.title.lower() or "乌镇" in e.title for e in parsed.entries)
     assert "q=" in parsed.feed.id  # a search is a feed of its own
+
+
+# ---- backtests use the same candidates ------------------------------------------------------
+
+
+def test_a_backtest_matches_the_candidates_in_processes_as_it_would_alone(
+    hits_archive: Engine, config_dir: Path
+) -> None:
+    """Hits were stored by the shipped profiles; a backtest of each finds them all again,
+    whether its candidates are matched here or in two worker processes."""
+    for profile in load_profiles(config_dir):
+        alone = backtest(hits_archive, profile, None, workers=1)
+        shared = backtest(hits_archive, profile, None, workers=2, parallel_from=1, chunk=2)
+        assert (alone.kept, alone.added, alone.removed) == (
+            shared.kept,
+            shared.added,
+            shared.removed,
+        )
+        assert alone.added == [] and alone.removed == []
+        assert alone.kept == len(_brute_force(hits_archive, profile.query_text, config_dir))
+        assert alone.candidates <= alone.articles and not alone.scan
