@@ -190,13 +190,13 @@ def test_a_bounded_scan_stops_and_its_cursor_goes_on(archive: Engine) -> None:
     query = compile_query("lang:en")
     first = search(archive, query, ArticleFilter(), limit=50, scan_limit=4)
     assert first.scan and not first.complete and first.examined == 4
-    assert first.next_before is not None
+    assert first.following is not None
     seen = [f.article_id for f in first.items]
-    before: int | None = first.next_before
+    before: int | None = first.following
     while before is not None:
         page = search(archive, query, ArticleFilter(), limit=50, before=before, scan_limit=4)
         seen += [f.article_id for f in page.items]
-        before = page.next_before
+        before = page.following
     assert seen == _brute_force(archive, "lang:en")
 
 
@@ -208,9 +208,9 @@ def test_pages_by_cursor_are_the_whole_answer_once(archive: Engine) -> None:
     while True:
         page = search(archive, query, ArticleFilter(), limit=2, before=before)
         seen += [f.article_id for f in page.items]
-        if page.next_before is None:
+        if page.following is None:
             break
-        before = page.next_before
+        before = page.following
     assert seen == everything and len(everything) >= 5
 
 

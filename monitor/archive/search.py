@@ -11,10 +11,10 @@ only), the articles themselves are scanned, newest first, and a request looks at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 
@@ -30,6 +30,9 @@ from monitor.store.search import ArticleFilter, Candidate, articles_by_id, candi
 BATCH = 200  # candidates read (with their text) per query to the database
 CONFIRM_LIMIT = 5000  # candidates matched per request before it answers with what it has
 SCAN_LIMIT = 5000  # articles matched per request when the index cannot narrow the query
+
+T = TypeVar("T")  # a result: a Found article, a Hit
+C = TypeVar("C")  # where a page starts: an article id, a hit's (stored at, id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +62,13 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchPage:
-    """One page of results. `next_before`: pass it back as `before` for the next page (None:
-    nothing older is left). `scan`: the index could not narrow the query; `examined`: how many
+class Page(Generic[T, C]):
+    """One page of results. `following`: pass it back to get the next page (None: nothing
+    older is left). `scan`: the index could not narrow the query; `examined`: how many
     articles this request matched; `complete`: the page was not cut short by the bound."""
 
-    items: list[Found]
-    next_before: int | None
+    items: list[T]
+    following: C | None
     scan: bool
     examined: int
     complete: bool = True
@@ -90,31 +93,48 @@ def search(
     before: int | None = None,
     scan_limit: int = SCAN_LIMIT,
     confirm_limit: int = CONFIRM_LIMIT,
-) -> SearchPage:
+) -> Page[Found, int]:
     """The newest `limit` stored articles below id `before` that match `query`; at most
-    `confirm_limit` candidates (`scan_limit` articles in a scan) are matched per call."""
+    `confirm_limit` candidates (`scan_limit` articles in a scan) are matched per call.
+    `following` is the id to pass as `before` for the next page."""
     need = usable(needed(query))
-    scan = need is None
-    bound = scan_limit if scan else confirm_limit
     matcher = Matcher([search_profile(query)])
-    items: list[Found] = []
+
+    def batch(cursor: int | None, want: int) -> list[tuple[int, Found | None]]:
+        found = candidates(engine, need, where, before=cursor, limit=want)
+        return [(candidate.id, confirm(matcher, candidate)) for candidate in found]
+
+    bound = scan_limit if need is None else confirm_limit
+    return _walk(batch, before, limit, bound, scan=need is None)
+
+
+def _walk(
+    batch: Callable[[C | None, int], list[tuple[C, T | None]]],
+    start: C | None,
+    limit: int,
+    bound: int,
+    *,
+    scan: bool,
+) -> Page[T, C]:
+    """Ask `batch` for up to BATCH (position, result or None) pairs after a position, newest
+    first, until `limit` results are found, nothing is left or `bound` pairs were looked at."""
+    items: list[T] = []
     examined = 0
-    cursor = before
+    cursor = start
     while True:
         want = min(BATCH, bound - examined)
-        batch = candidates(engine, need, where, before=cursor, limit=want)
-        for candidate in batch:
+        pairs = batch(cursor, want)
+        for position, result in pairs:
             examined += 1
-            cursor = candidate.id
-            found = confirm(matcher, candidate)
-            if found is not None:
-                items.append(found)
+            cursor = position
+            if result is not None:
+                items.append(result)
                 if len(items) == limit:
-                    return SearchPage(items, cursor, scan, examined)
-        if len(batch) < want:
-            return SearchPage(items, None, scan, examined)  # nothing older is left
+                    return Page(items, cursor, scan, examined)
+        if len(pairs) < want:
+            return Page(items, None, scan, examined)  # nothing older is left
         if examined >= bound:
-            return SearchPage(items, cursor, scan, examined, complete=False)
+            return Page(items, cursor, scan, examined, complete=False)
 
 
 def confirm(matcher: Matcher, candidate: Candidate) -> Found | None:
@@ -136,18 +156,6 @@ def confirm(matcher: Matcher, candidate: Candidate) -> Found | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class HitsPage:
-    """A page of stored hits whose articles match a search, with the same bounds as
-    SearchPage; `next_after` is the (stored at, id) of the last hit looked at."""
-
-    items: list[Hit]
-    next_after: tuple[datetime, int] | None
-    scan: bool
-    examined: int
-    complete: bool = True
-
-
 def search_hits(
     engine: Engine,
     query: Node,
@@ -156,28 +164,29 @@ def search_hits(
     limit: int,
     after: tuple[datetime, int] | None = None,
     confirm_limit: int = CONFIRM_LIMIT,
-) -> HitsPage:
+) -> Page[Hit, tuple[datetime, int]]:
     """The newest stored hits kept by `where` whose article matches `query` (the `q` of the
-    read API, the /hits page and the Atom feeds): the index narrows, the matcher confirms."""
+    read API, the /hits page and the Atom feeds): the index narrows, the matcher confirms.
+    `following` is the (stored at, id) of the last hit looked at."""
     need = usable(needed(query))
     narrowed = replace(where, text=need)
     matcher = Matcher([search_profile(query)])
-    items: list[Hit] = []
-    examined = 0
-    cursor = after
-    while True:
-        want = min(BATCH, confirm_limit - examined)
-        batch = page_of_hits(engine, narrowed, want, cursor)
-        texts = {a.id: a for a in articles_by_id(engine, sorted({h.article_id for h in batch}))}
-        for hit in batch:
-            examined += 1
-            cursor = (hit.created_at, hit.id)
-            article = texts.get(hit.article_id)
-            if article is not None and confirm(matcher, article) is not None:
-                items.append(hit)
-                if len(items) == limit:
-                    return HitsPage(items, cursor, need is None, examined)
-        if len(batch) < want:
-            return HitsPage(items, None, need is None, examined)
-        if examined >= confirm_limit:
-            return HitsPage(items, cursor, need is None, examined, complete=False)
+
+    def batch(
+        cursor: tuple[datetime, int] | None, want: int
+    ) -> list[tuple[tuple[datetime, int], Hit | None]]:
+        hits = page_of_hits(engine, narrowed, want, cursor)
+        texts = {a.id: a for a in articles_by_id(engine, sorted({h.article_id for h in hits}))}
+        return [
+            (
+                (hit.created_at, hit.id),
+                hit if _matches(matcher, texts.get(hit.article_id)) else None,
+            )
+            for hit in hits
+        ]
+
+    return _walk(batch, after, limit, confirm_limit, scan=need is None)
+
+
+def _matches(matcher: Matcher, article: Candidate | None) -> bool:
+    return article is not None and confirm(matcher, article) is not None

@@ -6,12 +6,12 @@ formulas defused: nothing from a feed is ever markup here."""
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi import Path as InPath
 from sqlalchemy import Engine
 
@@ -30,10 +30,8 @@ from monitor.store.archive import (
 from monitor.store.feeds import feed_health
 from monitor.store.hits import HitFilter, hit_by_id, page_of_hits
 from monitor.store.timeline import hit_counts_by_bucket
-from monitor.web.queries import ID_MAX, as_utc, decode_cursor, encode_cursor, hits_page
+from monitor.web.queries import ID_MAX, HitQuery, Hits, as_utc, encode_cursor, hits_page
 
-PAGE = 50
-PAGE_MAX = 500
 LATEST = 10  # the newest hits shown with one profile
 STATS_DAYS = 30  # the span of /stats/hits when `since` is not given
 STATS_SPAN_MAX = timedelta(days=3 * 366)  # about three years of daily counts per request
@@ -48,44 +46,6 @@ AnId = Annotated[int, InPath(le=ID_MAX)]
 def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
-
-
-@dataclass(frozen=True, slots=True)
-class HitQuery:
-    """A page of hits asked for: the filter, the page size and where the page starts."""
-
-    where: HitFilter
-    limit: int
-    after: tuple[datetime, int] | None
-    q: str | None = None
-
-
-def hit_query(
-    profile: str | None = None,
-    feed: Annotated[str | None, Query(description="the feed's name, title or URL")] = None,
-    language: str | None = None,
-    since: Annotated[datetime | None, Query(description="published at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="published before (ISO 8601)")] = None,
-    story: Annotated[int | None, Query(le=ID_MAX)] = None,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=4000,
-            description="only hits whose article matches this query "
-            "(the profile language, as /api/v1/search)",
-        ),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-) -> HitQuery:
-    """The parameters /hits and /hits.csv share (a moment without offset is UTC)."""
-    where = HitFilter(
-        profile, feed, language, since and as_utc(since), until and as_utc(until), story
-    )
-    return HitQuery(where, limit, decode_cursor(cursor), q)
-
-
-Hits = Annotated[HitQuery, Depends(hit_query)]
 
 
 def _page(request: Request, query: HitQuery) -> tuple[list[Hit], str | None]:

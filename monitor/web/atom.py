@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from lxml import etree
 from sqlalchemy import Engine
@@ -40,8 +40,7 @@ from monitor.models import Hit
 from monitor.profiles.files import current_profiles
 from monitor.profiles.normalize import printable
 from monitor.store.hits import HitFilter, page_of_hits
-from monitor.web.api import PAGE, PAGE_MAX
-from monitor.web.queries import as_utc, hits_page
+from monitor.web.queries import HitQuery, Hits, hits_page
 
 ATOM = "http://www.w3.org/2005/Atom"
 AUTHORITY = "tag:governance-monitor.invalid,2026:"
@@ -54,54 +53,25 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 router = APIRouter(prefix="/feeds")
 
-FeedName = Annotated[str | None, Query(description="the feed's name, title or URL")]
-Since = Annotated[datetime | None, Query(description="published at or after (ISO 8601)")]
-Until = Annotated[datetime | None, Query(description="published before (ISO 8601)")]
-Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
-Search = Annotated[
-    str | None,
-    Query(max_length=4000, description="only hits whose article matches this query"),
-]
-
 
 @router.get("/hits.atom", summary="Stored hits of every profile as an Atom feed")
-def all_hits(
-    request: Request,
-    feed: FeedName = None,
-    language: str | None = None,
-    since: Since = None,
-    until: Until = None,
-    story: int | None = None,
-    q: Search = None,
-    limit: Limit = PAGE,
-) -> Response:
-    where = HitFilter(None, feed, language, since and as_utc(since), until and as_utc(until), story)
-    return _answer(request, where, q, limit, "hits", "Governance-news monitor: hits")
+def all_hits(request: Request, query: Hits) -> Response:
+    return _answer(request, query, "hits", "Governance-news monitor: hits")
 
 
 @router.get("/profiles/{name}.atom", summary="Stored hits of one profile as an Atom feed")
-def profile_hits(
-    request: Request,
-    name: str,
-    feed: FeedName = None,
-    language: str | None = None,
-    since: Since = None,
-    until: Until = None,
-    story: int | None = None,
-    q: Search = None,
-    limit: Limit = PAGE,
-) -> Response:
-    where = HitFilter(name, feed, language, since and as_utc(since), until and as_utc(until), story)
+def profile_hits(request: Request, name: str, query: Hits) -> Response:
+    """The hits of profile NAME (a `profile` parameter is overridden by it)."""
+    one = replace(query, where=replace(query.where, profile=name))
     title = f"Governance-news monitor: hits for {name}"
-    return _answer(request, where, q, limit, f"profiles/{quote(name, safe='')}", title)
+    return _answer(request, one, f"profiles/{quote(name, safe='')}", title)
 
 
-def _answer(
-    request: Request, where: HitFilter, q: str | None, limit: int, path: str, title: str
-) -> Response:
+def _answer(request: Request, query: HitQuery, path: str, title: str) -> Response:
     """The feed document, or 304 when the client's copy is current."""
     engine: Engine = request.app.state.engine
-    hits, _ = hits_page(request, where, q, limit)
+    where, q = query.where, query.q
+    hits, _ = hits_page(request, where, q, query.limit, query.after)
     if not hits and where.profile is not None and not _known(request, engine, where.profile):
         raise HTTPException(404, f"no profile {where.profile}")
     body = _document(hits, _feed_id(path, where, q), _titled(title, where, q), str(request.url))

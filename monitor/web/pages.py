@@ -22,10 +22,9 @@ from monitor.store.hits import HitFilter, page_of_hits
 from monitor.store.stats import counts
 from monitor.store.timeline import hit_counts_by_bucket
 from monitor.web.chart import BarChart, bar_chart
-from monitor.web.queries import ID_MAX, BadQuery, decode_cursor, encode_cursor, hits_page
+from monitor.web.queries import ID_MAX, PAGE, BadQuery, decode_cursor, encode_cursor, hits_page
 from monitor.web.render import page
 
-PAGE = 50  # hits per page of /hits
 LATEST = 20  # hits on a profile's page
 OVERVIEW_DAYS, PROFILE_DAYS = 14, 30
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from sqlalchemy import Engine
 
-from monitor.archive.search import HitsPage, compile_query, search_hits
+from monitor.archive.search import compile_query, search_hits
 from monitor.models import Hit
 from monitor.profiles.files import current_concepts
 from monitor.profiles.nodes import Node
@@ -20,6 +22,8 @@ from monitor.profiles.query import QueryError
 from monitor.store.hits import HitFilter, page_of_hits
 
 ID_MAX = 2**63 - 1  # the largest id a database stores: a larger one is a bad request
+PAGE = 50  # hits per page unless `limit` says otherwise
+PAGE_MAX = 500
 
 
 def encode_cursor(after: tuple[datetime, int]) -> str:
@@ -91,5 +95,44 @@ def hits_page(
         page = found[:limit]
         more = len(found) > limit and page
         return page, ((page[-1].created_at, page[-1].id) if more else None)
-    result: HitsPage = search_hits(engine, query, where, limit=limit, after=after)
-    return result.items, result.next_after
+    result = search_hits(engine, query, where, limit=limit, after=after)
+    return result.items, result.following
+
+
+@dataclass(frozen=True, slots=True)
+class HitQuery:
+    """A page of hits asked for: the filter, the page size and where the page starts."""
+
+    where: HitFilter
+    limit: int
+    after: tuple[datetime, int] | None
+    q: str | None = None
+
+
+def hit_query(
+    profile: str | None = None,
+    feed: Annotated[str | None, Query(description="the feed's name, title or URL")] = None,
+    language: str | None = None,
+    since: Annotated[datetime | None, Query(description="published at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="published before (ISO 8601)")] = None,
+    story: Annotated[int | None, Query(le=ID_MAX)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=4000,
+            description="only hits whose article matches this query "
+            "(the profile language, as /api/v1/search)",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> HitQuery:
+    """The parameters every list of hits takes (/api/v1/hits, hits.csv, the Atom feeds); a
+    moment without offset is UTC."""
+    where = HitFilter(
+        profile, feed, language, since and as_utc(since), until and as_utc(until), story
+    )
+    return HitQuery(where, limit, decode_cursor(cursor), q)
+
+
+Hits = Annotated[HitQuery, Depends(hit_query)]

@@ -14,10 +14,7 @@ from sqlalchemy import Engine
 
 from monitor.archive.search import search
 from monitor.store.search import ArticleFilter
-from monitor.web.queries import as_utc, parsed
-
-PAGE = 50
-PAGE_MAX = 500
+from monitor.web.queries import PAGE, PAGE_MAX, as_utc, parsed
 
 router = APIRouter(prefix="/api/v1")
 
@@ -51,7 +48,7 @@ def search_articles(
     page = search(engine, query, where, limit=limit, before=_before(cursor))
     return {
         "items": [found.record() for found in page.items],
-        "next_cursor": _cursor(page.next_before) if page.next_before is not None else None,
+        "next_cursor": _cursor(page.following) if page.following is not None else None,
         "scan": page.scan,
         "examined": page.examined,
         "complete": page.complete,
