@@ -90,6 +90,9 @@ class Article:
     signature: bytes | None = (
         None  # MinHash of the text (monitor.pipeline.stories), for near-duplicates
     )
+    # the folded title and text as the search index holds them (profiles.candidates
+    # .index_text), when the matcher folded them already; None: the store folds them
+    search_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from werkzeug import Request, Response
 
 from monitor.models import Match
 from monitor.pipeline.poll import REVALIDATE_EVERY
+from monitor.profiles.evaluate import FoldedField
 from monitor.profiles.matcher import Matcher
 from monitor.profiles.profile import Doc
 from monitor.runtime.lifecycle import run_once
@@ -141,10 +142,10 @@ class _FailsOn:
     def __init__(self, real: Matcher, title: str) -> None:
         self.real, self.title = real, title
 
-    def match(self, doc: Doc) -> list[Match]:
+    def match(self, doc: Doc, fields: dict[str, FoldedField] | None = None) -> list[Match]:
         if doc.title == self.title:
             raise RuntimeError("matcher bug")
-        return self.real.match(doc)
+        return self.real.match(doc, fields)
 
 
 def test_an_entry_that_fails_is_retried_and_does_not_fail_its_feed(

@@ -133,7 +133,7 @@ class FakePool:
 class GreatFirewall:
     """A MatchAll with one profile, `gfw`, matching texts that name the Great Firewall."""
 
-    def match(self, doc: Doc) -> list[Match]:
+    def match(self, doc: Doc, fields: object = None) -> list[Match]:
         found = "Great Firewall" in f"{doc.title} {doc.text}"
         return [Match("gfw", "v1", ["Great Firewall"], 1.0, "…")] if found else []
 

@@ -20,9 +20,9 @@ from sqlalchemy import Engine, text
 from monitor.archive.backtest import backtest
 from monitor.archive.search import compile_query, search, search_profile
 from monitor.models import Article, Entry, FeedSpec
-from monitor.profiles.candidates import AllOf, AnyOf, Literal, narrowed, needed
+from monitor.profiles.candidates import AllOf, AnyOf, Literal, index_text, narrowed, needed
 from monitor.profiles.files import load_profiles
-from monitor.profiles.matcher import Matcher
+from monitor.profiles.matcher import Matcher, folded_fields
 from monitor.profiles.profile import Doc
 from monitor.store import articles, feeds
 from monitor.store.engine import open_engine, upgrade
@@ -421,3 +421,16 @@ def test_a_backtest_matches_the_candidates_in_processes_as_it_would_alone(
         assert alone.added == [] and alone.removed == []
         assert alone.kept == len(_brute_force(hits_archive, profile.query_text, config_dir))
         assert alone.candidates <= alone.articles and not alone.scan
+
+
+def test_the_pipeline_indexes_the_folding_the_matcher_did() -> None:
+    """The pipeline hands the matcher's folded fields to the store (Article.search_text)
+    instead of folding twice: they must be what the store would have indexed itself."""
+    samples = [(title, text) for _, title, text in TEXTS] + [
+        ("互聯(lián)網(wǎng)", "Ｆｉｒｅｗａｌｌ\u200b  防火 长城 ‑ Welt‑Internet ёлка"),
+        ("", ""),
+    ]
+    for title, body in samples:
+        fields = folded_fields(Doc(title, body))
+        reused = index_text(fields["title"].folded, fields["text"].folded)
+        assert reused == indexed_text(title, body), title

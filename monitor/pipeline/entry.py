@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -17,6 +18,8 @@ from monitor.models import Article, DueFeed, Entry, Match, Route, StoredEntry
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.newentries import stored_article
 from monitor.pipeline.stories import STORY_WINDOW, bands, best_story
+from monitor.profiles.candidates import index_text
+from monitor.profiles.matcher import folded_fields
 from monitor.profiles.profile import Doc
 
 log = logging.getLogger("monitor.poll")
@@ -58,7 +61,12 @@ async def process_entry(
         language=article.language,
     )
     with ctx.times.stage("match"):
-        matches = ctx.matcher.match(doc)
+        fields = folded_fields(doc)
+        matches = ctx.matcher.match(doc, fields)
+    # the search index holds the same folding: done once (profiles.candidates.index_text)
+    article = replace(
+        article, search_text=index_text(fields["title"].folded, fields["text"].folded)
+    )
     routes = ctx.routes if alertable(entry, feed, ctx.settings.alerts.max_age, now) else {}
     async with ctx.store_lock:  # two copies of a story in one cycle must see each other
         with ctx.times.stage("store"):

@@ -21,6 +21,7 @@ from monitor.models import (
     StoredEntry,
     WebPage,
 )
+from monitor.profiles.evaluate import FoldedField
 from monitor.profiles.profile import Doc
 
 
@@ -112,4 +113,4 @@ class WorkerJobs(Protocol):
 class MatchAll(Protocol):
     """Every profile at once (monitor.profiles.matcher.Matcher)."""
 
-    def match(self, doc: Doc) -> list[Match]: ...
+    def match(self, doc: Doc, fields: dict[str, FoldedField] | None = None) -> list[Match]: ...

@@ -11,11 +11,14 @@ than its grams), widening the formula where it must.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.profiles.nodes import And, Meta, Node, Not, Proximity, Regex, Term
-from monitor.profiles.normalize import fold_term
+from monitor.profiles.normalize import CJK_RANGES, fold_term
+
+_CJK = re.compile(f"([{CJK_RANGES}])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +98,14 @@ def _any(parts: list[Need | None]) -> Need | None:
     if not kept:
         return None
     return kept[0] if len(kept) == 1 else AnyOf(tuple(kept))
+
+
+def index_form(folded: str) -> str:
+    """Folded text as a trigram index holds it: every CJK character twice ("网信办" as
+    "网网信信办办"), so that a two-character Chinese word spans a whole trigram and more."""
+    return folded if folded.isascii() else _CJK.sub(r"\1\1", folded)
+
+
+def index_text(title: str, text: str) -> str:
+    """An article's folded title and text (profiles.normalize.fold) as the index holds them."""
+    return index_form(title + "\n" + text)

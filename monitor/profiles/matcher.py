@@ -100,9 +100,10 @@ class Matcher:
         self._term_leaf[id(term)] = self._leaf_of[key]
         return self._leaf_of[key]
 
-    def match(self, doc: Doc) -> list[Match]:
-        """Every profile this article satisfies, with matched terms, score and snippets."""
-        fields = {"title": FoldedField.of(doc.title), "text": FoldedField.of(doc.text)}
+    def match(self, doc: Doc, fields: dict[str, FoldedField] | None = None) -> list[Match]:
+        """Every profile this article satisfies, with matched terms, score and snippets
+        (`fields`: the doc's folded title and text, when the caller folded them already)."""
+        fields = fields or folded_fields(doc)
         found = self._scan(fields)
         matches = []
         for compiled in self._compiled:
@@ -159,6 +160,11 @@ class Matcher:
                             continue
                     found[leaf_id].append(Occurrence(name, start, end))
         return found
+
+
+def folded_fields(doc: Doc) -> dict[str, FoldedField]:
+    """The doc's title and text folded, as Matcher.match reads them."""
+    return {"title": FoldedField.of(doc.title), "text": FoldedField.of(doc.text)}
 
 
 @dataclass(frozen=True, slots=True)

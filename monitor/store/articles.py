@@ -95,7 +95,7 @@ def store_article(
     per-statement work (cache keys over embedded values) cost more than the database.
     """
     sql = _statements(engine.dialect.name)
-    body = indexed_text(article.title, article.text)  # folded outside the transaction
+    body = article.search_text or indexed_text(article.title, article.text)
     with engine.begin() as conn:
         article_id = conn.execute(
             sql.article,

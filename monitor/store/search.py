@@ -40,8 +40,8 @@ from sqlalchemy import (
 )
 
 from monitor.config.secrets import redact_url
-from monitor.profiles.candidates import AllOf, Literal, Need, narrowed
-from monitor.profiles.normalize import fold, is_cjk
+from monitor.profiles.candidates import AllOf, Literal, Need, index_form, index_text, narrowed
+from monitor.profiles.normalize import fold
 from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.tables import ArticleRow, FeedRow
 
@@ -62,18 +62,12 @@ _PG_INDEX = Table(
 
 def indexed_text(title: str, text: str) -> str:
     """What the index holds for an article: folded title and text, CJK characters doubled."""
-    return _doubled(fold(title)[0] + "\n" + fold(text)[0])
-
-
-def _doubled(folded: str) -> str:
-    if folded.isascii():
-        return folded
-    return "".join(ch + ch if is_cjk(ch) else ch for ch in folded)
+    return index_text(fold(title)[0], fold(text)[0])
 
 
 def searchable(literal_text: str) -> bool:
     """Whether the index can look this folded literal up (it spans a whole gram)."""
-    return len(_doubled(literal_text)) >= GRAM
+    return len(index_form(literal_text)) >= GRAM
 
 
 def usable(need: Need | None) -> Need | None:
@@ -218,7 +212,7 @@ def lookup(need: Need, dialect: str) -> Any:
 def match_expression(need: Need) -> str | None:
     """The FTS5 MATCH string for `need`: a literal as the AND of its trigrams."""
     if isinstance(need, Literal):
-        grams = _grams(_doubled(need.text))
+        grams = _grams(index_form(need.text))
         if not grams:
             return None
         return "(" + " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")"
@@ -238,7 +232,7 @@ def _grams(body: str) -> list[str]:
 
 def _like(need: Need) -> Any:
     if isinstance(need, Literal):
-        pattern = _doubled(need.text)
+        pattern = index_form(need.text)
         escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return _PG_INDEX.c.body.like(f"%{escaped}%", escape="\\")
     parts = [_like(part) for part in need.parts]
