@@ -70,7 +70,8 @@ def test_the_bulk_load_writes_what_store_article_writes(tmp_path: Path) -> None:
         ids = archive.store_feeds(engines[name], anchor)
     chunk = Generator(load_material(), Plan(60, anchor, 3, ids)).chunk(1, 60)
     assert chunk.hits
-    archive.store_one_by_one(engines["one by one"], archive.store_inputs(chunk))
+    # store_article folding the text itself: the generator's index form must agree with it
+    archive.store_one_by_one(engines["one by one"], archive.store_inputs(chunk), index=False)
     archive.insert_chunk(engines["bulk"], chunk)
     rows: dict[str, dict[str, list[Any]]] = {}
     probes = ["中国", "firewall", "the", "网信", "интернет"]

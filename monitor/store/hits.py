@@ -146,7 +146,10 @@ def _selected(where: HitFilter, dialect: str) -> Any:
     if where.language is not None:
         query = query.where(language_is(col(ArticleRow.language), where.language))
     if where.since is not None:
-        query = query.where(published >= where.since)
+        # coalesce(x, x) is x that no index serves: a list newest stored first then walks
+        # (profile, created_at) and stops at its page, where the published index would have
+        # it fetch and sort every hit since `since` first (127 ms vs 9 ms on 1M articles)
+        query = query.where(func.coalesce(published, published) >= where.since)
     if where.until is not None:
         query = query.where(published < where.until)
     if where.story is not None:
