@@ -43,8 +43,8 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
-# The archive benchmark at full size: 1,000,000 articles on SQLite and PostgreSQL (the build
-# takes the better part of an hour per database; BENCH_ARGS="--keep" keeps them for the next
+# The archive benchmark at full size: 1,000,000 articles on SQLite and PostgreSQL (building
+# takes 25-40 minutes per database; BENCH_ARGS="--keep" keeps them for the next
 # run, BENCH_ARGS="--databases sqlite" picks one). `make bench` runs it at 100,000.
 bench-archive: $(STAMP)
 	$(BIN)/python -m benchmarks.archive --articles 1000000 $(BENCH_ARGS)

@@ -57,6 +57,8 @@ def test_the_generator_is_deterministic_and_mixes_languages() -> None:
     assert {a["language"] for a in first.articles} == set(LANGUAGES)
     assert [i for i, _ in first.index] == [a["id"] for a in first.articles]
     assert first.hits  # about one article in ten
+    built_in = Generator(load_material(None), plan).chunk(1, 200)  # a clone without ../shared
+    assert built_in.hits and len({a["text"] for a in built_in.articles}) == 200
 
 
 def test_the_bulk_load_writes_what_store_article_writes(tmp_path: Path) -> None:
