@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 # csv_cell lives in monitor.archive.export (the CLI and the read API share it); re-exported
 # here for the callers that still import it from the CLI (tests/test_url_redaction.py)
+from monitor.archive.export import CSV_JOIN
 from monitor.archive.export import csv_cell as csv_cell  # noqa: PLC0414
 from monitor.config.settings import Settings, load_settings, parse_duration
 from monitor.errors import ConfigError, StoreError
@@ -224,3 +225,21 @@ def human_size(size: int | None) -> str:
     while value >= 1024 and unit < len(units) - 1:
         value, unit = value / 1024, unit + 1
     return f"{size} B" if unit == 0 else f"{value:.1f} {units[unit]}"
+
+
+class ListFormat(StrEnum):
+    """How a list of records is printed: a table for people, JSON, JSON lines or CSV."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def list_format_option(lists: str) -> Any:
+    """The --format option of a command printing records (`lists`: what CSV joins)."""
+    return typer.Option(
+        "--format",
+        metavar="[table|json|jsonl|csv]",
+        help=f"Output format; in CSV, {lists} are joined by {CSV_JOIN!r}.",
+    )

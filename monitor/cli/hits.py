@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from monitor.archive.export import CSV_JOIN, write_hits_csv
+from monitor.archive.export import write_hits_csv
 from monitor.cli.common import (
     DURATION_OR_DATE,
+    ListFormat,
     engine,
     json_text,
+    list_format_option,
     out,
     plain,
     print_json,
@@ -24,13 +25,6 @@ from monitor.cli.common import since as parse_since
 from monitor.config.secrets import redact_url
 from monitor.models import Hit
 from monitor.store.hits import query_hits
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    csv = "csv"
 
 
 def hits(
@@ -57,14 +51,7 @@ def hits(
         int | None,
         typer.Option(min=1, metavar="N", help="At most N hits (table default: 50; others: all)."),
     ] = None,
-    fmt: Annotated[
-        Format,
-        typer.Option(
-            "--format",
-            metavar="[table|json|jsonl|csv]",
-            help=f"Output format; in CSV, matched_terms and snippets are joined by {CSV_JOIN!r}.",
-        ),
-    ] = Format.table,
+    fmt: Annotated[ListFormat, list_format_option("matched_terms and snippets")] = ListFormat.table,
 ) -> None:
     """Show stored hits, newest stored first: when each article was published, its URL, the
     profile and the terms it matched.
@@ -75,7 +62,7 @@ def hits(
     published = parse_since(since)  # a usage mistake is told before the database is opened
     stored = parse_since(stored_since, "--stored-since")
     loaded = settings(ctx)
-    if fmt is Format.table and limit is None:
+    if fmt is ListFormat.table and limit is None:
         limit = 50
     found = query_hits(
         engine(loaded),
@@ -84,12 +71,12 @@ def hits(
         stored_since=stored,
         limit=limit,
     )
-    if fmt is Format.json:
+    if fmt is ListFormat.json:
         print_json([h.record() for h in found])
-    elif fmt is Format.jsonl:
+    elif fmt is ListFormat.jsonl:
         for h in found:
             sys.stdout.write(json_text(h.record()) + "\n")
-    elif fmt is Format.csv:
+    elif fmt is ListFormat.csv:
         write_hits_csv(sys.stdout, found)  # the read API's hits.csv writes the same
     else:
         _print_table(found)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -13,9 +12,11 @@ from monitor.archive.export import CSV_JOIN, write_csv
 from monitor.archive.search import Found, compile_query, search
 from monitor.cli.common import (
     DURATION_OR_DATE,
+    ListFormat,
     config_dir,
     engine,
     json_text,
+    list_format_option,
     out,
     plain,
     print_json,
@@ -37,13 +38,6 @@ FOUND_FIELDS = [
     "snippets",
     "matched_terms",
 ]
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    csv = "csv"
 
 
 def search_command(
@@ -76,14 +70,7 @@ def search_command(
     limit: Annotated[
         int, typer.Option(min=1, max=10000, metavar="N", help="At most N results.")
     ] = 50,
-    fmt: Annotated[
-        Format,
-        typer.Option(
-            "--format",
-            metavar="[table|json|jsonl|csv]",
-            help=f"Output format; in CSV, snippets and terms are joined by {CSV_JOIN!r}.",
-        ),
-    ] = Format.table,
+    fmt: Annotated[ListFormat, list_format_option("snippets and terms")] = ListFormat.table,
 ) -> None:
     """Search the stored articles' titles and text with a query in the profile language
     (phrases, AND/OR/NOT, NEAR, title:/text:, @concepts); Traditional and Simplified Chinese
@@ -115,13 +102,13 @@ def search_command(
         )  # fmt: skip
 
 
-def _print(items: list[Found], fmt: Format, *, scan: bool) -> None:
-    if fmt is Format.json:
+def _print(items: list[Found], fmt: ListFormat, *, scan: bool) -> None:
+    if fmt is ListFormat.json:
         print_json([found.record() for found in items])
-    elif fmt is Format.jsonl:
+    elif fmt is ListFormat.jsonl:
         for found in items:
             sys.stdout.write(json_text(found.record()) + "\n")
-    elif fmt is Format.csv:
+    elif fmt is ListFormat.csv:
         rows = (
             {k: CSV_JOIN.join(v) if isinstance(v, list) else v for k, v in f.record().items()}
             for f in items
