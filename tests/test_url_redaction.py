@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.common import csv_cell, json_text
+from monitor.archive.export import csv_cell
+from monitor.cli.common import json_text
 from monitor.config.secrets import redact_url, redact_urls, url_secrets
 from monitor.logs import configure_logging
 from monitor.profiles.normalize import printable

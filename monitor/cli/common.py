@@ -22,10 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 from sqlalchemy import Engine
 
-# csv_cell lives in monitor.archive.export (the CLI and the read API share it); re-exported
-# here for the callers that still import it from the CLI (tests/test_url_redaction.py)
 from monitor.archive.export import CSV_JOIN
-from monitor.archive.export import csv_cell as csv_cell  # noqa: PLC0414
 from monitor.config.settings import Settings, load_settings, parse_duration
 from monitor.errors import ConfigError, StoreError
 from monitor.logs import configure_logging
