@@ -13,8 +13,8 @@ The build is a bulk load: rows inserted with executemany, 5,000 articles a trans
 search index filled by monitor.store.search.add_to_index with the index form of the text the
 matcher folded (profiles.candidates.index_text: what the pipeline hands store_article), the
 schema made by monitor.store.engine.upgrade. SQLite runs the load with synchronous=OFF;
-PostgreSQL loads without the trigram GIN index and creates it afterwards (the statement of
-migration 0008), then VACUUM ANALYZE (what autovacuum would have done). Sentences, matching
+PostgreSQL loads without the trigram keys' GIN index and creates it afterwards (the statement
+of migration 0009), then VACUUM ANALYZE (what autovacuum would have done). Sentences, matching
 and folding run in `--workers` processes.
 
 Besides: store_article's cost per article with the search index kept up to date (the index
@@ -95,7 +95,8 @@ PROFILE = "great_firewall"
 API_PAGE = 50  # /api/v1/hits' default page size
 PIPELINE_TARGET = 120_000  # articles/hour: the pipeline figure of `make bench`
 PIPELINE_CORES = 2
-GIN = "CREATE INDEX ix_article_search_body ON article_search USING gin (body gin_trgm_ops)"
+GIN_NAME = "ix_article_search_grams"
+GIN = f"CREATE INDEX {GIN_NAME} ON article_search USING gin (grams)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,16 +302,16 @@ def build(engine: Engine, material: Material, plan: Plan, workers: int) -> dict[
 
 
 def _prepare(engine: Engine, plan: Plan) -> tuple[Plan, bool]:
-    """The feeds stored (the plan given their ids) and, on PostgreSQL, the trigram index
+    """The feeds stored (the plan given their ids) and, on PostgreSQL, the trigram keys' index
     dropped for the load; whether there was one."""
     plan = Plan(plan.articles, plan.anchor, plan.seed, store_feeds(engine, plan.anchor))
     if engine.dialect.name != "postgresql":
         return plan, False
     with engine.begin() as conn:
-        found = "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_article_search_body'"
-        gin = conn.execute(text(found)).first() is not None
+        found = "SELECT 1 FROM pg_indexes WHERE indexname = :name"
+        gin = conn.execute(text(found), {"name": GIN_NAME}).first() is not None
         if gin:
-            conn.execute(text("DROP INDEX ix_article_search_body"))
+            conn.execute(text(f"DROP INDEX {GIN_NAME}"))
     return plan, gin
 
 
@@ -338,7 +339,7 @@ def insert_chunk(engine: Engine, chunk: Chunk) -> None:
 
 
 def _finish(engine: Engine, gin: bool) -> float:
-    """After the load: PostgreSQL's sequence, trigram index (its seconds are returned) and
+    """After the load: PostgreSQL's sequence, trigram keys' index (its seconds are returned) and
     VACUUM ANALYZE; SQLite's WAL folded into the file."""
     if engine.dialect.name != "postgresql":
         with engine.connect() as conn:

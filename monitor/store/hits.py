@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from monitor.config.secrets import redact_url
 from monitor.models import Hit, Outlets
 from monitor.profiles.candidates import Need
-from monitor.store.search import language_is, lookup
+from monitor.store.search import language_is, lookup, use_index
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
 
 
@@ -134,6 +134,8 @@ def page_of_hits(
             )
         )
     with Session(engine) as session:
+        if where.text is not None:
+            use_index(session.connection())
         return [as_hit(*row) for row in session.exec(query.limit(limit))]
 
 

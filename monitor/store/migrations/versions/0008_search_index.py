@@ -1,22 +1,22 @@
-"""the search index (FTS5 trigram on SQLite, pg_trgm on PostgreSQL); hit.published
+"""the search index (FTS5 trigram on SQLite, a table of folded texts on PostgreSQL); hit.published
 
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06
 
 Existing articles are indexed here, a thousand at a time (monitor.store.search says what is
-indexed and why). On PostgreSQL the pg_trgm extension is created when the user may (it is a
-trusted extension: the database owner may); without it the table is still searched, slowly.
+indexed and why). On PostgreSQL this revision first put a pg_trgm GIN index on the folded
+texts; 0009 turns the texts into trigram keys, so a database upgraded through both no longer
+builds that index here only to drop it (one that has it keeps it until 0009 drops it).
 """
 
-import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from monitor.store.search import TABLE, add_to_index, indexed_text
+from monitor.store.search import TABLE, indexed_text
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -24,7 +24,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BATCH = 1000
-log = logging.getLogger("monitor.store")
 
 
 def upgrade() -> None:
@@ -47,7 +46,15 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
-        add_to_index(conn, [(i, indexed_text(title, body)) for i, title, body in rows])
+        insert = (
+            "INSERT INTO article_search (article_id, body) VALUES (:i, :body)"
+            if conn.dialect.name == "postgresql"
+            else "INSERT INTO article_search (rowid, body) VALUES (:i, :body)"
+        )
+        conn.execute(
+            sa.text(insert),
+            [{"i": i, "body": indexed_text(title, body)} for i, title, body in rows],
+        )
         after = rows[-1][0]
 
 
@@ -71,21 +78,6 @@ def _postgresql(conn: sa.Connection) -> None:
         TABLE,
         sa.Column("article_id", sa.Integer(), sa.ForeignKey("article.id"), primary_key=True),
         sa.Column("body", sa.Text(), nullable=False),
-    )
-    try:
-        with conn.begin_nested():
-            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-    except sa.exc.DBAPIError as exc:
-        log.warning(
-            "search: pg_trgm cannot be created here (%s); search works without its index, "
-            "slowly: ask the database's owner to run CREATE EXTENSION pg_trgm, then "
-            "CREATE INDEX ix_article_search_body ON %s USING gin (body gin_trgm_ops)",
-            exc.orig,
-            TABLE,
-        )
-        return
-    conn.execute(
-        sa.text(f"CREATE INDEX ix_article_search_body ON {TABLE} USING gin (body gin_trgm_ops)")
     )
 
 
