@@ -10,7 +10,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.config.settings import setting_names
+from monitor.config.settings import setting_bounds, setting_names
 from tests.conftest import REPO
 
 
@@ -30,6 +30,15 @@ def test_every_setting_is_documented() -> None:
     page = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     for dotted, variable in setting_names().items():
         assert f"| `{dotted}` | `{variable}` |" in page, f"{dotted} missing from configuration.md"
+
+
+def test_every_settings_range_is_documented_as_enforced() -> None:
+    page = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    names = setting_names()
+    for dotted, bound in setting_bounds().items():
+        row = f"| `{dotted}` | `{names[dotted]}` |"
+        line = next(line for line in page.splitlines() if line.startswith(row))
+        assert f" | {bound}: " in line, f"{dotted}: range {bound} not in configuration.md"
 
 
 def test_every_setting_is_in_the_shipped_monitor_yaml() -> None:

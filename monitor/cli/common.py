@@ -23,7 +23,8 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from monitor.archive.export import CSV_JOIN
-from monitor.config.settings import Settings, load_settings, parse_duration
+from monitor.config.bounds import parse_duration
+from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, StoreError
 from monitor.logs import configure_logging
 from monitor.profiles.normalize import printable

@@ -25,9 +25,9 @@ from monitor.cli.common import (
     progress,
     settings,
 )
+from monitor.config.bounds import parse_duration
 from monitor.config.feedlist import add_feeds, load_feeds, remove_feed, scan_opml, write_opml
 from monitor.config.secrets import redact_url, redact_urls
-from monitor.config.settings import parse_duration
 from monitor.models import FeedSpec
 from monitor.profiles.normalize import printable
 from monitor.store.feeds import feed_health, feed_rows

@@ -20,7 +20,7 @@ from monitor.cli.common import (
     progress,
     settings,
 )
-from monitor.config.settings import parse_duration
+from monitor.config.bounds import parse_duration
 from monitor.logs import configure_logging
 from monitor.store.retention import count_prunable, database_size, prune, vacuum
 

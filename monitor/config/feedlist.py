@@ -16,7 +16,7 @@ from defusedxml import sax as safe_sax
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from monitor.config.settings import parse_duration
+from monitor.config.bounds import parse_duration
 from monitor.config.yamlfile import line_of, read_yaml, round_trip_yaml, validate
 from monitor.errors import ConfigError
 from monitor.models import FeedSpec

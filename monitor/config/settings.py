@@ -1,20 +1,20 @@
 """The one typed Settings object: config/monitor.yaml overlaid by MONITOR_* environment variables.
 
 Built once at start-up by `load_settings`, never at import. Every field here is documented in
-docs/configuration.md (a test keeps that page complete).
+docs/configuration.md with its range (a test keeps that page complete and true).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from monitor.config.bounds import DAY, GIB, HOUR, MINUTE, YEAR, Duration, Range, Text, check_host
 from monitor.config.yamlfile import read_yaml, validate
 from monitor.errors import ConfigError
 
@@ -22,25 +22,6 @@ ENV_PREFIX = "MONITOR_"
 # A relative SQLite path, this one too, is taken from the folder holding the configuration
 # folder, not the working directory: ./config gives ./data/monitor.db (monitor.cli.common).
 DEFAULT_DATABASE_URL = "sqlite:///data/monitor.db"
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> Any:
-    """Accept seconds as a number or a string like `90`, `15m`, `2h`, `7d`, `1w`."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 900, 15m, 2h or 7d")
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-    raise ValueError(f"expected a duration such as 900, 15m, 2h or 7d, got {value!r}")
-
-
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 
 
 class _Section(BaseModel):
@@ -66,71 +47,86 @@ def parse_networks(value: Any) -> Any:
 Networks = Annotated[tuple[IPv4Network | IPv6Network, ...], BeforeValidator(parse_networks)]
 
 
+Bound = Range | Text  # what setting_bounds finds
+
+# Each range's reason, in a phrase, is in docs/configuration.md beside the setting.
+POLL_INTERVALS = Duration(MINUTE, 30 * DAY)  # poll_interval and a feed's own interval
+TIMEOUT = Duration(0.1, HOUR)
+BODY_BYTES = Range(1, GIB)
+
+
 class FetchSettings(_Section):
     """HTTP fetching of feeds and article pages."""
 
-    connect_timeout: Seconds = 10.0
-    read_timeout: Seconds = 15.0
-    timeout: Seconds = 30.0
-    max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    max_redirects: int = Field(default=5, ge=0)
-    concurrency: int = Field(default=16, ge=1)
-    per_host: int = Field(default=2, ge=1)
-    user_agent: str = "governance-news-monitor/0.1 (+https://example.invalid/monitor)"
+    connect_timeout: Annotated[float, TIMEOUT] = 10.0
+    read_timeout: Annotated[float, TIMEOUT] = 15.0
+    timeout: Annotated[float, TIMEOUT] = 30.0
+    max_bytes: Annotated[int, BODY_BYTES] = 10 * 1024 * 1024
+    max_redirects: Annotated[int, Range(0, 20)] = 5
+    concurrency: Annotated[int, Range(1, 1024)] = 16
+    per_host: Annotated[int, Range(1, 1024)] = 2
+    user_agent: Annotated[str, Text(1, 512)] = (
+        "governance-news-monitor/0.1 (+https://example.invalid/monitor)"
+    )
     allow_networks: Networks = ()  # non-public networks a feed's links may reach
     # what one poll and one cycle may fetch: pages of a poll's newest new entries (the rest
     # are matched on their own text) and pages per host per cycle (the rest wait for a later
     # poll); 0: no limit
-    max_pages_per_poll: int = Field(default=100, ge=0)
-    max_pages_per_host: int = Field(default=500, ge=0)
+    max_pages_per_poll: Annotated[int, Range(0, 100_000)] = 100
+    max_pages_per_host: Annotated[int, Range(0, 1_000_000)] = 500
 
 
 class ExtractSettings(_Section):
     """Article text extraction (trafilatura in worker processes)."""
 
-    workers: int = Field(default=0, ge=0)  # 0: one per CPU core
-    timeout: Seconds = 30.0
-    max_bytes: int = Field(default=3 * 1024 * 1024, gt=0)
+    workers: Annotated[int, Range(0, 64)] = 0  # 0: one per CPU core
+    timeout: Annotated[float, Duration(0.1, 10 * MINUTE)] = 30.0
+    max_bytes: Annotated[int, BODY_BYTES] = 3 * 1024 * 1024
 
 
 class AlertSettings(_Section):
     """Alert creation and delivery."""
 
-    max_age: Seconds = 7 * 86400.0
-    max_attempts: int = Field(default=5, ge=1)
-    retry_delay: Seconds = 60.0
-    max_retry_delay: Seconds = 3600.0  # ceiling of the delivery backoff
-    debounce_count: int = Field(default=20, ge=0)
-    debounce_window: Seconds = 3600.0
-    channel_failures: int = Field(default=3, ge=1)
-    spike_factor: float = Field(default=4.0, gt=1)
-    spike_min_hits: int = Field(default=10, ge=1)
-    spike_window: Seconds = 3600.0
-    spike_baseline: Seconds = 7 * 86400.0
+    max_age: Annotated[float, Duration(MINUTE, 100 * YEAR)] = 7 * 86400.0
+    max_attempts: Annotated[int, Range(1, 100)] = 5
+    retry_delay: Annotated[float, Duration(1, DAY)] = 60.0
+    # ceiling of the delivery backoff
+    max_retry_delay: Annotated[float, Duration(1, 7 * DAY)] = 3600.0
+    debounce_count: Annotated[int, Range(0, 10_000)] = 20
+    debounce_window: Annotated[float, Duration(MINUTE, 7 * DAY)] = 3600.0
+    channel_failures: Annotated[int, Range(1, 100)] = 3
+    spike_factor: Annotated[float, Range(1, 1000, above=True)] = 4.0
+    spike_min_hits: Annotated[int, Range(1, 1_000_000)] = 10
+    spike_window: Annotated[float, Duration(MINUTE, 7 * DAY)] = 3600.0
+    spike_baseline: Annotated[float, Duration(MINUTE, YEAR)] = 7 * 86400.0
 
 
 class HealthSettings(_Section):
     """Feed health: retry backoff, failure and silence notices."""
 
-    failure_threshold: int = Field(default=5, ge=1)
-    reminder: Seconds = 86400.0
-    max_backoff: Seconds = 86400.0
-    silent_factor: float = Field(default=5.0, gt=1)
-    silent_min: Seconds = 2 * 86400.0
+    failure_threshold: Annotated[int, Range(1, 1000)] = 5
+    reminder: Annotated[float, Duration(MINUTE, 30 * DAY)] = 86400.0
+    max_backoff: Annotated[float, Duration(MINUTE, 30 * DAY)] = 86400.0
+    silent_factor: Annotated[float, Range(1, 1000, above=True)] = 5.0
+    silent_min: Annotated[float, Duration(MINUTE, YEAR)] = 2 * 86400.0
 
 
 class RetentionSettings(_Section):
     """What is kept and for how long: hits, their snippets and alerts are kept forever."""
 
-    article_text: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = 365 * 86400.0
-    interval: Seconds = 86400.0  # how often the running service prunes
+    article_text: Annotated[float, Duration(0, 100 * YEAR)] = 365 * 86400.0  # 0: forever
+    # how often the running service prunes
+    interval: Annotated[float, Duration(MINUTE, 30 * DAY)] = 86400.0
 
 
 class WebSettings(_Section):
     """The web application (`monitor run` and `monitor web`): who may read it when it listens
     beyond loopback."""
 
-    token: str | None = Field(default=None, min_length=16, repr=False)  # MONITOR_WEB_TOKEN
+    # MONITOR_WEB_TOKEN; sent in a header and a cookie, hence visible ASCII only
+    token: Annotated[str, Text(16, 1024, visible_ascii=True)] | None = Field(
+        default=None, repr=False
+    )
 
 
 class ServerSettings(_Section):
@@ -138,18 +134,19 @@ class ServerSettings(_Section):
     /metrics."""
 
     enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(default=9464, ge=0, le=65535)  # 0: any free port (tests)
-    stale_after: Seconds = 3600.0  # /healthz fails when the last good cycle is older
+    host: Annotated[str, AfterValidator(check_host)] = "127.0.0.1"
+    port: Annotated[int, Range(0, 65535)] = 9464  # 0: any free port (tests)
+    # /healthz fails when the last good cycle is older
+    stale_after: Annotated[float, Duration(1, 7 * DAY)] = 3600.0
 
 
 class Settings(_Section):
     """Everything the service reads from monitor.yaml and MONITOR_* variables."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: Annotated[str, Text(1, 4096)] = DEFAULT_DATABASE_URL
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    poll_interval: Annotated[float, BeforeValidator(parse_duration), Field(ge=60)] = 900.0
-    tick: Seconds = 30.0
+    poll_interval: Annotated[float, POLL_INTERVALS] = 900.0
+    tick: Annotated[float, Duration(0.1, HOUR)] = 30.0
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
     alerts: AlertSettings = AlertSettings()
@@ -157,9 +154,12 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     server: ServerSettings = ServerSettings()
     web: WebSettings = WebSettings()
-    shutdown_timeout: Seconds = 30.0  # in-flight work gets this long after SIGTERM
-    cycle_deadline: Seconds = 600.0  # polls still running then are stopped, their feeds released
-    lease: Seconds = 900.0  # a claimed feed stays reserved this long for its instance
+    # in-flight work gets this long after SIGTERM
+    shutdown_timeout: Annotated[float, Duration(0.1, HOUR)] = 30.0
+    # polls still running then are stopped, their feeds released
+    cycle_deadline: Annotated[float, Duration(0.1, 7 * DAY)] = 600.0
+    # a claimed feed stays reserved this long for its instance
+    lease: Annotated[float, Duration(0.1, DAY)] = 900.0
 
 
 def setting_names(model: type[BaseModel] = Settings, prefix: str = "") -> dict[str, str]:
@@ -173,6 +173,22 @@ def setting_names(model: type[BaseModel] = Settings, prefix: str = "") -> dict[s
         else:
             names[dotted] = ENV_PREFIX + dotted.replace(".", "_").upper()
     return names
+
+
+def setting_bounds(model: type[BaseModel] = Settings, prefix: str = "") -> dict[str, Bound]:
+    """Every leaf setting with a range or length (`dotted.name` → its Range, Duration or Text),
+    which docs/configuration.md lists beside it."""
+    bounds: dict[str, Bound] = {}
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            bounds.update(setting_bounds(sub, f"{prefix}{name}."))
+            continue
+        nested = [get_args(arg)[1:] for arg in get_args(sub) if get_origin(arg) is Annotated]
+        for item in [*info.metadata, *(m for found in nested for m in found)]:
+            if isinstance(item, Range | Text):
+                bounds[prefix + name] = item
+    return bounds
 
 
 def _env_overlay(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
