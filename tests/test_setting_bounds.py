@@ -17,6 +17,7 @@ from monitor.alerts.channels import load_alerts
 from monitor.config.bounds import Duration, Range, Text
 from monitor.config.feedlist import load_feeds
 from monitor.config.settings import (
+    POLL_INTERVALS,
     Settings,
     load_settings,
     setting_bounds,
@@ -133,6 +134,15 @@ def test_a_careless_variable_names_the_variable(tmp_path: Path) -> None:
         load_settings(tmp_path, env={"MONITOR_LEASE": "99999999999999999999999d"})
 
 
+@pytest.mark.parametrize("value", [".inf", "1e300", "1e20", ".nan", "99999999999d"])
+def test_a_feeds_interval_is_bounded(tmp_path: Path, value: str) -> None:
+    text = "feeds:\n  - url: https://a.example/rss\n  - url: https://b.example/rss\n"
+    text += f"    interval: {value}\n"
+    error = refused(tmp_path, text, "feeds.yaml")
+    assert str(error).startswith(f"{tmp_path / 'feeds.yaml'}:4: feeds[1].interval: expected a ")
+    assert str(POLL_INTERVALS) in str(error)
+
+
 # Property: whatever an operator writes for a key, the loader gives a value in range or a
 # ConfigError; no other exception.
 
@@ -181,6 +191,20 @@ def test_any_variable_loads_in_range_or_is_a_config_error(
     except ConfigError:
         return
     assert in_range(dotted, value_at(loaded, dotted))
+
+
+@FAST
+@given(key=st.sampled_from(["interval", "name", "enabled", "url"]), value=SCALARS)
+def test_any_value_in_feeds_yaml_loads_in_range_or_is_a_config_error(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    head = "feeds:\n  - url: https://a.example/rss\n"
+    (tmp_path / "feeds.yaml").write_text(f"{head}    {key}: {value}\n", encoding="utf-8")
+    try:
+        [feed] = load_feeds(tmp_path)
+    except ConfigError:
+        return
+    assert feed.interval is None or POLL_INTERVALS.low <= feed.interval <= POLL_INTERVALS.high
 
 
 # The command line, as scripts run it.

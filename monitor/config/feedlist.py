@@ -13,16 +13,15 @@ from xml.sax.handler import ContentHandler
 from xml.sax.xmlreader import AttributesImpl, Locator
 
 from defusedxml import sax as safe_sax
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from monitor.config.bounds import parse_duration
+from monitor.config.settings import POLL_INTERVALS
 from monitor.config.yamlfile import line_of, read_yaml, round_trip_yaml, validate
 from monitor.errors import ConfigError
 from monitor.models import FeedSpec
 
 FEEDS_FILE = "feeds.yaml"
-MIN_INTERVAL = 60
 
 
 def check_feed_url(url: str) -> str:
@@ -38,9 +37,7 @@ class _FeedItem(BaseModel):
 
     url: str
     name: str | None = None
-    interval: Annotated[float, BeforeValidator(parse_duration), Field(ge=MIN_INTERVAL)] | None = (
-        None
-    )
+    interval: Annotated[float, POLL_INTERVALS] | None = None
     enabled: bool = True
 
     _check_url = field_validator("url")(classmethod(lambda cls, v: check_feed_url(v)))
