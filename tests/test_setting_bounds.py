@@ -143,6 +143,23 @@ def test_a_feeds_interval_is_bounded(tmp_path: Path, value: str) -> None:
     assert str(POLL_INTERVALS) in str(error)
 
 
+@pytest.mark.parametrize("value", [".inf", "1e300", "1e20", ".nan", "-1", "1h"])
+def test_a_channels_throttle_is_bounded(tmp_path: Path, value: str) -> None:
+    text = f"channels:\n  - url: json://127.0.0.1/hook\n    name: hook\n    throttle: {value}\n"
+    error = refused(tmp_path, text, "alerts.yaml")
+    assert str(error).startswith(f"{tmp_path / 'alerts.yaml'}:4: channels[0].throttle: ")
+    assert "from 0s to 10m" in str(error)
+
+
+def test_a_channels_throttle_within_range_loads(tmp_path: Path) -> None:
+    (tmp_path / "alerts.yaml").write_text(
+        "channels:\n  - url: json://127.0.0.1/hook\n    throttle: 5.5\n"
+        "  - url: json://127.0.0.1/other\n    throttle: 10m\n",
+        encoding="utf-8",
+    )
+    assert [c.throttle for c in load_alerts(tmp_path, env={}).channels] == [5.5, 600]
+
+
 # Property: whatever an operator writes for a key, the loader gives a value in range or a
 # ConfigError; no other exception.
 

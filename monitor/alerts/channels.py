@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 import apprise
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts.schedules import DEBOUNCE, Schedule, ScheduleSpec, build
+from monitor.config.bounds import MINUTE, Duration
 from monitor.config.secrets import url_secrets
 from monitor.config.yamlfile import line_of, read_yaml, validate
 from monitor.errors import ConfigError
@@ -28,6 +29,7 @@ LOG_CHANNEL = "log"  # used when no channel is configured: alerts are written to
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", re.IGNORECASE)
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+THROTTLE = Duration(0, 10 * MINUTE)
 
 
 class _Quiet(BaseModel):
@@ -55,7 +57,8 @@ class _Channel(BaseModel):
     format: Literal["text", "markdown", "html"] | None = None
     digest: str | None = None
     quiet_hours: _Quiet | None = None
-    throttle: float | None = Field(default=None, ge=0)
+    # seconds Apprise waits between two messages, inside a delivery pass: more stalls it
+    throttle: Annotated[float, THROTTLE] | None = None
     group: Literal["article", "profile"] = "article"
 
     @model_validator(mode="after")
