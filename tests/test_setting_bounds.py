@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.alerts.channels import load_alerts
+from monitor.cli.common import LOOKBACK, since
 from monitor.config.bounds import Duration, Range, Text
 from monitor.config.feedlist import load_feeds
 from monitor.config.settings import (
@@ -224,7 +226,47 @@ def test_any_value_in_feeds_yaml_loads_in_range_or_is_a_config_error(
     assert feed.interval is None or POLL_INTERVALS.low <= feed.interval <= POLL_INTERVALS.high
 
 
+@FAST
+@given(value=st.one_of(SCALARS, st.text(max_size=30)))
+def test_any_since_is_a_moment_in_range_or_a_usage_error(value: str) -> None:
+    try:
+        moment = since(value)
+    except typer.BadParameter as exc:
+        assert exc.exit_code == 2
+        return
+    assert moment is not None and moment.tzinfo is not None
+    try:
+        seconds = LOOKBACK.parse(value)
+    except ValueError:
+        return  # a date
+    assert LOOKBACK.low <= seconds <= LOOKBACK.high
+
+
 # The command line, as scripts run it.
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["hits", "--since", "99999999999d"], "--since: '99999999999d': expected a duration"),
+        (["hits", "--stored-since", "1" + "0" * 400 + "s"], "--stored-since: '1000"),
+        (["search", "firewall", "--until", "99999999999w"], "--until: '99999999999w': exp"),
+        (["profiles", "backtest", "great_firewall", "--since", "99999999999d"], "--since: '9"),
+        (["db", "prune", "--older-than", "99999999999d"], "--older-than: '99999999999d': exp"),
+        (["feeds", "add", "https://a.example/rss", "--interval", "99999999999d"], "--interval: '"),
+        (["hits", "--since", "0001-01-01T00:00+01:00"], "expected a date from 0001-01-01"),
+    ],
+)
+def test_a_careless_duration_on_the_command_line_is_a_usage_error(
+    tmp_path: Path, config_dir: Path, args: list[str], words: str
+) -> None:
+    ran = monitor("--config", str(config_dir), *args, cwd=tmp_path)
+    assert ran.returncode == 2, ran.stderr
+    assert words in ran.stderr and "Traceback" not in ran.stderr
+    if "date" not in words:
+        assert "expected a duration from" in ran.stderr
+    assert (config_dir / "feeds.yaml").read_text(encoding="utf-8") == "feeds: []\n"
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from monitor.archive.export import CSV_JOIN
-from monitor.config.bounds import parse_duration
+from monitor.config.bounds import YEAR, Duration, parse_duration
 from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, StoreError
 from monitor.logs import configure_logging
@@ -127,6 +127,16 @@ def engine(loaded: Settings, *, create: bool = False) -> Engine:
 
 
 DURATION_OR_DATE = "DURATION|DATE"  # the metavar of the options `since` reads
+LOOKBACK = Duration(0, 100 * YEAR)  # how far back a DURATION of --since or --until reaches
+
+
+def duration(value: str, option: str, bounds: Duration) -> float:
+    """Seconds of a duration option within `bounds`, or a usage error (exit 2) saying which
+    durations are accepted: never a number too large for a date to hold."""
+    try:
+        return bounds.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r}: {exc}", param_hint=option) from None
 
 
 def since(value: str | None, option: str = "--since") -> datetime | None:
@@ -134,17 +144,23 @@ def since(value: str | None, option: str = "--since") -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.now(UTC) - timedelta(seconds=float(parse_duration(value)))
+        parse_duration(value)
     except ValueError:
         pass
+    else:
+        return datetime.now(UTC) - timedelta(seconds=duration(value, option, LOOKBACK))
     try:
         parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r}: expected a duration like 7d or 12h, or a date like 2026-11-01",
             param_hint=option,
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
+        raise typer.BadParameter(
+            f"{value!r}: expected a date from 0001-01-01 to 9999-12-31 in UTC", param_hint=option
+        ) from None
 
 
 @contextmanager

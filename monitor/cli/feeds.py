@@ -17,6 +17,7 @@ from monitor.cli.common import (
     TABLE_OR_JSON,
     TableOrJson,
     config_dir,
+    duration,
     engine,
     iso,
     out,
@@ -25,9 +26,9 @@ from monitor.cli.common import (
     progress,
     settings,
 )
-from monitor.config.bounds import parse_duration
 from monitor.config.feedlist import add_feeds, load_feeds, remove_feed, scan_opml, write_opml
 from monitor.config.secrets import redact_url, redact_urls
+from monitor.config.settings import POLL_INTERVALS
 from monitor.models import FeedSpec
 from monitor.profiles.normalize import printable
 from monitor.store.feeds import feed_health, feed_rows
@@ -80,14 +81,7 @@ def feeds_add(
     """
     seconds = None
     if interval is not None:
-        try:
-            seconds = int(parse_duration(interval))
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--interval") from None
-        if seconds < 60:
-            raise typer.BadParameter(
-                "intervals below 60 s are not accepted", param_hint="--interval"
-            )
+        seconds = int(duration(interval, "--interval", POLL_INTERVALS))
     try:
         added = add_feeds(config_dir(ctx), [FeedSpec(url=url, name=name, interval=seconds)])
     except ValueError as exc:

@@ -287,12 +287,12 @@ def profiles_backtest(
     \b
     Example: monitor profiles backtest great_firewall --since 30d
     """
+    start = parse_since(since)  # a usage mistake is told before the database is opened
     folder = config_dir(ctx)
     profile = next((p for p in load_profiles(folder) if p.name == name), None)
     if profile is None:
         raise ConfigError(f"no profile named {name!r} in {folder / 'profiles'}")
     db = engine(settings(ctx))
-    start = parse_since(since)
     with progress("backtesting articles", None) as advance:
         result = backtest(db, profile, start, advance)
     if fmt is Output.json:

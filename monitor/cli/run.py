@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from monitor.cli.common import (
     config_dir,
+    duration,
     engine,
     human_size,
     iso,
@@ -20,7 +21,7 @@ from monitor.cli.common import (
     progress,
     settings,
 )
-from monitor.config.bounds import parse_duration
+from monitor.config.bounds import YEAR, Duration
 from monitor.logs import configure_logging
 from monitor.store.retention import count_prunable, database_size, prune, vacuum
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from monitor.runtime.service import Service
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+OLDER_THAN = Duration(1, 100 * YEAR)  # `db prune --older-than`: up to article_text's bound
 
 
 def run(
@@ -195,10 +197,4 @@ def _keep(older_than: str | None, configured: float) -> timedelta:
                 param_hint="--older-than",
             )
         return timedelta(seconds=configured)
-    try:
-        seconds = float(parse_duration(older_than))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--older-than") from None
-    if seconds <= 0:
-        raise typer.BadParameter("must be more than 0", param_hint="--older-than")
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=duration(older_than, "--older-than", OLDER_THAN))
