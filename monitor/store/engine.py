@@ -5,6 +5,8 @@ SQLite finds it out."""
 from __future__ import annotations
 
 import json
+import os
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,8 @@ def anchored(url: str, base: Path) -> str:
 def open_engine(url: str, *, create: bool = True) -> Engine:
     """An Engine for `url` (a relative SQLite path: from the working directory, unless
     `anchored`). With `create`, a SQLite file's folder is made here and the file at the first
-    connection; without it nothing is: ask `exists` before connecting."""
+    connection (mode 0600: `_private_file`); without it nothing is: ask `exists` before
+    connecting."""
     parsed = _parsed(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
@@ -65,6 +68,7 @@ def open_engine(url: str, *, create: bool = True) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if path is not None:
+            event.listen(engine, "do_connect", partial(_private_file, path))
             event.listen(engine, "handle_error", partial(_unusable_file, path))
     elif parsed.get_backend_name() == "postgresql":
         engine = create_engine(parsed, pool_pre_ping=True, json_serializer=_json_without_nul)
@@ -139,6 +143,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _private_file(path: Path, *_connecting: Any) -> None:
+    """do_connect: a database file not there yet is made empty (an empty file is an empty
+    database to SQLite) with mode 0600 before SQLite opens it, which would make it 0644; its
+    -wal and -shm files take the database file's mode. It holds the archive and what the
+    channels sent: only the service's user reads it."""
+    # there already (the usual case), or no folder, no permission: SQLite's own open says so
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 # SQLite's result codes for a file that is not a database and for a damaged one (the extended
