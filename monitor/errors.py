@@ -11,12 +11,14 @@ MonitorError
  │                         policy, or the URL is not http(s)              bad_scheme
  ├── FeedParseError        a feed document yielded no entries and a fatal parse error
  ├── ExtractError          an article page could not be turned into text
- ├── StoreError            the database could not be reached or migrated
+ ├── StoreError            the database could not be reached or migrated (CLI exit 1)
+ │    └── DatabaseCorrupt  a SQLite file that is not a database, or a damaged one (CLI exit 3)
  └── DeliveryError         an alert channel did not accept a message
 """
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -140,6 +142,21 @@ class ExtractError(MonitorError):
 
 class StoreError(MonitorError):
     """The database is unreachable or its schema could not be brought up to date."""
+
+
+class DatabaseCorrupt(StoreError):
+    """A SQLite file that is not a database (a text file, random bytes) or whose pages do not
+    hold together (truncated, overwritten); the message names the file and what to do."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        quoted = shlex.quote(self.path)
+        super().__init__(
+            f"{self.path} is not a usable SQLite database ({reason}); restore it from a backup, "
+            f'recover what it holds (sqlite3 {quoted} ".recover" | sqlite3 NEW.db, then put '
+            "NEW.db in its place), or move it away and `monitor run` creates a new one"
+        )
 
 
 class DeliveryError(MonitorError):

@@ -124,6 +124,18 @@ def root_logging() -> Iterator[None]:
         root.setLevel(level)
 
 
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask, 0022, for the test and the processes it starts: a file made with the
+    libraries' defaults would be 0644 under it, so a mode asserted is the project's choice,
+    not the shell's umask."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def fresh_python(code: str) -> str:
     """What `code` prints in a new interpreter started in the repository (imports, memory and
     process-wide state of its own); fails the test with its stderr when it fails."""

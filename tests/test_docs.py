@@ -9,7 +9,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli import EXIT_CODES, app
 from monitor.config.settings import setting_bounds, setting_names
 from tests.conftest import REPO
 
@@ -85,3 +85,10 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert [line.split("#")[0].strip() for line in first_block] == ["make run", "make test"]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
+
+
+def test_every_exit_status_is_documented() -> None:
+    page = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    table = page.split("\n## Exit status\n", 1)[1].split("\n## ", 1)[0]
+    for kind, _, code in EXIT_CODES:
+        assert f"\n| {code} |" in table, f"exit status {code} ({kind.__name__}) undocumented"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 import time
+import tomllib
 
+import justext
+import lxml_html_clean
 import pytest
+from lxml.html.clean import Cleaner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -16,9 +21,9 @@ from monitor.ingest.fetch import Fetcher
 from monitor.ingest.fetch import Response as Response_
 from monitor.ingest.language import _identifier
 from monitor.ingest.pool import WorkerPool
-from monitor.ingest.worker import describe_text
+from monitor.ingest.worker import describe_text, extract_page
 from monitor.models import Extracted
-from tests.conftest import fresh_python
+from tests.conftest import REPO, fresh_python
 from tests.newsroom import article_page, seed_text
 
 
@@ -114,6 +119,30 @@ def test_extraction_of_an_article_page() -> None:
     assert isinstance(extracted, Extracted)
     assert "Wuzhen" in extracted.text
     assert "All rights reserved" not in extracted.text
+
+
+def test_the_extraction_libraries_import_and_extract_a_page() -> None:
+    """trafilatura imports jusText, which imports lxml.html.clean: since lxml 5.2 a shim over
+    the separate lxml_html_clean, without which trafilatura does not import at all."""
+    assert Cleaner is lxml_html_clean.Cleaner
+    paragraphs = [p for p in seed_text().splitlines() if p.strip()]
+    page = article_page("WIC opens", paragraphs).encode()
+    kept = [p.text for p in justext.justext(page, justext.get_stoplist("English"))]
+    assert any("Wuzhen" in text for text in kept)  # jusText's own pass, Cleaner included
+    extracted = extract_page(page, "https://news.example/a")
+    assert extracted is not None and "Wuzhen" in extracted.text
+
+
+def test_lxml_html_clean_is_a_dependency_of_its_own() -> None:
+    """jusText asks for lxml[html_clean]; the pip of Python 3.11 skips that extra, so the
+    project names the package itself, pinned with the rest."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    names = {
+        re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0] for d in project["project"]["dependencies"]
+    }
+    assert "lxml_html_clean" in names
+    constraints = (REPO / "constraints.txt").read_text(encoding="utf-8")
+    assert re.search(r"^lxml_html_clean==\S+$", constraints, re.M)
 
 
 @pytest.mark.slow

@@ -186,6 +186,77 @@ def test_crontab_weekdays(weekday: str, expected: list[str]) -> None:
     assert fire_days({"cron": f"0 8 * * {weekday}", "timezone": SHANGHAI}) == expected
 
 
+# -- crontab's day of the month and weekday ---------------------------------------------------
+#
+# man 5 crontab: "If both fields are restricted (i.e., don't start with *), the command will be
+# run when either field matches the current time. For example, "30 4 1,15 * 5" would cause a
+# command to be run at 4:30 am on the 1st and 15th of each month, plus every Friday."
+# Calendar: 2026-06-01 is a Monday, 2026-07-01 a Wednesday, 2026-08-01 a Saturday.
+
+
+def fire_dates(cron: str, until: datetime) -> str:
+    """The dates (MM-DD) of the fire times after Sunday 2026-05-31 00:00 UTC, up to `until`."""
+    it, moment, dates = schedule(cron=cron), utc(2026, 5, 31), []
+    while (moment := it.due_after(moment)) <= until:
+        dates.append(f"{moment:%m-%d}")
+    return " ".join(dates)
+
+
+@pytest.mark.parametrize(
+    ("cron", "until", "expected"),
+    [
+        pytest.param(  # both restricted: the 1st of the month, and every Monday
+            "0 8 1 * 1",
+            utc(2026, 8, 4),
+            "06-01 06-08 06-15 06-22 06-29 07-01 07-06 07-13 07-20 07-27 08-01 08-03",
+            id="1st-or-monday",
+        ),
+        pytest.param(  # the manual's own example: lists, and a weekday number
+            "30 4 1,15 * 5",
+            utc(2026, 7, 31, 12),
+            "06-01 06-05 06-12 06-15 06-19 06-26 07-01 07-03 07-10 07-15 07-17 07-24 07-31",
+            id="manual-example",
+        ),
+        pytest.param(  # ranges, weekday names, 7 for Sunday
+            "0 8 10-12 * sat-7",
+            utc(2026, 7, 1),
+            "05-31 06-06 06-07 06-10 06-11 06-12 06-13 06-14 06-20 06-21 06-27 06-28",
+            id="ranges",
+        ),
+        pytest.param(  # only the day of the month restricted: only it counts
+            "0 8 1 * *", utc(2026, 9, 2), "06-01 07-01 08-01 09-01", id="day-only"
+        ),
+        pytest.param(  # only the weekday restricted: only it counts
+            "0 8 * * 1",
+            utc(2026, 7, 7),
+            "06-01 06-08 06-15 06-22 06-29 07-06",
+            id="weekday-only",
+        ),
+        pytest.param(  # the month still restricts both: June only, then June of 2027
+            "0 8 1 6 1",
+            utc(2027, 6, 8),
+            "06-01 06-08 06-15 06-22 06-29 06-01 06-07",
+            id="month",
+        ),
+        pytest.param(  # a field starting with * counts as unrestricted, as in cron: both
+            "0 8 */10 * 1",  # must match, the 1st, 11th, 21st or 31st on a Monday
+            utc(2026, 9, 30),
+            "06-01 08-31 09-21",
+            id="star-step",
+        ),
+    ],
+)
+def test_cron_day_and_weekday_as_crontab(cron: str, until: datetime, expected: str) -> None:
+    assert fire_dates(cron, until) == expected
+
+
+def test_a_digest_period_of_a_cron_with_day_and_weekday_starts_at_either() -> None:
+    it = schedule(cron="0 8 1 * 1")
+    assert in_utc(it.last_fire(utc(2026, 7, 5))) == utc(2026, 7, 1, 8)  # a Wednesday, the 1st
+    assert in_utc(it.last_fire_before(utc(2026, 7, 6, 8))) == utc(2026, 7, 1, 8)
+    assert in_utc(it.last_fire(utc(2026, 7, 1, 7))) == utc(2026, 6, 29, 8)  # a Monday
+
+
 # -- invalid entries -------------------------------------------------------------------------
 
 

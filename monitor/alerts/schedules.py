@@ -10,6 +10,10 @@ alerts.yaml names them; "daily" (08:00 UTC) exists unless redefined:
 
 A hit waiting for a digest is due at the schedule's first fire time after it was stored; the
 period a digest covers runs from the fire time before that one.
+
+A `cron` reads as crontab does (man 5 crontab): when both the day of the month and the weekday
+are restricted (neither starts with `*`), a day matching either fires, where one CronTrigger
+would need both; when only one is, only that one counts.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -81,7 +87,7 @@ class ScheduleSpec(BaseModel):
 @dataclass(frozen=True, slots=True)
 class Schedule:
     name: str
-    trigger: CronTrigger
+    trigger: BaseTrigger  # a CronTrigger, or two of them in an OrTrigger (see _crontab)
     timezone: str
     send_empty: bool = False
 
@@ -113,23 +119,10 @@ class Schedule:
         return self.last_fire(moment.astimezone(UTC) - _TINY)
 
 
-def trigger(spec: ScheduleSpec) -> CronTrigger:
-    """The cron trigger a schedule entry describes (ValueError when APScheduler rejects it)."""
+def trigger(spec: ScheduleSpec) -> BaseTrigger:
+    """The trigger a schedule entry describes (ValueError when APScheduler rejects it)."""
     if spec.cron is not None:
-        fields = spec.cron.split()
-        if len(fields) != 5:
-            raise ValueError(
-                f"cron {spec.cron!r}: expected 5 fields (minute hour day month weekday)"
-            )
-        minute, hour, day, month, weekday = fields
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=_crontab_weekdays(weekday),
-            timezone=spec.timezone,
-        )
+        return _crontab(spec.cron, spec.timezone)
     match = _TIME.match(spec.at)
     assert match is not None
     hour, minute = match.group(1), match.group(2)
@@ -142,6 +135,25 @@ def trigger(spec: ScheduleSpec) -> CronTrigger:
         return CronTrigger(hour=hour, minute=minute, timezone=spec.timezone)
     weekday = _WEEKDAYS[_weekday(spec.day.lower())]
     return CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=spec.timezone)
+
+
+def _crontab(expression: str, timezone: str) -> BaseTrigger:
+    """A crontab line's five fields as a trigger. With the day of the month and the weekday
+    both restricted, crontab fires on a day matching either; APScheduler's CronTrigger needs
+    both, so that is two triggers, one per field, firing at the earlier. A field starting with
+    `*` (`*`, `*/2`) counts as unrestricted, as in cron itself (Vixie cron, cronie)."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"cron {expression!r}: expected 5 fields (minute hour day month weekday)")
+    minute, hour, day, month, weekday = fields
+    days = _crontab_weekdays(weekday)
+
+    def cron(**date: str) -> CronTrigger:
+        return CronTrigger(minute=minute, hour=hour, month=month, timezone=timezone, **date)
+
+    if day.startswith("*") or weekday.startswith("*"):
+        return cron(day=day, day_of_week=days)
+    return OrTrigger([cron(day=day), cron(day_of_week=days)])
 
 
 def _crontab_weekdays(field: str) -> str:

@@ -15,7 +15,7 @@ from monitor.cli.run import db_app, run
 from monitor.cli.search import search_command
 from monitor.cli.status import status
 from monitor.cli.web import web
-from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.errors import ConfigError, DatabaseCorrupt, MonitorError, StoreError
 
 app = typer.Typer(
     help="Governance-news monitor: polls feeds, matches profiles, stores hits, sends alerts.",
@@ -38,16 +38,22 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 
 
+# What each error the monitor raises on purpose exits with, most specific first: the one place
+# the exit codes are decided (docs/operations.md lists them). Click's usage errors exit 2 too.
+EXIT_CODES: tuple[tuple[type[MonitorError], str, int], ...] = (
+    (ConfigError, "configuration error", 2),
+    (DatabaseCorrupt, "database error", 3),
+    (StoreError, "database error", 1),
+    (MonitorError, "error", 1),
+)
+
+
 def main() -> None:
-    """Console entry point: user mistakes exit 2 with a message, never a traceback."""
+    """Console entry point: an error of the monitor's exits with its code (EXIT_CODES) and a
+    one-line message, never a traceback."""
     try:
         app()
-    except ConfigError as exc:
-        sys.stderr.write(f"configuration error: {exc}\n")
-        sys.exit(2)
-    except StoreError as exc:
-        sys.stderr.write(f"database error: {exc}\n")
-        sys.exit(1)
     except MonitorError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(1)
+        prefix, code = next((p, c) for kind, p, c in EXIT_CODES if isinstance(exc, kind))
+        sys.stderr.write(f"{prefix}: {exc}\n")
+        sys.exit(code)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from monitor.config.settings import POLL_INTERVALS
-from monitor.config.yamlfile import line_of, read_yaml, round_trip_yaml, validate
+from monitor.config.yamlfile import line_of, read_yaml, validate, write_yaml
 from monitor.errors import ConfigError
 from monitor.models import FeedSpec
 
@@ -85,13 +85,6 @@ def _edit(config_dir: Path) -> tuple[Path, CommentedMap, CommentedSeq]:
     return path, data, data["feeds"]
 
 
-def _write(path: Path, data: CommentedMap) -> None:
-    tmp = path.with_suffix(".yaml.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        round_trip_yaml().dump(data, fh)
-    tmp.replace(path)
-
-
 def add_feeds(config_dir: Path, specs: Iterable[FeedSpec]) -> list[FeedSpec]:
     """Append feeds not yet listed (comments and order of the file are kept); return the added."""
     path, data, feeds = _edit(config_dir)
@@ -110,7 +103,7 @@ def add_feeds(config_dir: Path, specs: Iterable[FeedSpec]) -> list[FeedSpec]:
         present.add(url)
         added.append(spec)
     if added:
-        _write(path, data)
+        write_yaml(path, data)
     return added
 
 
@@ -120,7 +113,7 @@ def remove_feed(config_dir: Path, url: str) -> bool:
     for index, item in enumerate(feeds):
         if isinstance(item, CommentedMap) and item.get("url") == url.strip():
             del feeds[index]
-            _write(path, data)
+            write_yaml(path, data)
             return True
     return False
 

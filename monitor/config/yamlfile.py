@@ -1,8 +1,12 @@
-"""Reading configuration YAML with line numbers, and reporting validation errors at their line."""
+"""Reading configuration YAML with line numbers, reporting validation errors at their line, and
+writing a file back the way it was (mode, owner)."""
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,6 +47,44 @@ def read_yaml(path: Path) -> Any:
         ) from None
     except YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path=path) from None
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    """Write `data` over the file at `path` (through a symbolic link, the file it points at):
+    into a temporary file beside it, then renamed over it, so a reader sees the old file or
+    the new one, never half of one. The new file keeps the old one's mode (a feeds.yaml kept
+    0600 stays 0600), and its owner and group where the process may set them (root may; a
+    user may keep a group they belong to); a file not there before gets 0666 less the umask.
+    The temporary file is never readable by more than the old file is."""
+    target = path.resolve()
+    try:
+        old: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        old = None
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)  # left by a crash, with whatever mode it had
+    mode = stat.S_IMODE(old.st_mode) if old else 0o666
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # less the umask, for now
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            if old:
+                _keep_owner(fh.fileno(), old)
+                os.fchmod(fh.fileno(), mode)  # all of it, bits the umask cleared included
+            round_trip_yaml().dump(data, fh)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _keep_owner(fd: int, old: os.stat_result) -> None:
+    """Give the file open at `fd` the owner and group of `old`, or at least the group, as far
+    as the process is allowed to (only root may give a file away)."""
+    try:
+        os.fchown(fd, old.st_uid, old.st_gid)
+    except PermissionError:
+        with suppress(PermissionError):
+            os.fchown(fd, -1, old.st_gid)
 
 
 def line_of(data: Any, loc: Sequence[int | str]) -> int | None:

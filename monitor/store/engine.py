@@ -1,20 +1,24 @@
 """Opening the database named by a URL, telling whether it exists, and bringing its schema up
-to date (Alembic)."""
+to date (Alembic); a SQLite file that is not a usable database is DatabaseCorrupt, wherever
+SQLite finds it out."""
 
 from __future__ import annotations
 
 import json
+import os
+from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, DatabaseCorrupt, StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -52,7 +56,8 @@ def anchored(url: str, base: Path) -> str:
 def open_engine(url: str, *, create: bool = True) -> Engine:
     """An Engine for `url` (a relative SQLite path: from the working directory, unless
     `anchored`). With `create`, a SQLite file's folder is made here and the file at the first
-    connection; without it nothing is: ask `exists` before connecting."""
+    connection (mode 0600: `_private_file`); without it nothing is: ask `exists` before
+    connecting."""
     parsed = _parsed(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
@@ -62,6 +67,9 @@ def open_engine(url: str, *, create: bool = True) -> Engine:
             parsed, connect_args={"timeout": 30}, json_serializer=_json_without_nul
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if path is not None:
+            event.listen(engine, "do_connect", partial(_private_file, path))
+            event.listen(engine, "handle_error", partial(_unusable_file, path))
     elif parsed.get_backend_name() == "postgresql":
         engine = create_engine(parsed, pool_pre_ping=True, json_serializer=_json_without_nul)
     else:
@@ -135,6 +143,30 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _private_file(path: Path, *_connecting: Any) -> None:
+    """do_connect: a database file not there yet is made empty (an empty file is an empty
+    database to SQLite) with mode 0600 before SQLite opens it, which would make it 0644; its
+    -wal and -shm files take the database file's mode. It holds the archive and what the
+    channels sent: only the service's user reads it."""
+    # there already (the usual case), or no folder, no permission: SQLite's own open says so
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+# SQLite's result codes for a file that is not a database and for a damaged one (the extended
+# codes, SQLITE_CORRUPT_INDEX and the like, keep theirs in the low byte)
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+
+
+def _unusable_file(path: Path, context: ExceptionContext) -> None:
+    """handle_error: SQLite saying the file is no database, or a damaged one, becomes
+    DatabaseCorrupt naming the file, at connecting (the pragmas read it) as at any statement."""
+    error = context.original_exception
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        raise DatabaseCorrupt(path.absolute(), str(error)) from None
 
 
 def alembic_config(engine: Engine) -> Config:
