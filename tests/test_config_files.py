@@ -144,6 +144,27 @@ def test_profile_file_errors_are_located(tmp_path: Path) -> None:
     assert "match.nnone" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("query", "column", "message"),
+    [
+        ("NOT " * 10_000 + "b", 3 + 4 * 32, "the query nests too deeply: at most 32 levels"),
+        ("b NEAR/" + "9" * 5_000 + " c", 5, "NEAR/n: the distance is at most 1000 words"),
+        (" NEAR/3 ".join(["w"] * 3_000), 3 + 9 * 15 + 2, "a NEAR chain joins at most 16 parts"),
+    ],
+)
+def test_query_bounds_are_located_in_the_profile_file(
+    tmp_path: Path, query: str, column: int, message: str
+) -> None:
+    (tmp_path / "profiles").mkdir()
+    path = tmp_path / "profiles" / "huge.yaml"
+    path.write_text(f"description: x\nquery: |\n  a OR\n  {query}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_profiles(tmp_path)
+    assert (caught.value.path, caught.value.line, caught.value.column) == (str(path), 4, column)
+    assert str(caught.value).startswith(f"{path}:4:{column}: query: {message}")
+    assert len(str(caught.value)) < 500  # the query around the place, not all of it
+
+
 def test_profile_needs_positive_terms(tmp_path: Path) -> None:
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "x.yaml").write_text("match:\n  none: [a]\n")

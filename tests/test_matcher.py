@@ -8,10 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.models import Match
+from monitor.profiles.evaluate import NEAR_ANCHORS, FoldedField
+from monitor.profiles.explain import explain
 from monitor.profiles.matcher import Matcher, outcome
 from monitor.profiles.normalize import _fold_char, _pinyin_spans, fold, fold_term, is_cjk
 from monitor.profiles.profile import Doc, Profile
-from monitor.profiles.query import QueryError, parse_query
+from monitor.profiles.query import MAX_DEPTH, QueryError, parse_query
 from monitor.profiles.snippets import MARK
 
 CONCEPTS = {"CAC": ("Cyberspace Administration of China", "国家互联网信息办公室", "网信办")}
@@ -171,6 +173,43 @@ def test_proximity_counts_only_the_occurrences_inside_its_window() -> None:
     found = match("censor* NEAR/3 china", text)
     assert found is not None
     assert found.score == 2.0  # "Censors" and the one "China" next to it, not all six
+
+
+class CountedField(FoldedField):
+    """A folded field that counts its word-number lookups: the work a NEAR does on it."""
+
+    lookups = 0
+
+    def token_at(self, offset: int) -> int:
+        self.lookups += 1
+        return super().token_at(offset)
+
+
+def test_near_work_per_article_is_bounded_however_often_its_parts_occur() -> None:
+    text = "alpha beta gamma " * (20 * NEAR_ANCHORS)  # each part 20 times the anchors tried
+    body = CountedField.of(text)
+    matcher = Matcher([profile("alpha NEAR/2 beta NEAR/2 gamma")])
+    [found] = matcher.match(Doc(title="", text=text), {"title": FoldedField.of(""), "text": body})
+    assert found.matched_terms == ["alpha", "beta", "gamma"]
+    # per anchor: its word, two candidates for each other part, both ends of each part
+    assert 0 < body.lookups <= NEAR_ANCHORS * (1 + 2 * 2 + 2 * 3)
+
+
+def test_near_starts_from_its_rarest_part() -> None:
+    text = "the " * (3 * NEAR_ANCHORS) + "great firewall"  # "the" past the anchors tried
+    found = match("the NEAR/1 firewall", text)
+    assert found is not None
+    assert found.matched_terms == ["the", "firewall"]
+    assert found.snippet.endswith("the **the** great **firewall**")
+
+
+def test_a_query_nested_to_the_limit_is_evaluated_and_explained() -> None:
+    deep = "x (" * (MAX_DEPTH - 1) + "NOT y" + ")" * (MAX_DEPTH - 1)  # 31 groups and a NOT
+    found = match(deep, "x marks the spot")
+    assert found is not None and found.matched_terms == ["x"]
+    matcher = Matcher([profile(deep)])
+    evaluation = matcher.evaluation(matcher.profiles[0], Doc(title="", text="x"))
+    assert len(explain(evaluation)) == 2 * MAX_DEPTH  # each AND and its x, then NOT and y
 
 
 def test_concept_aliases_may_end_with_a_wildcard() -> None:

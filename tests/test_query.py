@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from monitor.profiles.nodes import Meta, Node, Not, Proximity, Regex, Term
-from monitor.profiles.query import QueryError, parse_query
+from monitor.profiles.query import (
+    MAX_DEPTH,
+    MAX_DISTANCE,
+    MAX_PARTS,
+    QueryError,
+    parse_query,
+)
 
 CONCEPTS = {"CAC": ("Cyberspace Administration of China", "网信办")}
 
@@ -112,6 +118,41 @@ def test_errors_say_what_and_where(query: str, message: str, column: int) -> Non
     assert message in caught.value.message
     assert caught.value.column == column
     assert caught.value.caret().endswith(" " * (column - 1) + "^")
+
+
+_CHAIN = " NEAR/5 ".join(["w"] * 3000)
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "column"),
+    [
+        ("NOT " * 10_000 + "a", "nests too deeply", 4 * MAX_DEPTH + 1),  # the first NOT too many
+        ("(" * 10_000 + "a" + ")" * 10_000, "nests too deeply", MAX_DEPTH + 1),
+        ("a " + "-(" * 5_000 + "b" + ")" * 5_000, "nests too deeply", 3 + MAX_DEPTH),
+        ("a NEAR/" + "9" * 5_000 + " b", "at most 1000 words, not a 5000-digit number", 3),
+        ('"a b"~' + "9" * 5_000, "~n: the distance is at most 1000 words", 6),
+        (f"a NEAR/{MAX_DISTANCE + 1} b", "NEAR/n: the distance is at most 1000 words", 3),
+        (_CHAIN, "at most 16 parts (this one has 3000)", len("w NEAR/5 ") * (MAX_PARTS - 1) + 3),
+        ('"' + "w " * (MAX_PARTS + 1) + '"~3', "at most 16 words (this one has 17)", 1),
+    ],
+)
+def test_bounds_are_errors_where_they_are_passed(query: str, message: str, column: int) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query(query)
+    assert message in caught.value.message
+    assert (caught.value.line, caught.value.column) == (1, column)
+    shown, caret = caught.value.caret().splitlines()
+    assert len(shown) < 120  # a long query is shown around the place, not whole
+    assert shown[caret.index("^")] == query[column - 1]
+
+
+def test_queries_at_the_bounds_parse() -> None:
+    deep = "x (" * (MAX_DEPTH - 1) + "NOT y" + ")" * (MAX_DEPTH - 1)  # 31 groups and a NOT
+    assert parse_query(deep).source.startswith("x AND (x AND (x AND")
+    chain = parse_query(f" NEAR/{MAX_DISTANCE} ".join(["w"] * MAX_PARTS))
+    assert isinstance(chain, Proximity)
+    assert (len(chain.parts), chain.distance) == (MAX_PARTS, MAX_DISTANCE * (MAX_PARTS - 1))
+    assert shape(parse_query("a NEAR/0005 b")) == shape(parse_query("a NEAR/5 b"))
 
 
 def test_regex_is_opt_in() -> None:

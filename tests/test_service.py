@@ -164,3 +164,56 @@ def test_edited_profiles_are_picked_up_and_bad_edits_reported(
     assert service.reload()
     assert service.matcher.match(doc) == []
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("query", "column", "message"),
+    [
+        ("NOT " * 10_000 + "rye", 8 + 4 * 32, "the query nests too deeply"),
+        ("rye NEAR/" + "9" * 5_000 + " bread", 12, "NEAR/n: the distance is at most 1000 words"),
+        (" NEAR/2 ".join(["rye"] * 3_000), 8 + 11 * 15 + 4, "a NEAR chain joins at most 16"),
+    ],
+)
+def test_a_query_past_its_bounds_on_reload_is_a_notice_not_a_crash(
+    sqlite_url: str, config_dir: Path, query: str, column: int, message: str
+) -> None:
+    (config_dir / "alerts.yaml").write_text(
+        "channels:\n  - url: json://127.0.0.1:1/ops\n    name: ops\n    tags: [system]\n"
+    )
+    path = config_dir / "profiles" / "bakery.yaml"
+    path.write_text("description: bread\nquery: sourdough\n")
+    settings, engine = open_database(config_dir, sqlite_url)
+    sender = RecordingSender()
+    service = Service(config_dir, settings, engine, sender=sender)
+    doc = Doc("", "The bakery on the corner sells sourdough")
+
+    path.write_text(f"description: bread\nquery: {query}\n")  # written while it runs
+    assert not service.reload()
+    assert [m.profile for m in service.matcher.match(doc)] == ["bakery"]  # previous version
+    service.outbox.deliver()
+    [(channel, notice)] = sender.sent
+    assert (channel, notice.title) == ("ops", "[monitor] Configuration not reloaded")
+    assert f"{path}:2:{column}: query: {message}" in notice.body
+    assert len(notice.body) < 1000  # the query around the place, not all of it
+    engine.dispose()
+
+
+def test_a_runaway_template_on_reload_is_a_notice_not_a_hang(
+    sqlite_url: str, config_dir: Path
+) -> None:
+    (config_dir / "alerts.yaml").write_text(
+        "channels:\n  - url: json://127.0.0.1:1/ops\n    name: ops\n    tags: [system]\n"
+    )
+    settings, engine = open_database(config_dir, sqlite_url)
+    sender = RecordingSender()
+    service = Service(config_dir, settings, engine, sender=sender)
+    path = config_dir / "templates" / "notice.markdown.j2"
+    path.parent.mkdir()
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    path.write_text("{{ notice.body }}\n" + loop + "\n")  # 10^10 turns
+    assert not service.reload()
+    service.outbox.deliver()  # with the templates it had: the built-in ones
+    [(channel, notice)] = sender.sent
+    assert (channel, notice.title) == ("ops", "[monitor] Configuration not reloaded")
+    assert f"{path}:2: over a template limit: the render passed 1,000,000 steps" in notice.body
+    engine.dispose()

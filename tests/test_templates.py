@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from monitor.alerts.compose import FORMATS, AlertItem, Digest, DigestGroup, Format, Notice
 from monitor.alerts.filters import FILTERS, md_marked, plural, web_url, when
 from monitor.alerts.render import NAMES, Templates
+from monitor.alerts.sandbox import RENDER_STEPS
 from monitor.errors import ConfigError
 from monitor.models import Hit
 from tests.conftest import REPO
@@ -329,6 +331,62 @@ def test_sandbox_keeps_templates_away_from_python_internals(
         message = templates.notice(Notice("T", "Body text.", "test"), "text")
     assert message.body == "Body text."
     assert "notice.text.j2:1 failed" in caplog.text
+
+
+LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"  # 1e10
+
+
+def test_a_runaway_loop_is_refused_at_load_with_its_line(tmp_path: Path) -> None:
+    folder = _override(tmp_path, "alert.text.j2", "{{ hit.title }}\n" + LOOP + "\n")
+    with pytest.raises(ConfigError) as caught:
+        Templates(folder).check()
+    assert str(caught.value) == (
+        f"{folder / 'alert.text.j2'}:2: over a template limit: the render passed "
+        f"{RENDER_STEPS:,} steps (a loop that runs too long?) (see Limits in docs/templates.md)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ 'x' * 10 ** 9 }}", "a text or list 1,000,000,000 long (at most 1,000,000)"),
+        ("{{ 7 ** 100000 }}", "7 ** 100000 has more than 4096 bits"),
+        ("{% for i in range(2000) %}{{ 'x' * 1000 }}{% endfor %}", "the output passed 1,000,000"),
+        (  # a list doubled 40 times: too long before it is made
+            "{% set ns = namespace(s=[1]) %}{% for i in range(40) %}"
+            "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}",
+            "a text or list 1,048,576 long",
+        ),
+    ],
+)
+def test_huge_values_and_output_are_refused_with_their_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    folder = _override(tmp_path, "alert.html.j2", f"<p>{{{{ hit.title }}}}</p>\n{text}\n")
+    with pytest.raises(ConfigError) as caught:
+        Templates(folder).check()
+    assert str(caught.value).startswith(
+        f"{folder / 'alert.html.j2'}:2: over a template limit: {message}"
+    )
+
+
+def test_a_runaway_render_at_delivery_falls_back_to_the_builtin(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = '{{ hit.title }}\n{% if hit.profile == "runaway" %}\n' + LOOP + "\n{% endif %}\n"
+    folder = _override(tmp_path, "alert.text.j2", text)
+    templates = Templates(folder)
+    templates.check()  # the samples never take the loop
+    tracing = sys.gettrace()
+    with caplog.at_level(logging.ERROR):
+        message = templates.alert(AlertItem(hit=_hit(profile="runaway")), "text")
+    assert message.body.startswith("Profile: runaway\n\nRegulator")  # the built-in alert
+    assert sys.gettrace() is tracing  # the step counter is gone from the thread
+    assert (
+        f"{folder / 'alert.text.j2'}:3 failed (over a template limit: the render passed "
+        f"{RENDER_STEPS:,} steps" in caplog.text
+    )
+    assert "the built-in alert.text.j2 was used for this message" in caplog.text
 
 
 def test_override_folder_must_be_a_folder(tmp_path: Path) -> None:

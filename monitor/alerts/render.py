@@ -12,11 +12,13 @@ built-ins stay reachable as `builtin/<name>` for `{% extends %}`, `{% include %}
 `{% import %}`. Any other file name there is a configuration error (hidden files are ignored).
 
 Templates run in Jinja's sandbox with StrictUndefined: a user's template cannot reach Python
-internals, and a misspelt variable is an error, not an empty string. `Templates.check()`
-compiles every template and renders it against built-in samples, so a broken override is
-reported at start-up or reload as a ConfigError naming the file and line. Should an override
-still fail while a real message is rendered, the error is logged and the built-in template
-renders that message instead: an alert is never lost to a template bug.
+internals, and a misspelt variable is an error, not an empty string. An override renders
+within bounds on its work and output (sandbox.py): a runaway loop is an error, not a hang.
+`Templates.check()` compiles every template and renders it against built-in samples, so a
+broken override is reported at start-up or reload as a ConfigError naming the file and line.
+Should an override still fail while a real message is rendered (a bound passed included), the
+error is logged and the built-in template renders that message instead: an alert is never
+lost to a template bug.
 
 The variables and filters each template receives are listed in docs/templates.md.
 """
@@ -44,7 +46,6 @@ from jinja2 import (
     UndefinedError,
 )
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from monitor.alerts.compose import (
     FORMATS,
@@ -56,6 +57,7 @@ from monitor.alerts.compose import (
     Notice,
 )
 from monitor.alerts.filters import FILTERS, shown, snippets
+from monitor.alerts.sandbox import BoundedEnvironment, RenderLimit, render
 from monitor.errors import ConfigError
 from monitor.models import Hit
 
@@ -72,8 +74,8 @@ SNIPPETS_MAX = 4  # snippets in one alert, over all its profiles
 # ---- the environment ----
 
 
-def _environment(loader: BaseLoader) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+def _environment(loader: BaseLoader) -> BoundedEnvironment:
+    env = BoundedEnvironment(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=lambda name: name is not None and name.endswith(".html.j2"),
@@ -128,7 +130,7 @@ class Templates:
         if override is None:
             return self._builtin.get_template(name).render(context)
         try:
-            return self._env.get_template(name).render(context)
+            return self._bounded(name, context)
         except Exception as exc:  # noqa: BLE001 - a user's template bug must not lose a message
             path, line = _where(exc, override)
             log.error(
@@ -139,6 +141,11 @@ class Templates:
                 name,
             )
         return self._builtin.get_template(name).render(context)
+
+    def _bounded(self, name: str, context: dict[str, Any]) -> str:
+        """A template that may be the user's, rendered within the sandbox's bounds (grown
+        with the articles of a digest)."""
+        return render(self._env.get_template(name), context, len(context.get("items", ())))
 
     def _override(self, name: str) -> Path | None:
         if self._override_dir is None:
@@ -162,7 +169,7 @@ class Templates:
     def _check_render(self, name: str, context: dict[str, Any]) -> None:
         fallback = self._override(name) or BUILTIN_DIR / name
         try:
-            self._env.get_template(name).render(context)
+            self._bounded(name, context)
         except Exception as exc:  # whatever went wrong is the template's fault: report it
             path, line = _where(exc, fallback)
             raise ConfigError(_describe(exc), path=path, line=line) from exc
@@ -232,6 +239,8 @@ def _where(exc: BaseException, default: Path) -> tuple[str, int | None]:
     runtime error, Jinja rewrites the traceback so template lines appear as frames."""
     if isinstance(exc, TemplateSyntaxError):
         return exc.filename or str(default), exc.lineno
+    if isinstance(exc, RenderLimit) and exc.filename:
+        return exc.filename, exc.lineno
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
     if frames:
         return frames[-1].filename, frames[-1].lineno
@@ -245,6 +254,8 @@ def _describe(exc: BaseException) -> str:
         return f"undefined variable or attribute: {exc.message} (see docs/templates.md)"
     if isinstance(exc, SecurityError):
         return f"not allowed in a template: {exc.message}"
+    if isinstance(exc, RenderLimit):
+        return f"over a template limit: {exc.message} (see Limits in docs/templates.md)"
     if isinstance(exc, TemplateNotFound):
         return f"no template named {exc.name!r} (use builtin/<name> for a built-in one)"
     if isinstance(exc, TemplateError):

@@ -7,6 +7,8 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Self
 
 import regex
 
@@ -17,6 +19,7 @@ from monitor.profiles.profile import Doc, Profile
 log = logging.getLogger(__name__)
 
 REGEX_SECONDS = 0.05  # a regular expression gets this long per field, then counts as no match
+NEAR_ANCHORS = 1000  # occurrences of a NEAR's rarest part tried per field: bounded work
 # For a long OR: its Term parts by automaton leaf id, and its other parts.
 OrIndex = tuple[dict[int, list[Term]], tuple[Node, ...]]
 
@@ -44,7 +47,7 @@ class FoldedField:
     _token_starts: list[int] | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, text: str) -> FoldedField:
+    def of(cls, text: str) -> Self:
         folded, origin = fold(text)
         return cls(text, folded, origin)
 
@@ -210,40 +213,49 @@ class Evaluation:
             return False
         windows: list[Window] = []
         for name, folded in self.fields.items():
-            spans = [
-                sorted(
-                    (
-                        ((folded.token_at(o.start), folded.token_at(o.end - 1)), o)
-                        for o in found
-                        if o.field == name
-                    ),
-                    key=lambda s: s[0],
-                )
-                for found in lists
-            ]
-            if all(spans):
-                windows += _windows(spans, node.distance)
+            in_field: list[list[Occurrence]] = []
+            for part, found in zip(node.parts, lists, strict=True):
+                in_field.append([o for o in found if o.field == name])
+                if not in_field[-1]:
+                    break
+                if not isinstance(part, Term):  # an OR's: runs of its terms', each in order
+                    in_field[-1].sort(key=_START)
+            else:
+                windows += _windows(folded, in_field, node.distance)
         self._near_windows[id(node)] = windows
         return bool(windows)
 
 
-Span = tuple[tuple[int, int], Occurrence]  # (first and last word number, the occurrence)
+_START = attrgetter("start")
 
 
-def _windows(spans: list[list[Span]], distance: int) -> list[Window]:
-    """The stretches with at most `distance` other words that hold one occurrence of every
-    part. Each occurrence of the first part is tried as an anchor, with the occurrence of
-    every other part nearest to it."""
+def _windows(field: FoldedField, parts: list[list[Occurrence]], distance: int) -> list[Window]:
+    """The stretches of `field` with at most `distance` other words that hold one occurrence
+    of every part (`parts`: each part's occurrences in the field, by offset).
+
+    Each occurrence of the rarest part is tried as an anchor, with the occurrence of every
+    other part nearest to it; at most NEAR_ANCHORS of them, so the work per article is
+    bounded (anchors x parts lookups), however often the parts occur."""
+    rarest = min(range(len(parts)), key=lambda i: len(parts[i]))
     fitting: dict[Window, None] = {}  # in the order of the anchors, without repeats
-    for anchor in spans[0]:
-        chosen = [anchor]
-        for others in spans[1:]:
-            i = bisect_left(others, anchor[0], key=lambda s: s[0])
-            near = [others[j] for j in (i - 1, i) if 0 <= j < len(others)]
-            chosen.append(min(near, key=lambda s: abs(s[0][0] - anchor[0][0])))
-        first = min(s[0][0] for s in chosen)
-        last = max(s[0][1] for s in chosen)
-        covered = len({t for s in chosen for t in range(s[0][0], s[0][1] + 1)})
+    for anchor in parts[rarest][:NEAR_ANCHORS]:
+        at = field.token_at(anchor.start)
+        chosen = tuple(
+            anchor if i == rarest else _nearest(field, others, anchor.start, at)
+            for i, others in enumerate(parts)
+        )
+        spans = [(field.token_at(o.start), field.token_at(o.end - 1)) for o in chosen]
+        first = min(start for start, _ in spans)
+        last = max(end for _, end in spans)
+        covered = len({t for start, end in spans for t in range(start, end + 1)})
         if (last - first + 1) - covered <= distance:
-            fitting[tuple(s[1] for s in chosen)] = None
+            fitting[chosen] = None
     return list(fitting)
+
+
+def _nearest(field: FoldedField, found: list[Occurrence], offset: int, at: int) -> Occurrence:
+    """Of occurrences sorted by offset, the one whose first word is nearest word `at` (which
+    starts at `offset`); the earlier one on a tie."""
+    i = bisect_left(found, offset, key=_START)
+    near = [found[j] for j in (i - 1, i) if 0 <= j < len(found)]
+    return min(near, key=lambda o: abs(field.token_at(o.start) - at))

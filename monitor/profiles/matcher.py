@@ -136,6 +136,8 @@ class Matcher:
         return Evaluation(profile, doc, fields, found, self._term_leaf, self._or_index)
 
     def _scan(self, fields: dict[str, FoldedField]) -> dict[int, list[Occurrence]]:
+        """Each leaf's occurrences, field by field and by offset within a field (a leaf is
+        one pattern: the automaton reports its matches in order; evaluate's NEAR relies on it)."""
         found: dict[int, list[Occurrence]] = defaultdict(list)
         if self._automaton is None:
             return found

@@ -9,6 +9,10 @@
     /GFW-?\\d+/                          a regular expression (only where a profile allows)
 
 Precedence, tightest first: field scope, NEAR, NOT/-, AND (also implicit), OR.
+
+A query is bounded so that no profile can exhaust the parser, the matcher or the evaluation:
+at most MAX_DEPTH levels of parentheses and NOT, distances up to MAX_DISTANCE, at most
+MAX_PARTS parts in a NEAR chain or words in a ~n phrase (docs/profiles.md, "Limits").
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ from monitor.profiles.nodes import (
     TextField,
 )
 from monitor.profiles.normalize import fold_term
+
+# Far beyond what a person writes, far below what recursion over the tree can take (Python's
+# limit is 1000 frames: each level costs a few, in the transformer and in the evaluation).
+MAX_DEPTH = 32  # levels of parentheses and NOT/- (each counts one)
+MAX_DISTANCE = 1000  # NEAR/n and ~n: more words than most articles hold; beyond, use AND
+CARET_WIDTH = 100  # characters of a long query line shown around an error's column
+MAX_PARTS = 16  # parts of a NEAR chain, words of a ~n phrase: each part is work per article
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -110,9 +121,16 @@ class QueryError(Exception):
         return f"{self.message} (line {self.line}, column {self.column} of the query)"
 
     def caret(self) -> str:
-        """The offending query line with a caret under the column."""
+        """The offending query line with a caret under the column (a long line: the
+        CARET_WIDTH characters around it, so a 10,000-term query gives a short message)."""
         text = self.query.splitlines()[self.line - 1] if self.query.strip() else ""
-        return f"    {text}\n    {' ' * (self.column - 1)}^"
+        at = self.column - 1
+        if len(text) > CARET_WIDTH:
+            start = max(0, min(at - CARET_WIDTH // 2, len(text) - CARET_WIDTH))
+            cut = text[start : start + CARET_WIDTH]
+            text = ("…" if start else "") + cut + ("…" if start + CARET_WIDTH < len(text) else "")
+            at += (1 if start else 0) - start
+        return f"    {text}\n    {' ' * at}^"
 
 
 class _Build(Transformer[Token, Node]):
@@ -151,7 +169,27 @@ class _Build(Transformer[Token, Node]):
         words = text.split()
         if len(words) < 2:
             raise self._error("~n needs a phrase of two or more words", slop)
-        return Proximity(tuple(Term(w, source=w) for w in words), int(str(slop)[1:]), source)
+        if len(words) > MAX_PARTS:
+            raise self._error(
+                f"a ~n phrase has at most {MAX_PARTS} words (this one has {len(words)}); "
+                "join shorter ones with AND",
+                token,
+            )
+        distance = self._distance(str(slop)[1:], "~n", slop)
+        return Proximity(tuple(Term(w, source=w) for w in words), distance, source)
+
+    def _distance(self, digits: str, what: str, token: Token) -> int:
+        """The n of NEAR/n or ~n, refused above MAX_DISTANCE (before int(): a 5,000-digit
+        number is past what Python converts)."""
+        significant = digits.lstrip("0")
+        if len(significant) > len(str(MAX_DISTANCE)) or int(significant or "0") > MAX_DISTANCE:
+            shown = digits if len(digits) <= 12 else f"a {len(digits)}-digit number"
+            raise self._error(
+                f"{what}: the distance is at most {MAX_DISTANCE} words, not {shown} "
+                "(for anywhere in the article, use AND)",
+                token,
+            )
+        return int(significant or "0")
 
     @v_args(inline=True)
     def regex(self, token: Token) -> Node:
@@ -191,7 +229,13 @@ class _Build(Transformer[Token, Node]):
     def near(self, items: list[Node | Token]) -> Node:
         parts = [i for i in items if not isinstance(i, Token)]
         ops = [i for i in items if isinstance(i, Token)]
-        distances = {int(str(op).split("/")[1]) for op in ops}
+        if len(parts) > MAX_PARTS:
+            raise self._error(
+                f"a NEAR chain joins at most {MAX_PARTS} parts (this one has {len(parts)}); "
+                "join shorter chains with AND",
+                ops[MAX_PARTS - 1],
+            )
+        distances = {self._distance(str(op).split("/")[1], "NEAR/n", op) for op in ops}
         if len(distances) > 1:
             raise self._error("a chain of NEAR/n needs one distance; use parentheses", ops[1])
         for part, op in zip(parts, [ops[0], *ops], strict=True):
@@ -289,6 +333,7 @@ def parse_query(
         raise QueryError("the query is empty", 1, 1, query)
     try:
         tree = _parser().parse(query)
+        _check_depth(query)
         node = _Build(query, concepts or {}, allow_regex).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
@@ -302,6 +347,33 @@ def parse_query(
     if isinstance(node, Not) or only_not:
         raise QueryError("a query needs something to match, not only exclusions", 1, 1, query)
     return node
+
+
+_OPERANDS = frozenset({"TERM", "PHRASE", "REGEX", "CONCEPT"})
+
+
+def _check_depth(query: str) -> None:
+    """Refuse more than MAX_DEPTH levels of parentheses and NOT/-, where the first token
+    goes past it. Done on the tokens, without recursion: the tree of 10,000 chained NOTs is
+    what must never be built."""
+    pending = [0]  # per open parenthesis: the NOT/- waiting for their operand
+    for token in _parser().lex(query):
+        if token.type in ("NOT", "MINUS"):
+            pending[-1] += 1
+        elif token.type == "LPAR":
+            pending.append(0)
+        elif token.type == "RPAR" or token.type in _OPERANDS:
+            if token.type == "RPAR" and len(pending) > 1:
+                pending.pop()
+            pending[-1] = 0  # an operand (or a closed group) ends the NOTs before it
+        if len(pending) - 1 + sum(pending) > MAX_DEPTH:
+            raise QueryError(
+                f"the query nests too deeply: at most {MAX_DEPTH} levels of parentheses and "
+                "NOT (each counts one); write it flatter",
+                token.line or 1,
+                token.column or 1,
+                query,
+            )
 
 
 @dataclass(frozen=True)
