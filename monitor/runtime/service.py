@@ -369,11 +369,9 @@ class Service:
             self._registered = False
 
     def self_check(self) -> None:
-        """The health job: a heartbeat for `monitor status`, a warning while this instance's
-        cycles are stale, and old rows of instances long gone forgotten."""
+        """The health job: a warning while this instance's cycles are stale, and old rows of
+        instances long gone forgotten (the heartbeat has a thread of its own: beat)."""
         now = self.clock()
-        if self._registered:
-            instances.heartbeat(self.engine, self.instance_id, now)
         instances.forget(self.engine, now - INSTANCE_GONE)
         healthy, state = self.health()
         if not healthy:
