@@ -19,10 +19,10 @@ from monitor.cli.common import (
     print_json,
     settings,
 )
+from monitor.runtime.takeover import silent_after
 from monitor.store import instances, retention, stats
 from monitor.store.instances import InstanceInfo
 
-MIN_SILENCE = timedelta(minutes=2)  # alive: a heartbeat at least this recent (or 3 ticks)
 _CYCLE_FIGURES = (
     "duration_ms",
     "feeds_polled",
@@ -48,7 +48,7 @@ def status(
     loaded = settings(ctx)
     db = engine(loaded)
     now = datetime.now(UTC)
-    silence = max(timedelta(seconds=3 * loaded.tick), MIN_SILENCE)  # a heartbeat every tick
+    silence = silent_after(loaded.tick)  # alive until its claims would be taken over
     try:
         rows = instances.instances(db)
         last = instances.last_cycle(db)
@@ -82,7 +82,7 @@ def _instance(info: InstanceInfo, now: datetime, silence: timedelta) -> dict[str
     elif instances.is_alive(info, now, silence):
         state = "alive"
     else:
-        state = "silent"  # killed, or its machine lost: its leases expire by themselves
+        state = "silent"  # killed, or its machine lost: its claims are taken over
     return {
         "id": info.id,
         "host": info.host,

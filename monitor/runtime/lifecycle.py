@@ -28,6 +28,7 @@ from monitor.ingest.pool import WorkerPool
 from monitor.models import PollResult
 from monitor.runtime.httpserver import WebServer
 from monitor.runtime.service import CycleReport, Service
+from monitor.runtime.takeover import Heartbeat, heartbeat_every
 from monitor.store.instancelock import InstanceLock
 
 log = logging.getLogger("monitor.service")
@@ -51,7 +52,10 @@ async def run_once(
     try:
         async with _running(service, loop, on_signal) as (fetcher, pool):
             with _watching(progress) as watch:
-                return await service.cycle(fetcher, pool, everything=everything, watch=watch)
+                report = await service.cycle(fetcher, pool, everything=everything, watch=watch)
+            for line in report.skipped:
+                log.info("%s", line)
+            return report
     except asyncio.CancelledError:
         if not service.stopping.is_set():
             raise
@@ -232,18 +236,29 @@ def _watching(progress: ShowProgress | None) -> Iterator[_PollCounter | None]:
 async def _running(
     service: Service, loop: asyncio.AbstractEventLoop, on_signal: Callable[[int], None]
 ) -> AsyncIterator[tuple[Fetcher, WorkerPool]]:
-    """What both ways of running hold: the instance lock, the signal handlers, the instance's
-    registration (ended however the block ends), the fetcher and the extraction workers."""
-    with InstanceLock(service.engine), _signals(loop, on_signal):
+    """What both ways of running hold: the instance lock (on a SQLite file, what it finds
+    claimed is released: its holder died), the signal handlers, the instance's registration
+    (ended however the block ends) and its heartbeat, the fetcher and the extraction
+    workers."""
+    with InstanceLock(service.engine) as lock, _signals(loop, on_signal):
+        if lock.path is not None:
+            await asyncio.to_thread(service.release_stale_claims)
         await asyncio.to_thread(service.register)
         try:
             async with (
+                _heartbeat(service),
                 Fetcher(service.settings.fetch) as fetcher,
                 WorkerPool(service.settings.extract) as pool,
             ):
                 yield fetcher, pool
         finally:
             await asyncio.shield(asyncio.to_thread(service.unregister))
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat(service: Service) -> AsyncIterator[None]:
+    with Heartbeat(service.beat, heartbeat_every(service.settings.tick)):
+        yield
 
 
 def _stop_on_signal(

@@ -40,7 +40,8 @@ from monitor.pipeline.ports import Fetch, WorkerJobs
 from monitor.profiles.matcher import Matcher
 from monitor.runtime.configset import Loaded, config_signature, load_config
 from monitor.runtime.metrics import Metrics
-from monitor.store import feeds, instances, retention
+from monitor.runtime.takeover import log_taken_over, silent_after, skipped_lines
+from monitor.store import claims, feeds, instances, retention
 from monitor.store.gateway import Database
 
 log = logging.getLogger("monitor.service")
@@ -63,6 +64,8 @@ class CycleReport:
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     duration_ms: int = 0
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # StageTimes.as_dict()
+    feeds_skipped: int = 0  # due, but claimed by another instance at the cycle's start
+    skipped: tuple[str, ...] = ()  # who holds them, and why they were left (takeover)
 
 
 class Service:
@@ -172,6 +175,10 @@ class Service:
         started = time.monotonic()
         now = self.clock()
         await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
+        await asyncio.to_thread(self.take_over)
+        held = await asyncio.to_thread(
+            claims.held_elsewhere, self.engine, now, self.db.holder, everything=everything
+        )
         if watch is not None:
             due = await asyncio.to_thread(feeds.count_due, self.engine, now, everything=everything)
             watch.due(due)
@@ -201,12 +208,15 @@ class Service:
             delivery=delivery,
             duration_ms=int((time.monotonic() - started) * 1000),
             stages=ctx.times.as_dict(),
+            feeds_skipped=sum(h.feeds for h in held),
+            skipped=tuple(skipped_lines(held, now, silent_after(self.settings.tick))),
         )
         log.info(
-            "cycle feeds_polled=%d feeds_failed=%d entries_new=%d hits=%d alerts_created=%d "
-            "alerts_sent=%d alerts_retrying=%d alerts_failed=%d alerts_throttled_s=%.0f "
-            "duration_ms=%d",
+            "cycle feeds_polled=%d feeds_skipped=%d feeds_failed=%d entries_new=%d hits=%d "
+            "alerts_created=%d alerts_sent=%d alerts_retrying=%d alerts_failed=%d "
+            "alerts_throttled_s=%.0f duration_ms=%d",
             report.feeds_polled,
+            report.feeds_skipped,
             report.feeds_failed,
             report.entries_new,
             report.hits,
@@ -290,9 +300,37 @@ class Service:
         return queued
 
     async def deliver(self) -> DeliveryReport:
-        """Deliver what is due; one delivery pass at a time, so nothing is sent twice."""
+        """Deliver what is due (a silent instance's claims taken over first); one delivery
+        pass at a time, so nothing is sent twice."""
         async with self._delivery_lock:
+            await asyncio.to_thread(self.take_over)
             return await asyncio.to_thread(self.outbox.deliver)
+
+    def take_over(self) -> None:
+        """Void the claims of the instances silent for longer than takeover.silent_after (or
+        stopped): their feeds and deliveries are this instance's, or another's, to claim."""
+        now = self.clock()
+        silent = silent_after(self.settings.tick)
+        lease = timedelta(seconds=self.settings.lease)
+        taken = claims.take_over(self.engine, now, silent, self.db.holder, lease=lease)
+        log_taken_over(taken, now)
+
+    def release_stale_claims(self) -> None:
+        """On a SQLite file this instance holds the only lock: every claim found was left by
+        an instance that died holding it (kill -9, power loss); release them all now."""
+        found_feeds, found_deliveries = claims.release_all(self.engine, self.clock())
+        if found_feeds or found_deliveries:
+            log.warning(
+                "released %d feeds and %d deliveries left claimed by an instance that ended "
+                "without releasing them",
+                found_feeds,
+                found_deliveries,
+            )
+
+    def beat(self) -> None:
+        """This instance's heartbeat (monitor.runtime.takeover.Heartbeat calls it)."""
+        if self._registered:
+            instances.heartbeat(self.engine, self.instance_id, self.clock())
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """/healthz: healthy while this instance's last cycle ended (or, before the first,
@@ -321,6 +359,7 @@ class Service:
             version=_version(),
             now=self.clock(),
         )
+        self.db.holder = self.instance_id  # recorded with each claim
         self._registered = True
         instances.forget(self.engine, self.clock() - INSTANCE_GONE)  # run --once, from cron
 
@@ -330,11 +369,9 @@ class Service:
             self._registered = False
 
     def self_check(self) -> None:
-        """The health job: a heartbeat for `monitor status`, a warning while this instance's
-        cycles are stale, and old rows of instances long gone forgotten."""
+        """The health job: a warning while this instance's cycles are stale, and old rows of
+        instances long gone forgotten (the heartbeat has a thread of its own: beat)."""
         now = self.clock()
-        if self._registered:
-            instances.heartbeat(self.engine, self.instance_id, now)
         instances.forget(self.engine, now - INSTANCE_GONE)
         healthy, state = self.health()
         if not healthy:

@@ -65,13 +65,15 @@ def claim_due(
     everything: bool = False,
     lease: timedelta,
     limit: int | None = None,
+    holder: str | None = None,
 ) -> list[DueFeed]:
     """Lease the feeds due for a poll (all enabled ones with `everything`), at most `limit`,
-    the longest overdue first.
+    the longest overdue first, for the instance `holder` (its id, recorded with the lease).
 
     On PostgreSQL rows already locked by another instance are skipped, so instances sharing
     a database take different feeds (`limit` keeps one from taking them all); a lease that is
-    not released (a crash) expires after `lease`, so no feed stays claimed forever.
+    not released (a crash) expires after `lease`, so no feed stays claimed forever, and
+    before that monitor.store.claims.take_over voids it once its holder falls silent.
     """
     query = select(FeedRow).where(*_due(now, everything=everything))
     query = query.order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
@@ -99,7 +101,7 @@ def claim_due(
             session.execute(
                 update(FeedRow)
                 .where(col(FeedRow.id).in_([feed.id for feed in claimed]))
-                .values(lease_until=now + lease)
+                .values(lease_until=now + lease, claimed_by=holder)
             )
         session.commit()
     return claimed
@@ -171,6 +173,7 @@ def _poll_values(record: PollRecord) -> tuple[dict[str, Any], tuple[str, ...]]:
         "status": "failing" if result.status == "error" else result.status,
         "next_poll_at": record.next_poll_at,
         "lease_until": None,
+        "claimed_by": None,
     }
     if result.failed:
         values.update(last_error=result.error, error_category=result.error_category)
@@ -214,7 +217,9 @@ def release_leases(engine: Engine, feed_ids: list[int]) -> None:
         return
     with Session(engine) as session:
         session.execute(
-            update(FeedRow).where(col(FeedRow.id).in_(feed_ids)).values(lease_until=None)
+            update(FeedRow)
+            .where(col(FeedRow.id).in_(feed_ids))
+            .values(lease_until=None, claimed_by=None)
         )
         session.commit()
 

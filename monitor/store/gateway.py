@@ -38,14 +38,17 @@ _TABLES: dict[Kind, type[AlertRow] | type[MessageRow]] = {
 class Database:
     """The calls of the pipeline and of the outbox, on one engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, holder: str | None = None) -> None:
         self.engine = engine
+        self.holder = holder  # the instance whose claims these are (recorded with each one)
 
     # -- feeds (a cycle's claims and results) ---------------------------------------------
     def claim_due(
         self, now: datetime, *, everything: bool, lease: timedelta, limit: int | None
     ) -> list[DueFeed]:
-        return feeds.claim_due(self.engine, now, everything=everything, lease=lease, limit=limit)
+        return feeds.claim_due(
+            self.engine, now, everything=everything, lease=lease, limit=limit, holder=self.holder
+        )
 
     def extend_leases(self, leases: dict[int, datetime], until: datetime) -> None:
         feeds.extend_leases(self.engine, leases, until)
@@ -107,12 +110,16 @@ class Database:
     def claim_alerts(
         self, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
     ) -> list[PendingAlert]:
-        return outbox.claim_alerts(self.engine, now, lease=lease, limit=limit, due_by=due_by)
+        return outbox.claim_alerts(
+            self.engine, now, lease=lease, limit=limit, due_by=due_by, holder=self.holder
+        )
 
     def claim_messages(
         self, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
     ) -> list[PendingMessage]:
-        return outbox.claim_messages(self.engine, now, lease=lease, limit=limit, due_by=due_by)
+        return outbox.claim_messages(
+            self.engine, now, lease=lease, limit=limit, due_by=due_by, holder=self.holder
+        )
 
     def release(self, kind: Kind, ids: list[int], until: datetime, now: datetime) -> None:
         outbox.release(self.engine, _TABLES[kind], ids, until, now)

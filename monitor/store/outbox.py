@@ -15,7 +15,13 @@ from monitor.store.tables import AlertRow, HitRow, MessageRow
 
 
 def claim_alerts(
-    engine: Engine, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
+    engine: Engine,
+    now: datetime,
+    *,
+    lease: timedelta,
+    limit: int,
+    due_by: datetime | None = None,
+    holder: str | None = None,
 ) -> list[PendingAlert]:
     """Claim the pending alerts whose next attempt is due (by `due_by`, else `now`), oldest
     first, for one instance; with them, the other due alerts of the same articles to the same
@@ -24,7 +30,8 @@ def claim_alerts(
     On PostgreSQL the rows are locked (rows another instance is claiming are skipped) and their
     next attempt moved to `now + lease`, in one transaction: other instances do not see them as
     due until the lease has passed. Recording the result (record_attempt, hold_alert) ends
-    the claim; an alert left unsent (a crash) is due again when the lease ends.
+    the claim; an alert left unsent (a crash) is due again when the lease ends, or before
+    once its `holder` (the claiming instance, recorded) falls silent (store.claims.take_over).
     """
     due = (
         hits_joined(AlertRow)
@@ -48,13 +55,19 @@ def claim_alerts(
             PendingAlert(alert.id or 0, alert.channel, alert.attempts, hit, also)
             for (alert, hit), also in zip(rows, outlets, strict=True)
         ]
-        lease_rows(session, AlertRow, [alert.id for alert in claimed], now + lease)
+        lease_rows(session, AlertRow, [alert.id for alert in claimed], now + lease, holder)
         session.commit()
     return claimed
 
 
 def claim_messages(
-    engine: Engine, now: datetime, *, lease: timedelta, limit: int, due_by: datetime | None = None
+    engine: Engine,
+    now: datetime,
+    *,
+    lease: timedelta,
+    limit: int,
+    due_by: datetime | None = None,
+    holder: str | None = None,
 ) -> list[PendingMessage]:
     """Claim the pending messages whose next attempt is due, oldest first, for one instance:
     like claim_alerts (locked, skipped by other instances, leased)."""
@@ -84,21 +97,30 @@ def claim_messages(
             )
             for row in session.exec(due)
         ]
-        lease_rows(session, MessageRow, [message.id for message in claimed], now + lease)
+        lease_rows(session, MessageRow, [message.id for message in claimed], now + lease, holder)
         session.commit()
     return claimed
 
 
 def lease_rows(
-    session: Session, table: type[AlertRow] | type[MessageRow], ids: list[int], until: datetime
+    session: Session,
+    table: type[AlertRow] | type[MessageRow],
+    ids: list[int],
+    until: datetime,
+    holder: str | None = None,
 ) -> None:
-    """Move claimed rows' next attempt to `until`, where another instance could take them.
+    """Move claimed rows' next attempt to `until`, where another instance could take them,
+    naming the instance that holds them (`holder`).
 
     SQLite serves one instance (it is locked to it): there nothing else takes a row, so it is
     left due, and after a crash the restarted instance sends at once what was not sent.
     """
     if ids and session.get_bind().dialect.name != "sqlite":
-        session.execute(update(table).where(col(table.id).in_(ids)).values(next_attempt_at=until))
+        session.execute(
+            update(table)
+            .where(col(table.id).in_(ids))
+            .values(next_attempt_at=until, claimed_by=holder)
+        )
 
 
 def release(
@@ -120,7 +142,7 @@ def release(
                 col(table.status) == "pending",
                 col(table.next_attempt_at) == until,
             )
-            .values(next_attempt_at=now)
+            .values(next_attempt_at=now, claimed_by=None)
         )
         session.commit()
 
@@ -136,7 +158,7 @@ def hold_alert(
     """Postpone an alert without counting an attempt: to `until` (quiet hours), or, with
     `digest`, into that digest due at `until` (debounce); inside `session` when given (the
     caller commits)."""
-    values: dict[str, object] = {"next_attempt_at": until}
+    values: dict[str, object] = {"next_attempt_at": until, "claimed_by": None}
     if digest is not None:
         values.update(status="queued", digest=digest)
     statement = (
@@ -185,7 +207,7 @@ def record_attempt(
     attempt=False). A row no longer pending is left as it is."""
     # Core: the ORM's bulk-update machinery cost more than the UPDATE itself
     rows = table.__table__  # type: ignore[union-attr]
-    values: dict[str, object] = {}
+    values: dict[str, object] = {"claimed_by": None}  # a result ends the claim
     if attempt:
         values["attempts"] = rows.c.attempts + 1
     if sent_at is not None:

@@ -55,6 +55,8 @@ class FeedRow(SQLModel, table=True):
     silent_notice_at: datetime | None = None
     # the feed a configured web page links to (migration 0005); polled instead of the page
     discovered_url: str | None = Field(default=None, sa_column=Column(String(URL_LENGTH)))
+    # the instance holding the lease (migration 0010): a silent one's claims are taken over
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64), index=True))
 
 
 class ArticleRow(SQLModel, table=True):
@@ -167,6 +169,7 @@ class AlertRow(SQLModel, table=True):
     message_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("message.id"), index=True)
     )
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))  # migration 0010
 
 
 class MessageRow(SQLModel, table=True):
@@ -195,6 +198,7 @@ class MessageRow(SQLModel, table=True):
     created_at: datetime
     next_attempt_at: datetime
     sent_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))  # migration 0010
 
 
 class InstanceRow(SQLModel, table=True):
