@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
@@ -39,7 +40,7 @@ from monitor.store.instancelock import InstanceLock
 from monitor.store.tables import FeedRow
 from monitor.web.app import create_app
 from tests.conftest import REPO, open_database, wait_until
-from tests.loopback import SlowFeeds, serving
+from tests.loopback import SlowFeeds, json_webhook, serving
 from tests.newsroom import serve_newsroom
 from tests.test_cli import monitor
 
@@ -324,6 +325,7 @@ def _start_service(
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     feeds_yaml = "feeds:\n" + "".join(f"  - url: {url}\n" for url in feed_urls)
+    feeds_yaml = feeds_yaml if feed_urls else "feeds: []\n"
     (config_dir / "feeds.yaml").write_text(feeds_yaml)
     (config_dir / "monitor.yaml").write_text(
         "tick: 1s\nshutdown_timeout: 2s\nfetch:\n  per_host: 8\nextract:\n  workers: 1\n"
@@ -524,3 +526,40 @@ def test_status_shows_instances_the_last_cycle_feeds_backlog_and_size(
     assert "feeds: 1 ok; failing: 0" in table and "outbox backlog: 0" in table
     assert f"database: {engine.dialect.name}, " in table
     engine.dispose()
+
+
+def test_sigterm_exits_within_the_bound_while_a_throttled_channel_waits(
+    tmp_path: Path, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    """A channel with `throttle: 600` holds its second message for ten minutes; SIGTERM
+    still ends the process within shutdown_timeout (2 s) and a margin, and the message it
+    did not send is sent by the next run."""
+    hook, received = json_webhook(httpserver)
+    (config_dir / "alerts.yaml").write_text(
+        f"channels:\n  - url: {hook}\n    name: ops\n    throttle: 600\n"
+    )
+    settings, engine = open_database(config_dir, f"sqlite:///{tmp_path / 'data' / 'monitor.db'}")
+    seeding = Service(config_dir, settings, engine)
+    for n in (1, 2):
+        seeding.outbox.notify_system("config", f"test:{n}", f"Notice {n}", "body")
+    engine.dispose()
+    process = _start_service(tmp_path, config_dir, [])
+    try:
+        wait_until(lambda: len(received) == 1, 60, "the first notice to be sent")
+        time.sleep(1)  # the delivery thread is now in Apprise's ten-minute wait
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert process.wait(timeout=60) == 0
+        assert time.monotonic() - signalled < 2 + lifecycle.CANCEL_SECONDS + 3
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = (tmp_path / "service.log").read_text()
+    assert "monitor stopped" in log and "Traceback" not in log
+    assert len(received) == 1
+    again = _start_service(tmp_path, config_dir, [], "--once")
+    assert again.wait(timeout=60) == 0, (tmp_path / "service.log").read_text()
+    assert sorted(payload["title"] for payload in received) == [
+        "[monitor] Notice 1",
+        "[monitor] Notice 2",
+    ]

@@ -88,6 +88,7 @@ class Service:
         self.instance_id = uuid.uuid4().hex
         self.metrics = Metrics(engine)
         self.stopping = asyncio.Event()  # set by a signal: claim no more work
+        self.stop_requested_at: float | None = None  # time.monotonic() of that signal
         self.last_cycle_end: datetime | None = None
         self.cycles = 0
         self._registered = False
