@@ -11,6 +11,8 @@ MonitorError
  │                         policy, or the URL is not http(s)              bad_scheme
  ├── FeedParseError        a feed document yielded no entries and a fatal parse error
  ├── ExtractError          an article page could not be turned into text
+ │    └── ExtractorUnavailable  the worker processes cannot load the extractor (a missing
+ │                         package): refused at start, a notice and entry text later
  ├── StoreError            the database could not be reached or migrated
  └── DeliveryError         an alert channel did not accept a message
 """
@@ -136,6 +138,15 @@ class FeedParseError(MonitorError):
 
 class ExtractError(MonitorError):
     """An article page could not be turned into text."""
+
+
+class ExtractorUnavailable(ExtractError):
+    """The worker processes cannot import the extractor (a package missing or broken): no
+    page can be extracted until it is installed; `missing` names the package."""
+
+    def __init__(self, message: str, missing: str) -> None:
+        self.missing = missing
+        super().__init__(message)
 
 
 class StoreError(MonitorError):

@@ -92,6 +92,7 @@ class Service:
         self.last_cycle_end: datetime | None = None
         self.cycles = 0
         self._registered = False
+        self._extraction_told = False  # the notice that the extractor cannot load was sent
         self._signature = config_signature(config_dir)
         self._apply(load_config(config_dir))
 
@@ -189,6 +190,7 @@ class Service:
             pages=asyncio.Semaphore(in_flight),
         )
         reports = await poll_due(ctx, everything=everything, stopping=self.stopping, watch=watch)
+        await asyncio.to_thread(self._extraction_notice, ctx.extract_problem, ctx.pages_extracted)
         await asyncio.to_thread(self.feed_notices)
         await asyncio.to_thread(self.spike_notices)
         with ctx.times.stage("deliver"):
@@ -256,6 +258,23 @@ class Service:
             await asyncio.to_thread(
                 instances.record_cycle, self.engine, self.instance_id, ended, summary
             )
+
+    def _extraction_notice(self, problem: str | None, extracted: int) -> None:
+        """A notice to the system channels when the extractor stops loading (once, until a
+        page is extracted again): meanwhile entries are matched on their own text."""
+        if problem is not None and not self._extraction_told:
+            self._extraction_told = True
+            now = self.clock()
+            self.outbox.notify_system(
+                "extract",
+                f"extract:{now.isoformat()}",
+                "Article extraction unavailable",
+                f"{problem}.\n\nEntries are matched on their own title and summary until it "
+                "is installed in the service's Python environment (a page is tried again "
+                "every minute).",
+            )
+        elif problem is None and extracted:
+            self._extraction_told = False
 
     def feed_notices(self) -> int:
         """Queue notices for the system channels about feeds failing, gone, recovered or
