@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
@@ -39,7 +40,14 @@ from monitor.store.engine import open_engine, upgrade
 from monitor.store.instancelock import InstanceLock
 from monitor.store.tables import FeedRow
 from monitor.web.app import create_app
-from tests.conftest import REPO, open_database, wait_until
+from tests.conftest import (
+    PG_ADMIN_DSN,
+    REPO,
+    Clock,
+    RecordingSender,
+    open_database,
+    wait_until,
+)
 from tests.loopback import SlowFeeds, json_webhook, serving
 from tests.newsroom import serve_newsroom
 from tests.test_cli import monitor
@@ -563,3 +571,94 @@ def test_sigterm_exits_within_the_bound_while_a_throttled_channel_waits(
         "[monitor] Notice 1",
         "[monitor] Notice 2",
     ]
+
+
+# --- the database lost while running ------------------------------------------------------
+
+
+def test_a_lost_database_is_one_line_a_failed_poll_and_503_until_it_is_back(
+    tmp_path: Path, config_dir: Path, postgres_url: str
+) -> None:
+    """PostgreSQL refuses the instance's database mid-poll, for several ticks: one line when
+    it goes, the poll counted as failed, no traceback per tick, /healthz 503; one line with
+    its length when it is back, and /healthz 200 again."""
+    name = postgres_url.rsplit("/", 1)[1]
+    log = tmp_path / "service.log"
+
+    def admin(sql: str) -> None:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(sql)
+
+    with serving(SlowFeeds(delay=4)) as slow:
+        process = _start_service(
+            tmp_path, config_dir, [f"{slow.base}/feed.xml"],
+            env={"MONITOR_DATABASE_URL": postgres_url},
+        )  # fmt: skip
+        try:
+            port = _serving_port(log, process)
+            wait_until(lambda: len(slow.started) == 1, 60, "the poll to reach the server")
+            admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )
+            try:
+                wait_until(
+                    lambda: log.read_text().count("database=unavailable") >= 4,
+                    60,
+                    "four cycles during the outage",
+                )
+                status, body = _get(port, "/healthz")
+                assert status == 503, body
+                assert json.loads(body)["status"] == "database unavailable"
+            finally:
+                admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            wait_until(lambda: "database reachable again" in log.read_text(), 30, "recovery")
+            assert _get(port, "/healthz")[0] == 200
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert text.count(f"database unavailable (PostgreSQL 127.0.0.1:5432/{name}): ") == 1
+    assert re.search(r"database reachable again \(PostgreSQL [^)]+\) after \d+ s", text)
+    # the poll whose result could not be written counts as failed
+    assert "cycle feeds_polled=1 feeds_failed=1 " in text
+    during = text.split("database unavailable (")[1].split("database reachable again")[0]
+    others = [line for line in during.splitlines()[1:-1] if "cycle feeds_polled=" not in line]
+    assert len(others) <= 2, others  # the poll's line, at most one more (the HTTP access)
+
+
+def test_an_outage_past_the_bound_is_sent_at_once_and_its_end_through_the_outbox(
+    config_dir: Path, postgres_url: str
+) -> None:
+    (config_dir / "alerts.yaml").write_text("channels:\n  - url: json://127.0.0.1:1/ops\n")
+    settings, engine = open_database(config_dir, postgres_url)
+    clock = Clock(NOW)
+    sender = RecordingSender()
+    service = Service(config_dir, settings, engine, clock=clock, sender=sender)
+    service.register()
+    name = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        try:
+            service.self_check()
+            assert service.health()[0] is False and not sender.sent  # not yet past the bound
+            clock.advance(minutes=6)
+            service.self_check()
+            service.self_check()
+            status = service.health()[1]
+            assert status["status"] == "database unavailable" and status["database_error"]
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert sender.titles == ["[monitor] Database unavailable"]  # sent once, past the outbox
+    assert "unavailable for 6 min 0 s" in sender.sent[0][1].body
+    service.self_check()  # the heartbeat is written again: the outage is over
+    assert service.health()[0] is True
+    service.outbox.deliver()
+    assert sender.titles[1:] == ["[monitor] Database reachable again"]
+    engine.dispose()

@@ -219,6 +219,24 @@ class Outbox:
             log.warning("system notice: %s\n%s", title, body)
         return added
 
+    def send_now(self, kind: str, title: str, body: str) -> int:
+        """A system notice sent at once to the system channels, past the outbox (for when
+        the database is what fails): not recorded, so not retried. Channels it reached."""
+        notice = Notice(title, body, kind, ref=kind)
+        reached = 0
+        for key in self.system:
+            channel = self._channel(key)
+            if channel is None:
+                continue
+            try:
+                fmt = self.sender.format_for(channel)
+                self.sender.send(channel, self.templates.notice(notice, fmt))
+                reached += 1
+            except DeliveryError as exc:
+                log.error("notice %r not sent to %s: %s", title, key, exc)
+        log.warning("system notice: %s\n%s", title, body)
+        return reached
+
     # -- instant alerts ------------------------------------------------------------------
     def _deliver_alerts(self, alerts: list[PendingAlert]) -> None:
         """One message about one article to one channel, naming every profile it matched

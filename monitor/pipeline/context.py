@@ -40,6 +40,7 @@ class PollContext:
     # the extractor could not load this cycle (ExtractorUnavailable's message), and how many
     # pages it extracted: what the service's notice about extraction goes by
     extract_problem: str | None = None
+    database_fault: Exception | None = None  # the first "database unavailable" of the cycle
     pages_extracted: int = 0
 
     def __post_init__(self) -> None:

@@ -86,8 +86,9 @@ async def run_forever(
                 if not service.stopping.is_set():
                     raise
                 # cancelled by _drain: it has released what it held; nothing to report
-            except Exception:
-                log.exception("scheduled job failed; it runs again at its next time")
+            except Exception as exc:
+                if not service.database_fault(exc):  # an outage is said once, not per job
+                    log.exception("scheduled job failed; it runs again at its next time")
             finally:
                 running.discard(task)
 

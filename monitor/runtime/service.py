@@ -32,7 +32,7 @@ from monitor.config.settings import Settings
 from monitor.errors import ConfigError
 from monitor.ingest.pool import worker_count
 from monitor.logs import mask_secrets
-from monitor.models import Route
+from monitor.models import PollResult, Route
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.cycle import CycleWatch, poll_due
 from monitor.pipeline.health import notices
@@ -40,7 +40,8 @@ from monitor.pipeline.ports import Fetch, WorkerJobs
 from monitor.profiles.matcher import Matcher
 from monitor.runtime.configset import Loaded, config_signature, load_config
 from monitor.runtime.metrics import Metrics
-from monitor.store import feeds, instances, retention
+from monitor.runtime.outage import Outage
+from monitor.store import faults, feeds, instances, retention
 from monitor.store.gateway import Database
 
 log = logging.getLogger("monitor.service")
@@ -87,6 +88,7 @@ class Service:
         self._delivery_lock = asyncio.Lock()
         self.instance_id = uuid.uuid4().hex
         self.metrics = Metrics(engine)
+        self.outage = Outage(faults.where(engine), clock)
         self.stopping = asyncio.Event()  # set by a signal: claim no more work
         self.stop_requested_at: float | None = None  # time.monotonic() of that signal
         self.last_cycle_end: datetime | None = None
@@ -173,10 +175,6 @@ class Service:
         cancellation does."""
         started = time.monotonic()
         now = self.clock()
-        await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
-        if watch is not None:
-            due = await asyncio.to_thread(feeds.count_due, self.engine, now, everything=everything)
-            watch.due(due)
         in_flight = self.settings.fetch.concurrency + 2 * worker_count(self.settings.extract)
         ctx = PollContext(
             store=self.db,
@@ -189,15 +187,35 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
             pages=asyncio.Semaphore(in_flight),
         )
-        reports = await poll_due(ctx, everything=everything, stopping=self.stopping, watch=watch)
-        await asyncio.to_thread(self._extraction_notice, ctx.extract_problem, ctx.pages_extracted)
-        await asyncio.to_thread(self.feed_notices)
-        await asyncio.to_thread(self.spike_notices)
-        with ctx.times.stage("deliver"):
-            delivery = await self.deliver()
+        tally = _Tally(watch)  # the polls that ended, even if the cycle does not
+        delivery = DeliveryReport()
+        try:
+            await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
+            if watch is not None:
+                due = await asyncio.to_thread(
+                    feeds.count_due, self.engine, now, everything=everything
+                )
+                watch.due(due)
+            await poll_due(ctx, everything=everything, stopping=self.stopping, watch=tally)
+            if ctx.database_fault is not None:
+                raise ctx.database_fault
+            await asyncio.to_thread(
+                self._extraction_notice, ctx.extract_problem, ctx.pages_extracted
+            )
+            await asyncio.to_thread(self.feed_notices)
+            await asyncio.to_thread(self.spike_notices)
+            with ctx.times.stage("deliver"):
+                delivery = await self.deliver()
+        except Exception as exc:
+            if not self.database_fault(exc):
+                raise
+        reports = tally.reports
+        # a poll whose result could not be written failed, whatever its own line said
+        failed = {r.feed for r in reports if r.status == "error"}
+        failed |= {record.result.feed for record in ctx.recorder.lost}
         report = CycleReport(
             feeds_polled=len(reports),
-            feeds_failed=sum(r.status == "error" for r in reports),
+            feeds_failed=len(failed),
             entries_new=sum(r.entries_new for r in reports),
             hits=sum(r.hits for r in reports),
             alerts_created=sum(r.alerts for r in reports),
@@ -208,7 +226,7 @@ class Service:
         log.info(
             "cycle feeds_polled=%d feeds_failed=%d entries_new=%d hits=%d alerts_created=%d "
             "alerts_sent=%d alerts_retrying=%d alerts_failed=%d alerts_throttled_s=%.0f "
-            "duration_ms=%d",
+            "duration_ms=%d%s",
             report.feeds_polled,
             report.feeds_failed,
             report.entries_new,
@@ -219,9 +237,19 @@ class Service:
             delivery.failed,
             delivery.throttled,
             report.duration_ms,
+            " database=unavailable" if self.outage.down else "",
         )
         await self._cycle_done(report)
         return report
+
+    def database_fault(self, exc: BaseException) -> bool:
+        """Whether `exc` means the database is unreachable or unwritable; if so the outage
+        is noted (said once, when it starts) and the caller goes on without a traceback."""
+        error = faults.unavailable(exc)
+        if error is None:
+            return False
+        self.outage.met(error)
+        return True
 
     async def _cycle_done(self, report: CycleReport) -> None:
         """Remember the cycle for /healthz, /metrics and `monitor status`."""
@@ -243,7 +271,7 @@ class Service:
                 "failed": delivery.failed,
             },
         )
-        if self._registered:
+        if self._registered and not self.outage.down:
             summary = {
                 "duration_ms": report.duration_ms,
                 "feeds_polled": report.feeds_polled,
@@ -316,13 +344,16 @@ class Service:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """/healthz: healthy while this instance's last cycle ended (or, before the first,
-        it started) less than server.stale_after ago."""
+        it started) less than server.stale_after ago, and the database is reachable."""
         now = self.clock()
         since = self.last_cycle_end or self.started_at
         age = (now - since).total_seconds()
-        healthy = age <= self.settings.server.stale_after
+        fresh = age <= self.settings.server.stale_after
+        healthy = fresh and not self.outage.down
+        status = "database unavailable" if self.outage.down else "ok" if fresh else "stale"
         return healthy, {
-            "status": "ok" if healthy else "stale",
+            "status": status,
+            "database_error": self.outage.error,
             "instance": self.instance_id,
             "started_at": self.started_at.isoformat(),
             "cycles": self.cycles,
@@ -353,9 +384,31 @@ class Service:
         """The health job: a heartbeat for `monitor status`, a warning while this instance's
         cycles are stale, and old rows of instances long gone forgotten."""
         now = self.clock()
-        if self._registered:
-            instances.heartbeat(self.engine, self.instance_id, now)
-        instances.forget(self.engine, now - INSTANCE_GONE)
+        try:
+            if self._registered:
+                instances.heartbeat(self.engine, self.instance_id, now)
+            instances.forget(self.engine, now - INSTANCE_GONE)
+        except Exception as exc:
+            if not self.database_fault(exc):
+                raise
+            if self.outage.notice_due():
+                self.outbox.send_now(
+                    "database",
+                    "Database unavailable",
+                    f"The database ({self.outage.where}) has been unavailable for "
+                    f"{self.outage.lasted()}: {self.outage.error}\n\nNothing committed is "
+                    "lost; polling and delivery resume when it is back.",
+                )
+            return
+        lasted = self.outage.lasted()
+        if self.outage.cleared():
+            self.outbox.notify_system(
+                "database",
+                f"database:{now.isoformat()}",
+                "Database reachable again",
+                f"The database ({self.outage.where}) was unavailable for {lasted}; the "
+                "service has caught up.",
+            )
         healthy, state = self.health()
         if not healthy:
             log.warning(
@@ -379,6 +432,23 @@ class Service:
                 report.text_bytes,
             )
         return report
+
+
+class _Tally:
+    """A CycleWatch keeping every poll's result (and passing both calls on to `watch`)."""
+
+    def __init__(self, watch: CycleWatch | None) -> None:
+        self.watch = watch
+        self.reports: list[PollResult] = []
+
+    def due(self, feeds: int) -> None:
+        if self.watch is not None:
+            self.watch.due(feeds)
+
+    def polled(self, report: PollResult) -> None:
+        self.reports.append(report)
+        if self.watch is not None:
+            self.watch.polled(report)
 
 
 def _version() -> str:
