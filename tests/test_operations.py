@@ -25,6 +25,7 @@ import aiohttp
 import psycopg
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlalchemy import event
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -661,4 +662,39 @@ def test_an_outage_past_the_bound_is_sent_at_once_and_its_end_through_the_outbox
     assert service.health()[0] is True
     service.outbox.deliver()
     assert sender.titles[1:] == ["[monitor] Database reachable again"]
+    engine.dispose()
+
+
+def test_a_full_sqlite_disk_fails_the_poll_in_one_line_without_tracebacks(
+    sqlite_url: str,
+    config_dir: Path,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SQLite refusing to grow (SQLITE_FULL, as on a full disk): the feed's new entries
+    cannot be stored. The poll fails (`error_category=database`) and counts as failed, the
+    outage is one line, and no traceback is logged for it or its entries."""
+    site = serve_newsroom(httpserver)
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.en_feed}\n")
+    (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
+    settings, engine = open_database(config_dir, sqlite_url)
+    service = Service(config_dir, settings, engine)
+    feeds.sync_feeds(engine, service.loaded.feeds, datetime.now(UTC))
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+
+    @event.listens_for(engine, "connect")
+    def _full(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()  # every connection from now on has the cap
+    with caplog.at_level(logging.INFO):
+        report = asyncio.run(run_once(service))
+    assert (report.feeds_polled, report.feeds_failed, report.entries_new) == (1, 1, 0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum(line.startswith("database unavailable (SQLite ") for line in lines) == 1
+    assert any("database or disk is full" in line for line in lines)
+    assert any("error_category=database" in line for line in lines)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for an outage"
+    assert service.health()[1]["status"] == "database unavailable"
     engine.dispose()

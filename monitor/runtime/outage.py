@@ -26,13 +26,16 @@ class Outage:
         self.since: datetime | None = None  # when the current outage was first met
         self.error: str | None = None  # its latest error, in one line
         self.told = False  # the system channels were sent a notice about it
+        self._since_check = False  # a job other than the health check met it since the last
 
     @property
     def down(self) -> bool:
         return self.since is not None
 
-    def met(self, error: str) -> None:
-        """A job found the database unavailable: said once per outage."""
+    def met(self, error: str, *, check: bool = False) -> None:
+        """A job (`check`: the health job) found the database unavailable: said once per
+        outage."""
+        self._since_check = self._since_check or not check
         if self.since is None:
             self.since = self.clock()
             log.error(
@@ -53,9 +56,17 @@ class Outage:
     def lasted(self) -> str:
         return _duration(self.clock() - self.since) if self.since else "0 s"
 
+    def checked(self) -> bool:
+        """Called by the health job before its write: whether another job met the outage
+        since its previous call (then a write that succeeds does not end it yet: a full disk
+        may take a heartbeat's update and refuse an article)."""
+        failed, self._since_check = self._since_check, False
+        return failed
+
     def cleared(self) -> bool:
-        """A write succeeded: the outage, if any, is over (said with how long it lasted).
-        True when its notice had been sent, so its end should be too."""
+        """The health job's write succeeded and no job failed since its previous one: the
+        outage, if any, is over (said with how long it lasted). True when its notice had
+        been sent, so its end should be too."""
         if self.since is None:
             return False
         log.warning("database reachable again (%s) after %s", self.where, self.lasted())

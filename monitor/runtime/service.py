@@ -242,13 +242,13 @@ class Service:
         await self._cycle_done(report)
         return report
 
-    def database_fault(self, exc: BaseException) -> bool:
+    def database_fault(self, exc: BaseException, *, check: bool = False) -> bool:
         """Whether `exc` means the database is unreachable or unwritable; if so the outage
         is noted (said once, when it starts) and the caller goes on without a traceback."""
         error = faults.unavailable(exc)
         if error is None:
             return False
-        self.outage.met(error)
+        self.outage.met(error, check=check)
         return True
 
     async def _cycle_done(self, report: CycleReport) -> None:
@@ -384,12 +384,13 @@ class Service:
         """The health job: a heartbeat for `monitor status`, a warning while this instance's
         cycles are stale, and old rows of instances long gone forgotten."""
         now = self.clock()
+        others_failed = self.outage.checked()
         try:
             if self._registered:
                 instances.heartbeat(self.engine, self.instance_id, now)
             instances.forget(self.engine, now - INSTANCE_GONE)
         except Exception as exc:
-            if not self.database_fault(exc):
+            if not self.database_fault(exc, check=True):
                 raise
             if self.outage.notice_due():
                 self.outbox.send_now(
@@ -401,7 +402,7 @@ class Service:
                 )
             return
         lasted = self.outage.lasted()
-        if self.outage.cleared():
+        if not others_failed and self.outage.cleared():
             self.outbox.notify_system(
                 "database",
                 f"database:{now.isoformat()}",
@@ -410,7 +411,7 @@ class Service:
                 "service has caught up.",
             )
         healthy, state = self.health()
-        if not healthy:
+        if not healthy and not self.outage.down:  # down: said when it began
             log.warning(
                 "no cycle has ended for %ss (server.stale_after %gs): polling is stuck or "
                 "too slow for the feeds",
