@@ -86,6 +86,7 @@ class Service:
         self.started_at = clock()
         self._sender = sender or Notifier()
         self._delivery_lock = asyncio.Lock()
+        self._last_sent: dict[str, float] = {}  # Outbox.last_sent, kept across reloads
         self.instance_id = uuid.uuid4().hex
         self.metrics = Metrics(engine)
         self.outage = Outage(faults.where(engine), clock)
@@ -120,6 +121,7 @@ class Service:
             digest_channels=routing.digest_channels(loaded.profiles, loaded.alerts),
             lease=timedelta(seconds=self.settings.lease),
             stopping=self.stopping.is_set,  # a shutdown gives unsent claims back at once
+            last_sent=self._last_sent,
         )
 
     def routes(self, now: datetime) -> dict[str, list[Route]]:
