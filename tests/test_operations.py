@@ -655,11 +655,14 @@ def test_an_outage_past_the_bound_is_sent_at_once_and_its_end_through_the_outbox
             service.self_check()
             status = service.health()[1]
             assert status["status"] == "database unavailable" and status["database_error"]
+            service.unregister()  # a stop during the outage: no error, the stop goes on
         finally:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     assert sender.titles == ["[monitor] Database unavailable"]  # sent once, past the outbox
     assert "unavailable for 6 min 0 s" in sender.sent[0][1].body
-    service.self_check()  # the heartbeat is written again: the outage is over
+    service.self_check()  # a write succeeds, but the stop met the outage since the last check
+    assert service.health()[0] is False
+    service.self_check()  # a whole tick without a fault: the outage is over
     assert service.health()[0] is True
     service.outbox.deliver()
     assert sender.titles[1:] == ["[monitor] Database reachable again"]
@@ -747,3 +750,34 @@ def test_sigterm_exits_within_the_bound_while_a_send_hangs(
     with Session(engine) as session:
         assert [row.status for row in session.exec(select(MessageRow))] == ["pending"]
     engine.dispose()
+
+
+def test_run_once_meeting_a_lost_database_exits_1_in_one_line(
+    tmp_path: Path, config_dir: Path, postgres_url: str
+) -> None:
+    name = postgres_url.rsplit("/", 1)[1]
+    with serving(SlowFeeds(delay=3)) as slow:
+        process = _start_service(
+            tmp_path, config_dir, [f"{slow.base}/feed.xml"], "--once",
+            env={"MONITOR_DATABASE_URL": postgres_url},
+        )  # fmt: skip
+        try:
+            wait_until(lambda: len(slow.started) == 1, 60, "the poll to reach the server")
+            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+                try:
+                    assert process.wait(timeout=60) == 1
+                finally:
+                    admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        finally:
+            if process.poll() is None:
+                process.kill()
+    log = (tmp_path / "service.log").read_text()
+    assert "Traceback" not in log
+    assert log.count("database unavailable (PostgreSQL") == 2  # the log's line, the exit's
+    assert "cycle feeds_polled=1 feeds_failed=1 " in log
+    assert "what was committed is kept, run again when it is back" in log.splitlines()[-1]

@@ -378,9 +378,15 @@ class Service:
         instances.forget(self.engine, self.clock() - INSTANCE_GONE)  # run --once, from cron
 
     def unregister(self) -> None:
+        """Mark the instance stopped; with the database down it stays "alive" in the table
+        (shown as silent, then forgotten) and the stop goes on."""
         if self._registered:
-            instances.stop(self.engine, self.instance_id, self.clock())
             self._registered = False
+            try:
+                instances.stop(self.engine, self.instance_id, self.clock())
+            except Exception as exc:
+                if not self.database_fault(exc):
+                    raise
 
     def self_check(self) -> None:
         """The health job: a heartbeat for `monitor status`, a warning while this instance's
