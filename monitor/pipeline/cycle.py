@@ -29,6 +29,24 @@ class CycleWatch(Protocol):
         """One feed's poll ended (whatever its outcome)."""
 
 
+class Tally:
+    """A CycleWatch keeping every poll's result (and passing both calls on to `watch`): the
+    polls that ended, even when the cycle does not."""
+
+    def __init__(self, watch: CycleWatch | None) -> None:
+        self.watch = watch
+        self.reports: list[PollResult] = []
+
+    def due(self, feeds: int) -> None:
+        if self.watch is not None:
+            self.watch.due(feeds)
+
+    def polled(self, report: PollResult) -> None:
+        self.reports.append(report)
+        if self.watch is not None:
+            self.watch.polled(report)
+
+
 async def poll_due(
     ctx: PollContext, *, everything: bool, stopping: asyncio.Event, watch: CycleWatch | None
 ) -> list[PollResult]:

@@ -87,7 +87,7 @@ async def run_forever(
                     raise
                 # cancelled by _drain: it has released what it held; nothing to report
             except Exception as exc:
-                if not service.database_fault(exc):  # an outage is said once, not per job
+                if not service.outage.fault(exc):  # an outage is said once, not per job
                     log.exception("scheduled job failed; it runs again at its next time")
             finally:
                 running.discard(task)

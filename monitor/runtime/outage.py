@@ -1,13 +1,19 @@
-"""The database being unreachable or unwritable (a lost PostgreSQL server, a full disk), as
-one fault of the instance: one log line when it starts, one when it ends with how long it
-lasted, a notice to the system channels if it lasts beyond a bound, and /healthz 503 while
-it lasts. Every job meets it; the health job's heartbeat (a write) says when it is over."""
+"""Outages of what an instance needs, each told as one fault rather than per job or page.
+
+The database (a lost PostgreSQL server, a full disk): one log line when it starts, one when
+it ends with how long it lasted, a notice to the system channels if it lasts beyond
+NOTICE_AFTER, /healthz 503 while it lasts. Every job meets it; the health job's write says
+when it is over. The extractor (the worker processes cannot import it): one notice until a
+page is extracted again."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+
+from monitor.alerts.outbox import Outbox
+from monitor.store import faults
 
 log = logging.getLogger("monitor.service")
 
@@ -32,9 +38,13 @@ class Outage:
     def down(self) -> bool:
         return self.since is not None
 
-    def met(self, error: str, *, check: bool = False) -> None:
-        """A job (`check`: the health job) found the database unavailable: said once per
-        outage."""
+    def fault(self, exc: BaseException, *, check: bool = False) -> bool:
+        """Whether `exc` means the database is unreachable or unwritable; if so the outage
+        is noted (said once, when it starts; `check`: met by the health job) and the caller
+        goes on without a traceback."""
+        error = faults.unavailable(exc)
+        if error is None:
+            return False
         self._since_check = self._since_check or not check
         if self.since is None:
             self.since = self.clock()
@@ -45,33 +55,69 @@ class Outage:
                 error,
             )
         self.error = error
-
-    def notice_due(self) -> bool:
-        """True once per outage, when it has lasted notice_after: time to tell the channels."""
-        if self.since is None or self.told or self.clock() - self.since < self.notice_after:
-            return False
-        self.told = True
         return True
 
-    def lasted(self) -> str:
+    def probe(self, write: Callable[[], None], outbox: Outbox) -> None:
+        """The health job's write: while it fails, the notice once the outage is long; once
+        it succeeds after a whole tick in which no other job met the outage (a full disk may
+        take a heartbeat's update and refuse an article), the outage is over."""
+        others_failed, self._since_check = self._since_check, False
+        try:
+            write()
+        except Exception as exc:
+            if not self.fault(exc, check=True):
+                raise
+            if not self.told and self.clock() - (self.since or self.clock()) >= self.notice_after:
+                self.told = True
+                outbox.send_now(
+                    "database",
+                    "Database unavailable",
+                    f"The database ({self.where}) has been unavailable for {self._lasted()}: "
+                    f"{self.error}\n\nNothing committed is lost; polling and delivery resume "
+                    "when it is back.",
+                )
+            return
+        if others_failed or self.since is None:
+            return
+        lasted = self._lasted()
+        log.warning("database reachable again (%s) after %s", self.where, lasted)
+        if self.told:
+            outbox.notify_system(
+                "database",
+                f"database:{self.clock().isoformat()}",
+                "Database reachable again",
+                f"The database ({self.where}) was unavailable for {lasted}; the service has "
+                "caught up.",
+            )
+        self.since, self.error, self.told = None, None, False
+
+    def _lasted(self) -> str:
         return _duration(self.clock() - self.since) if self.since else "0 s"
 
-    def checked(self) -> bool:
-        """Called by the health job before its write: whether another job met the outage
-        since its previous call (then a write that succeeds does not end it yet: a full disk
-        may take a heartbeat's update and refuse an article)."""
-        failed, self._since_check = self._since_check, False
-        return failed
 
-    def cleared(self) -> bool:
-        """The health job's write succeeded and no job failed since its previous one: the
-        outage, if any, is over (said with how long it lasted). True when its notice had
-        been sent, so its end should be too."""
-        if self.since is None:
-            return False
-        log.warning("database reachable again (%s) after %s", self.where, self.lasted())
-        told, self.since, self.error, self.told = self.told, None, None, False
-        return told
+class ExtractorOutage:
+    """The extractor that the worker processes cannot import: told once, until a page is
+    extracted again."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.told = False
+
+    def cycle_ended(self, problem: str | None, extracted: int, outbox: Outbox) -> None:
+        """After a cycle: `problem` is the last ExtractorUnavailable it met, `extracted` the
+        pages it extracted."""
+        if problem is not None and not self.told:
+            self.told = True
+            outbox.notify_system(
+                "extract",
+                f"extract:{self.clock().isoformat()}",
+                "Article extraction unavailable",
+                f"{problem}.\n\nEntries are matched on their own title and summary until it "
+                "is installed in the service's Python environment (a page is tried again "
+                "every minute).",
+            )
+        elif problem is None and extracted:
+            self.told = False
 
 
 def _duration(delta: timedelta) -> str:

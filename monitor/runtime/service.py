@@ -32,15 +32,15 @@ from monitor.config.settings import Settings
 from monitor.errors import ConfigError
 from monitor.ingest.pool import worker_count
 from monitor.logs import mask_secrets
-from monitor.models import PollResult, Route
+from monitor.models import Route
 from monitor.pipeline.context import PollContext
-from monitor.pipeline.cycle import CycleWatch, poll_due
+from monitor.pipeline.cycle import CycleWatch, Tally, poll_due
 from monitor.pipeline.health import notices
 from monitor.pipeline.ports import Fetch, WorkerJobs
 from monitor.profiles.matcher import Matcher
 from monitor.runtime.configset import Loaded, config_signature, load_config
 from monitor.runtime.metrics import Metrics
-from monitor.runtime.outage import Outage
+from monitor.runtime.outage import ExtractorOutage, Outage
 from monitor.store import faults, feeds, instances, retention
 from monitor.store.gateway import Database
 
@@ -89,13 +89,13 @@ class Service:
         self._last_sent: dict[str, float] = {}  # Outbox.last_sent, kept across reloads
         self.instance_id = uuid.uuid4().hex
         self.metrics = Metrics(engine)
-        self.outage = Outage(faults.where(engine), clock)
+        self.outage = Outage(faults.where(engine), clock)  # the database's
+        self.extractor = ExtractorOutage(clock)
         self.stopping = asyncio.Event()  # set by a signal: claim no more work
         self.stop_requested_at: float | None = None  # time.monotonic() of that signal
         self.last_cycle_end: datetime | None = None
         self.cycles = 0
         self._registered = False
-        self._extraction_told = False  # the notice that the extractor cannot load was sent
         self._signature = config_signature(config_dir)
         self._apply(load_config(config_dir))
 
@@ -189,7 +189,7 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
             pages=asyncio.Semaphore(in_flight),
         )
-        tally = _Tally(watch)  # the polls that ended, even if the cycle does not
+        tally = Tally(watch)  # the polls that ended, even if the cycle does not
         delivery = DeliveryReport()
         try:
             await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
@@ -202,14 +202,14 @@ class Service:
             if ctx.database_fault is not None:
                 raise ctx.database_fault
             await asyncio.to_thread(
-                self._extraction_notice, ctx.extract_problem, ctx.pages_extracted
+                self.extractor.cycle_ended, ctx.extract_problem, ctx.pages_extracted, self.outbox
             )
             await asyncio.to_thread(self.feed_notices)
             await asyncio.to_thread(self.spike_notices)
             with ctx.times.stage("deliver"):
                 delivery = await self.deliver()
         except Exception as exc:
-            if not self.database_fault(exc):
+            if not self.outage.fault(exc):
                 raise
         reports = tally.reports
         # a poll whose result could not be written failed, whatever its own line said
@@ -243,15 +243,6 @@ class Service:
         )
         await self._cycle_done(report)
         return report
-
-    def database_fault(self, exc: BaseException, *, check: bool = False) -> bool:
-        """Whether `exc` means the database is unreachable or unwritable; if so the outage
-        is noted (said once, when it starts) and the caller goes on without a traceback."""
-        error = faults.unavailable(exc)
-        if error is None:
-            return False
-        self.outage.met(error, check=check)
-        return True
 
     async def _cycle_done(self, report: CycleReport) -> None:
         """Remember the cycle for /healthz, /metrics and `monitor status`."""
@@ -288,23 +279,6 @@ class Service:
             await asyncio.to_thread(
                 instances.record_cycle, self.engine, self.instance_id, ended, summary
             )
-
-    def _extraction_notice(self, problem: str | None, extracted: int) -> None:
-        """A notice to the system channels when the extractor stops loading (once, until a
-        page is extracted again): meanwhile entries are matched on their own text."""
-        if problem is not None and not self._extraction_told:
-            self._extraction_told = True
-            now = self.clock()
-            self.outbox.notify_system(
-                "extract",
-                f"extract:{now.isoformat()}",
-                "Article extraction unavailable",
-                f"{problem}.\n\nEntries are matched on their own title and summary until it "
-                "is installed in the service's Python environment (a page is tried again "
-                "every minute).",
-            )
-        elif problem is None and extracted:
-            self._extraction_told = False
 
     def feed_notices(self) -> int:
         """Queue notices for the system channels about feeds failing, gone, recovered or
@@ -385,39 +359,20 @@ class Service:
             try:
                 instances.stop(self.engine, self.instance_id, self.clock())
             except Exception as exc:
-                if not self.database_fault(exc):
+                if not self.outage.fault(exc):
                     raise
 
     def self_check(self) -> None:
         """The health job: a heartbeat for `monitor status`, a warning while this instance's
         cycles are stale, and old rows of instances long gone forgotten."""
         now = self.clock()
-        others_failed = self.outage.checked()
-        try:
+
+        def write() -> None:
             if self._registered:
                 instances.heartbeat(self.engine, self.instance_id, now)
             instances.forget(self.engine, now - INSTANCE_GONE)
-        except Exception as exc:
-            if not self.database_fault(exc, check=True):
-                raise
-            if self.outage.notice_due():
-                self.outbox.send_now(
-                    "database",
-                    "Database unavailable",
-                    f"The database ({self.outage.where}) has been unavailable for "
-                    f"{self.outage.lasted()}: {self.outage.error}\n\nNothing committed is "
-                    "lost; polling and delivery resume when it is back.",
-                )
-            return
-        lasted = self.outage.lasted()
-        if not others_failed and self.outage.cleared():
-            self.outbox.notify_system(
-                "database",
-                f"database:{now.isoformat()}",
-                "Database reachable again",
-                f"The database ({self.outage.where}) was unavailable for {lasted}; the "
-                "service has caught up.",
-            )
+
+        self.outage.probe(write, self.outbox)
         healthy, state = self.health()
         if not healthy and not self.outage.down:  # down: said when it began
             log.warning(
@@ -441,23 +396,6 @@ class Service:
                 report.text_bytes,
             )
         return report
-
-
-class _Tally:
-    """A CycleWatch keeping every poll's result (and passing both calls on to `watch`)."""
-
-    def __init__(self, watch: CycleWatch | None) -> None:
-        self.watch = watch
-        self.reports: list[PollResult] = []
-
-    def due(self, feeds: int) -> None:
-        if self.watch is not None:
-            self.watch.due(feeds)
-
-    def polled(self, report: PollResult) -> None:
-        self.reports.append(report)
-        if self.watch is not None:
-            self.watch.polled(report)
 
 
 def _version() -> str:
