@@ -612,6 +612,7 @@ def test_a_lost_database_is_one_line_a_failed_poll_and_503_until_it_is_back(
                 status, body = _get(port, "/healthz")
                 assert status == 503, body
                 assert json.loads(body)["status"] == "database unavailable"
+                assert [_get(port, "/metrics")[0] for _ in range(3)] == [503] * 3
             finally:
                 admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             wait_until(lambda: "database reachable again" in log.read_text(), 30, "recovery")
@@ -629,7 +630,8 @@ def test_a_lost_database_is_one_line_a_failed_poll_and_503_until_it_is_back(
     assert "cycle feeds_polled=1 feeds_failed=1 " in text
     during = text.split("database unavailable (")[1].split("database reachable again")[0]
     others = [line for line in during.splitlines()[1:-1] if "cycle feeds_polled=" not in line]
-    assert len(others) <= 2, others  # the poll's line, at most one more (the HTTP access)
+    assert text.count("metrics unavailable: OperationalError") == 1  # not one per scrape
+    assert len(others) <= 3, others  # the poll's line, the metrics' line, at most one more
 
 
 def test_an_outage_past_the_bound_is_sent_at_once_and_its_end_through_the_outbox(
