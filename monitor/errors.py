@@ -11,6 +11,8 @@ MonitorError
  │                         policy, or the URL is not http(s)              bad_scheme
  ├── FeedParseError        a feed document yielded no entries and a fatal parse error
  ├── ExtractError          an article page could not be turned into text
+ │    └── ExtractorUnavailable  the worker processes cannot load the extractor (a missing
+ │                         package): refused at start, a notice and entry text later
  ├── StoreError            the database could not be reached or migrated (CLI exit 1)
  │    └── DatabaseCorrupt  a SQLite file that is not a database, or a damaged one (CLI exit 3)
  └── DeliveryError         an alert channel did not accept a message
@@ -138,6 +140,15 @@ class FeedParseError(MonitorError):
 
 class ExtractError(MonitorError):
     """An article page could not be turned into text."""
+
+
+class ExtractorUnavailable(ExtractError):
+    """The worker processes cannot import the extractor (a package missing or broken): no
+    page can be extracted until it is installed; `missing` names the package."""
+
+    def __init__(self, message: str, missing: str) -> None:
+        self.missing = missing
+        super().__init__(message)
 
 
 class StoreError(MonitorError):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import re
+import subprocess
+import sys
 import time
 import tomllib
+from pathlib import Path
 
 import justext
 import lxml_html_clean
@@ -17,14 +21,15 @@ from werkzeug import Request, Response
 
 from monitor.config.settings import ExtractSettings, FetchSettings
 from monitor.errors import ExtractError, FetchBlocked, FetchStatus, FetchTimeout, FetchTooLarge
+from monitor.ingest.describe import describe_text
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.fetch import Response as Response_
 from monitor.ingest.language import _identifier
 from monitor.ingest.pool import WorkerPool
-from monitor.ingest.worker import describe_text, extract_page
+from monitor.ingest.worker import extract_page
 from monitor.models import Extracted
 from tests.conftest import REPO, fresh_python
-from tests.newsroom import article_page, seed_text
+from tests.newsroom import article_page, seed_text, serve_newsroom
 
 
 def _fetch(settings: FetchSettings, url: str, **kwargs: str) -> Response_:
@@ -226,3 +231,115 @@ def test_a_worker_returns_freed_memory_every_few_pages() -> None:
     freed, after, trims, last = output.split()
     assert (trims, last) == ("1", "True")  # once, on the TRIM_EVERY-th page
     assert float(freed) - float(after) > 100  # MB handed back
+
+
+# --- an extractor that cannot be loaded -----------------------------------------------------
+
+# A `trafilatura` found first on PYTHONPATH: while the file named by $SHIM_BROKEN exists it
+# fails as a missing package does, otherwise it hands over to the real one.
+_SHIM = """\
+import os, sys
+if os.path.exists(os.environ["SHIM_BROKEN"]):
+    raise ModuleNotFoundError("No module named 'trafilatura'", name="trafilatura")
+_here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+del sys.modules["trafilatura"]
+import trafilatura  # noqa: E402  (the real one, which replaces this module)
+sys.path.insert(0, _here)
+"""
+
+
+def _shimmed(tmp_path: Path, *, broken: bool) -> dict[str, str]:
+    """The environment of a process whose workers find the shim before trafilatura."""
+    (tmp_path / "shim" / "trafilatura").mkdir(parents=True)
+    (tmp_path / "shim" / "trafilatura" / "__init__.py").write_text(_SHIM)
+    flag = tmp_path / "broken"
+    if broken:
+        flag.touch()
+    path = os.pathsep.join([str(tmp_path / "shim"), str(REPO)])
+    return {**os.environ, "PYTHONPATH": path, "SHIM_BROKEN": str(flag)}
+
+
+@pytest.mark.slow
+def test_a_missing_extractor_refuses_to_start_in_one_line(
+    tmp_path: Path, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    """`monitor run --once` whose workers cannot import trafilatura: before, every page
+    failed after a wait and the run ended 0 with the feed `ok`; now it stops before polling
+    with one line naming the package, and a non-zero status."""
+    site = serve_newsroom(httpserver)
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.en_feed}\n")
+    (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
+    ran = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config_dir), "run", "--once"],
+        cwd=tmp_path,
+        env={**_shimmed(tmp_path, broken=True), "MONITOR_CONFIG_DIR": ""},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert ran.stderr.splitlines() == [
+        "error: extraction cannot start: the worker processes cannot import trafilatura "
+        "(ModuleNotFoundError: No module named 'trafilatura'); install it in the service's "
+        "Python environment (pip install trafilatura)"
+    ]
+    assert "Traceback" not in ran.stdout and "poll feed=" not in ran.stdout
+
+
+@pytest.mark.slow
+def test_an_extractor_lost_later_fails_pages_at_once_and_entries_are_described(
+    tmp_path: Path,
+) -> None:
+    """The extractor imports at start, then a replaced worker cannot import it: the page
+    fails at once as ExtractorUnavailable (the next ones without reaching a worker), and an
+    entry's own text is still described."""
+    page = article_page("WIC opens", [p for p in seed_text().splitlines() if p.strip()])
+    huge = article_page("Many", [f"Paragraph number {i} of a long page." for i in range(20_000)])
+    (tmp_path / "page.html").write_text(page)
+    (tmp_path / "huge.html").write_text(huge)
+    code = f"""
+import asyncio, pathlib, os, time
+from monitor.config.settings import ExtractSettings
+from monitor.errors import ExtractorUnavailable, ExtractError
+from monitor.ingest.pool import WorkerPool
+here = pathlib.Path({str(tmp_path)!r})
+PAGE, HUGE = (here / "page.html").read_bytes(), (here / "huge.html").read_bytes()
+async def go():
+    async with WorkerPool(ExtractSettings(workers=1, timeout=0.5)) as pool:
+        print("before:", (await pool.extract(PAGE, "https://a/1")) is not None)
+        pathlib.Path(os.environ["SHIM_BROKEN"]).touch()
+        try:
+            await pool.extract(HUGE, "https://a/huge")  # over the limit: the worker replaced
+        except ExtractError as exc:
+            print("huge:", type(exc).__name__)
+        for n in (2, 3):
+            started = time.monotonic()
+            try:
+                await pool.extract(PAGE, f"https://a/{{n}}")
+            except ExtractorUnavailable as exc:
+                print(f"page {{n}}:", exc.missing, time.monotonic() - started < 2)
+        text = "The Great Firewall blocks another foreign news service this week. " * 20
+        language, signature = await pool.describe(text)
+        print("described:", language, signature is not None)
+asyncio.run(go())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=_shimmed(tmp_path, broken=False),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "before: True",
+        "huge: ExtractError",
+        "page 2: trafilatura True",
+        "page 3: trafilatura True",
+        "described: en True",
+    ]
+    assert done.stderr.count("extraction unavailable: the worker processes cannot import") == 1

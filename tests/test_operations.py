@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlalchemy import event
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -36,10 +39,17 @@ from monitor.runtime.service import Service
 from monitor.store import feeds, instances
 from monitor.store.engine import open_engine, upgrade
 from monitor.store.instancelock import InstanceLock
-from monitor.store.tables import FeedRow
+from monitor.store.tables import FeedRow, MessageRow
 from monitor.web.app import create_app
-from tests.conftest import REPO, open_database, wait_until
-from tests.loopback import SlowFeeds, serving
+from tests.conftest import (
+    PG_ADMIN_DSN,
+    REPO,
+    Clock,
+    RecordingSender,
+    open_database,
+    wait_until,
+)
+from tests.loopback import LoopbackServer, QuietHandler, SlowFeeds, json_webhook, serving
 from tests.newsroom import serve_newsroom
 from tests.test_cli import monitor
 
@@ -324,6 +334,7 @@ def _start_service(
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     feeds_yaml = "feeds:\n" + "".join(f"  - url: {url}\n" for url in feed_urls)
+    feeds_yaml = feeds_yaml if feed_urls else "feeds: []\n"
     (config_dir / "feeds.yaml").write_text(feeds_yaml)
     (config_dir / "monitor.yaml").write_text(
         "tick: 1s\nshutdown_timeout: 2s\nfetch:\n  per_host: 8\nextract:\n  workers: 1\n"
@@ -524,3 +535,251 @@ def test_status_shows_instances_the_last_cycle_feeds_backlog_and_size(
     assert "feeds: 1 ok; failing: 0" in table and "outbox backlog: 0" in table
     assert f"database: {engine.dialect.name}, " in table
     engine.dispose()
+
+
+def test_sigterm_exits_within_the_bound_while_a_throttled_channel_waits(
+    tmp_path: Path, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    """A channel with `throttle: 600` holds its second message for ten minutes; SIGTERM
+    still ends the process within shutdown_timeout (2 s) and a margin, and the message it
+    did not send is sent by the next run."""
+    hook, received = json_webhook(httpserver)
+    (config_dir / "alerts.yaml").write_text(
+        f"channels:\n  - url: {hook}\n    name: ops\n    throttle: 600\n"
+    )
+    settings, engine = open_database(config_dir, f"sqlite:///{tmp_path / 'data' / 'monitor.db'}")
+    seeding = Service(config_dir, settings, engine)
+    for n in (1, 2):
+        seeding.outbox.notify_system("config", f"test:{n}", f"Notice {n}", "body")
+    engine.dispose()
+    process = _start_service(tmp_path, config_dir, [])
+    try:
+        wait_until(lambda: len(received) == 1, 60, "the first notice to be sent")
+        time.sleep(1)  # the delivery thread is now in Apprise's ten-minute wait
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert process.wait(timeout=60) == 0
+        assert time.monotonic() - signalled < 2 + 3
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = (tmp_path / "service.log").read_text()
+    assert "monitor stopped" in log and "Traceback" not in log
+    assert "work still blocked" not in log  # the wait ended with the stop: claims given back
+    assert len(received) == 1
+    again = _start_service(tmp_path, config_dir, [], "--once")
+    assert again.wait(timeout=60) == 0, (tmp_path / "service.log").read_text()
+    assert sorted(payload["title"] for payload in received) == [
+        "[monitor] Notice 1",
+        "[monitor] Notice 2",
+    ]
+
+
+# --- the database lost while running ------------------------------------------------------
+
+
+def test_a_lost_database_is_one_line_a_failed_poll_and_503_until_it_is_back(
+    tmp_path: Path, config_dir: Path, postgres_url: str
+) -> None:
+    """PostgreSQL refuses the instance's database mid-poll, for several ticks: one line when
+    it goes, the poll counted as failed, no traceback per tick, /healthz 503; one line with
+    its length when it is back, and /healthz 200 again."""
+    name = postgres_url.rsplit("/", 1)[1]
+    log = tmp_path / "service.log"
+
+    def admin(sql: str) -> None:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(sql)
+
+    with serving(SlowFeeds(delay=4)) as slow:
+        process = _start_service(
+            tmp_path, config_dir, [f"{slow.base}/feed.xml"],
+            env={"MONITOR_DATABASE_URL": postgres_url},
+        )  # fmt: skip
+        try:
+            port = _serving_port(log, process)
+            wait_until(lambda: len(slow.started) == 1, 60, "the poll to reach the server")
+            admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )
+            try:
+                wait_until(
+                    lambda: log.read_text().count("database=unavailable") >= 4,
+                    60,
+                    "four cycles during the outage",
+                )
+                status, body = _get(port, "/healthz")
+                assert status == 503, body
+                assert json.loads(body)["status"] == "database unavailable"
+                assert [_get(port, "/metrics")[0] for _ in range(3)] == [503] * 3
+            finally:
+                admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            wait_until(lambda: "database reachable again" in log.read_text(), 30, "recovery")
+            assert _get(port, "/healthz")[0] == 200
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert text.count(f"database unavailable (PostgreSQL 127.0.0.1:5432/{name}): ") == 1
+    assert re.search(r"database reachable again \(PostgreSQL [^)]+\) after \d+ s", text)
+    # the poll whose result could not be written counts as failed
+    assert "cycle feeds_polled=1 feeds_failed=1 " in text
+    during = text.split("database unavailable (")[1].split("database reachable again")[0]
+    others = [line for line in during.splitlines()[1:-1] if "cycle feeds_polled=" not in line]
+    assert text.count("metrics unavailable: OperationalError") == 1  # not one per scrape
+    assert len(others) <= 3, others  # the poll's line, the metrics' line, at most one more
+
+
+def test_an_outage_past_the_bound_is_sent_at_once_and_its_end_through_the_outbox(
+    config_dir: Path, postgres_url: str
+) -> None:
+    (config_dir / "alerts.yaml").write_text("channels:\n  - url: json://127.0.0.1:1/ops\n")
+    settings, engine = open_database(config_dir, postgres_url)
+    clock = Clock(NOW)
+    sender = RecordingSender()
+    service = Service(config_dir, settings, engine, clock=clock, sender=sender)
+    service.register()
+    name = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        try:
+            service.self_check()
+            assert service.health()[0] is False and not sender.sent  # not yet past the bound
+            clock.advance(minutes=6)
+            service.self_check()
+            service.self_check()
+            status = service.health()[1]
+            assert status["status"] == "database unavailable" and status["database_error"]
+            service.unregister()  # a stop during the outage: no error, the stop goes on
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert sender.titles == ["[monitor] Database unavailable"]  # sent once, past the outbox
+    assert "unavailable for 6 min 0 s" in sender.sent[0][1].body
+    service.self_check()  # a write succeeds, but the stop met the outage since the last check
+    assert service.health()[0] is False
+    service.self_check()  # a whole tick without a fault: the outage is over
+    assert service.health()[0] is True
+    service.outbox.deliver()
+    assert sender.titles[1:] == ["[monitor] Database reachable again"]
+    engine.dispose()
+
+
+def test_a_full_sqlite_disk_fails_the_poll_in_one_line_without_tracebacks(
+    sqlite_url: str,
+    config_dir: Path,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SQLite refusing to grow (SQLITE_FULL, as on a full disk): the feed's new entries
+    cannot be stored. The poll fails (`error_category=database`) and counts as failed, the
+    outage is one line, and no traceback is logged for it or its entries."""
+    site = serve_newsroom(httpserver)
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.en_feed}\n")
+    (config_dir / "monitor.yaml").write_text("extract:\n  workers: 1\n")
+    settings, engine = open_database(config_dir, sqlite_url)
+    service = Service(config_dir, settings, engine)
+    feeds.sync_feeds(engine, service.loaded.feeds, datetime.now(UTC))
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+
+    @event.listens_for(engine, "connect")
+    def _full(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()  # every connection from now on has the cap
+    with caplog.at_level(logging.INFO):
+        report = asyncio.run(run_once(service))
+    assert (report.feeds_polled, report.feeds_failed, report.entries_new) == (1, 1, 0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum(line.startswith("database unavailable (SQLite ") for line in lines) == 1
+    assert any("database or disk is full" in line for line in lines)
+    assert any("error_category=database" in line for line in lines)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for an outage"
+    assert service.health()[1]["status"] == "database unavailable"
+    engine.dispose()
+
+
+class _HangingHook(LoopbackServer):
+    """A webhook that takes a minute to answer, counting the requests that reach it."""
+
+    def __init__(self) -> None:
+        super().__init__(_Hang)
+        self.requests = 0
+
+
+class _Hang(QuietHandler):
+    server: _HangingHook
+
+    def do_POST(self) -> None:
+        self.server.requests += 1
+        time.sleep(60)
+
+
+def test_sigterm_exits_within_the_bound_while_a_send_hangs(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    """A channel whose server holds the request (read timeout 120 s): the delivery thread
+    cannot be cancelled, so after shutdown_timeout (2 s) and CANCEL_SECONDS the process
+    leaves it behind, says so, and exits 0; the notice stays in the outbox."""
+    with serving(_HangingHook()) as hook:
+        (config_dir / "alerts.yaml").write_text(
+            f"channels:\n  - url: {hook.webhook}?rto=120\n    name: ops\n"
+        )
+        settings, engine = open_database(
+            config_dir, f"sqlite:///{tmp_path / 'data' / 'monitor.db'}"
+        )
+        Service(config_dir, settings, engine).outbox.notify_system("config", "t:1", "Hi", "b")
+        process = _start_service(tmp_path, config_dir, [])
+        try:
+            wait_until(lambda: hook.requests == 1, 60, "the notice to reach the hook")
+            process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            assert process.wait(timeout=60) == 0
+            assert time.monotonic() - signalled < 2 + lifecycle.CANCEL_SECONDS + 3
+        finally:
+            if process.poll() is None:
+                process.kill()
+    log = (tmp_path / "service.log").read_text()
+    assert "shutdown: work still blocked in a thread after 7s" in log
+    assert "Traceback" not in log
+    with Session(engine) as session:
+        assert [row.status for row in session.exec(select(MessageRow))] == ["pending"]
+    engine.dispose()
+
+
+def test_run_once_meeting_a_lost_database_exits_1_in_one_line(
+    tmp_path: Path, config_dir: Path, postgres_url: str
+) -> None:
+    name = postgres_url.rsplit("/", 1)[1]
+    with serving(SlowFeeds(delay=3)) as slow:
+        process = _start_service(
+            tmp_path, config_dir, [f"{slow.base}/feed.xml"], "--once",
+            env={"MONITOR_DATABASE_URL": postgres_url},
+        )  # fmt: skip
+        try:
+            wait_until(lambda: len(slow.started) == 1, 60, "the poll to reach the server")
+            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+                try:
+                    assert process.wait(timeout=60) == 1
+                finally:
+                    admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        finally:
+            if process.poll() is None:
+                process.kill()
+    log = (tmp_path / "service.log").read_text()
+    assert "Traceback" not in log
+    assert log.count("database unavailable (PostgreSQL") == 2  # the log's line, the exit's
+    assert "cycle feeds_polled=1 feeds_failed=1 " in log
+    assert "what was committed is kept, run again when it is back" in log.splitlines()[-1]

@@ -57,6 +57,9 @@ class FakeStore:
     released: list[int] = field(default_factory=list)
     extended: list[tuple[list[int], datetime]] = field(default_factory=list)
 
+    def unavailable(self, exc: BaseException) -> str | None:
+        return None  # in memory: never down
+
     def claim_due(self, now: datetime, **_: Any) -> list[DueFeed]:
         claimed, self.due = self.due, []
         return claimed

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Set
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,6 +17,11 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from monitor.errors import ExtractorUnavailable
+from monitor.ingest.describe import describe_text
+from monitor.ingest.fetch import Fetcher
+from monitor.ingest.prune import parse_pruned
+from monitor.models import Extracted, ParsedFeed, WebPage
 from monitor.profiles.profile import Doc
 from monitor.runtime.lifecycle import run_once
 from monitor.runtime.service import Service
@@ -216,4 +222,48 @@ def test_a_runaway_template_on_reload_is_a_notice_not_a_hang(
     [(channel, notice)] = sender.sent
     assert (channel, notice.title) == ("ops", "[monitor] Configuration not reloaded")
     assert f"{path}:2: over a template limit: the render passed 1,000,000 steps" in notice.body
+
+
+class _NoExtractor:
+    """WorkerJobs whose extractor cannot load (as WorkerPool reports it once a replaced
+    worker fails to import trafilatura); everything else done in this process."""
+
+    async def parse(
+        self, body: bytes, url: str, content_type: str, now: datetime, known: Set[str]
+    ) -> ParsedFeed | WebPage:
+        return parse_pruned(body, url, content_type, now, known)
+
+    async def extract(self, html: bytes, url: str) -> Extracted | None:
+        raise ExtractorUnavailable(
+            f"{url}: extraction unavailable: the worker processes cannot import trafilatura "
+            "(ModuleNotFoundError: No module named 'trafilatura')",
+            "trafilatura",
+        )
+
+    async def describe(self, text: str) -> tuple[str | None, bytes | None]:
+        return describe_text(text)
+
+
+def test_an_extractor_lost_while_running_is_told_once_and_entries_match_on_their_text(
+    sqlite_url: str, config_dir: Path, httpserver: HTTPServer
+) -> None:
+    site = serve_newsroom(httpserver)
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - url: {site.en_feed}\n")
+    (config_dir / "alerts.yaml").write_text("channels:\n  - url: json://127.0.0.1:1/ops\n")
+    settings, engine = open_database(config_dir, sqlite_url)
+    sender = RecordingSender()
+    service = Service(config_dir, settings, engine, sender=sender)
+
+    async def cycles() -> list[int]:
+        async with Fetcher(settings.fetch) as fetcher:
+            first = await service.cycle(fetcher, _NoExtractor(), everything=True)
+            again = await service.cycle(fetcher, _NoExtractor(), everything=True)
+        return [first.entries_new, again.entries_new]
+
+    assert asyncio.run(cycles()) == [3, 0]
+    hits = query_hits(engine)
+    assert "great_firewall" in {h.profile for h in hits}  # matched on the entry's title
+    notices = [m for _, m in sender.sent if m.title.startswith("[monitor]")]
+    assert [m.title for m in notices] == ["[monitor] Article extraction unavailable"]  # once
+    assert "cannot import trafilatura" in notices[0].body
     engine.dispose()

@@ -54,9 +54,9 @@ class Notifier:
                     f"{'configuration file' if channel.config else 'URL'} "
                     "(check the scheme and parameters in alerts.yaml)"
                 )
-            if channel.throttle is not None:
-                for target in app:
-                    target.request_rate_per_sec = channel.throttle
+            if channel.throttle is not None:  # the outbox spaces these messages itself,
+                for target in app:  # in a wait a shutdown ends (Apprise's would not)
+                    target.request_rate_per_sec = 0
             self._apps[channel.key] = app
         return app
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -74,6 +75,9 @@ class Outbox:
     digest_channels: dict[str, set[str]] = field(default_factory=dict)
     lease: timedelta = LEASE
     stopping: Callable[[], bool] = lambda: False  # a shutdown began: claim nothing more
+    # channel → time.monotonic() of its last message, for its `throttle` (the service keeps
+    # one across reloads)
+    last_sent: dict[str, float] = field(default_factory=dict)
     _counts: dict[str, int] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -169,6 +173,8 @@ class Outbox:
         done = 0
         try:
             while queue:
+                if not self._spaced(getattr(queue[0][0], "channel", "")):
+                    break  # a stop during the channel's throttle: the rest is given back
                 unit = queue.popleft()
                 deliver(unit)
                 done += len(unit)
@@ -178,6 +184,19 @@ class Outbox:
             with self._lock:
                 left.extend(queue)
         return done
+
+    def _spaced(self, key: str) -> bool:
+        """Wait out a channel's `throttle` since its last message (here rather than in
+        Apprise, whose wait nothing ends: a stop must not wait ten minutes); False when the
+        service began stopping first."""
+        channel = self._channel(key)
+        if channel is None or channel.throttle is None:
+            return True
+        while (left := self.last_sent.get(key, -1e9) + channel.throttle - time.monotonic()) > 0:
+            if self.stopping():
+                return False
+            time.sleep(min(left, 0.2))
+        return True
 
     def _count(self, result: str, rows: int) -> None:
         with self._lock:  # channels are sent to from several threads
@@ -218,6 +237,24 @@ class Outbox:
         if added or not channels:
             log.warning("system notice: %s\n%s", title, body)
         return added
+
+    def send_now(self, kind: str, title: str, body: str) -> int:
+        """A system notice sent at once to the system channels, past the outbox (for when
+        the database is what fails): not recorded, so not retried. Channels it reached."""
+        notice = Notice(title, body, kind, ref=kind)
+        reached = 0
+        for key in self.system:
+            channel = self._channel(key)
+            if channel is None:
+                continue
+            try:
+                fmt = self.sender.format_for(channel)
+                self.sender.send(channel, self.templates.notice(notice, fmt))
+                reached += 1
+            except DeliveryError as exc:
+                log.error("notice %r not sent to %s: %s", title, key, exc)
+        log.warning("system notice: %s\n%s", title, body)
+        return reached
 
     # -- instant alerts ------------------------------------------------------------------
     def _deliver_alerts(self, alerts: list[PendingAlert]) -> None:
@@ -358,7 +395,10 @@ class Outbox:
             else:
                 with self._lock:
                     self._messages[key] += 1
-                self.sender.send(channel, render(self.sender.format_for(channel)))
+                try:
+                    self.sender.send(channel, render(self.sender.format_for(channel)))
+                finally:
+                    self.last_sent[key] = time.monotonic()
         except DeliveryError as exc:
             self._failed(key, channel, attempts + 1, str(exc), on_failed, rows)
             return

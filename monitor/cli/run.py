@@ -67,6 +67,7 @@ def run(
     shown = progress if sys.stdout.isatty() else None
     if once:
         report = asyncio.run(lifecycle.run_once(service, everything=everything, progress=shown))
+        _exit_on_database_outage(service)
         _exit_on_failed_delivery(report.delivery)
     else:
         web = _application(service) if serving else None
@@ -85,6 +86,19 @@ def _application(service: Service) -> FastAPI:
         health=service.health,
         metrics=service.metrics.render,
     )
+
+
+def _exit_on_database_outage(service: Service) -> None:
+    """`run --once` met the database down (said in the log when it happened): exit 1 with
+    one line; what it committed is kept and the next run takes up the rest."""
+    outage = service.outage
+    if not outage.down:
+        return
+    sys.stderr.write(
+        f"database unavailable ({outage.where}): {outage.error}; what was committed is "
+        "kept, run again when it is back\n"
+    )
+    raise typer.Exit(1)
 
 
 def _exit_on_failed_delivery(delivery: DeliveryReport) -> None:

@@ -54,12 +54,6 @@ def _printable(text: str | None) -> str | None:
     return printable(text) if text else text
 
 
-def describe_text(text: str) -> tuple[str | None, bytes | None]:
-    """The language and the near-duplicate signature of a text (an entry's own, used when its
-    page gave none): the same work extract_page does for a page's text."""
-    return detect_language(text), signature(text)
-
-
 def warm_up() -> None:
     """Load the language model when a worker starts (about a second), not in the first page's
     time limit."""

@@ -37,6 +37,11 @@ class PollContext:
     recorder: PollRecorder = field(init=False)
     hosts: HostBudget = field(init=False)  # pages fetched per host in this cycle
     refused: set[int] = field(default_factory=set)  # feeds told this cycle of a refused link
+    # the extractor could not load this cycle (ExtractorUnavailable's message), and how many
+    # pages it extracted: what the service's notice about extraction goes by
+    extract_problem: str | None = None
+    database_fault: Exception | None = None  # the first "database unavailable" of the cycle
+    pages_extracted: int = 0
 
     def __post_init__(self) -> None:
         self.recorder = PollRecorder(self.store)

@@ -14,7 +14,7 @@ from monitor.models import DueFeed, PollRecord, PollResult
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.health import next_poll
 from monitor.pipeline.leases import HeldLeases
-from monitor.pipeline.poll import poll_feed
+from monitor.pipeline.poll import log_poll, poll_feed
 
 log = logging.getLogger("monitor.service")  # the cycle's lines, under the service's name
 
@@ -27,6 +27,24 @@ class CycleWatch(Protocol):
 
     def polled(self, report: PollResult) -> None:
         """One feed's poll ended (whatever its outcome)."""
+
+
+class Tally:
+    """A CycleWatch keeping every poll's result (and passing both calls on to `watch`): the
+    polls that ended, even when the cycle does not."""
+
+    def __init__(self, watch: CycleWatch | None) -> None:
+        self.watch = watch
+        self.reports: list[PollResult] = []
+
+    def due(self, feeds: int) -> None:
+        if self.watch is not None:
+            self.watch.due(feeds)
+
+    def polled(self, report: PollResult) -> None:
+        self.reports.append(report)
+        if self.watch is not None:
+            self.watch.polled(report)
 
 
 async def poll_due(
@@ -114,10 +132,20 @@ async def _give_back(ctx: PollContext, unfinished: list[int], why: str) -> None:
 
 
 async def _poll_safely(feed: DueFeed, ctx: PollContext) -> PollResult:
-    """A bug met by one feed is logged and recorded against it; the cycle goes on."""
+    """A bug met by one feed is logged and recorded against it; the cycle goes on. A
+    database that cannot be reached or written fails the poll (category `database`), with
+    no traceback: the service says once that the database is down (ctx.database_fault)."""
     try:
         return await poll_feed(feed, ctx)
     except Exception as exc:
+        fault = ctx.store.unavailable(exc)
+        if fault is not None:
+            ctx.database_fault = ctx.database_fault or exc
+            result = PollResult(
+                feed.label, "error", error=f"database: {fault}", error_category="database"
+            )
+            log_poll(result)  # not recorded: the feed is polled again when its lease ends
+            return result
         log.exception("unexpected error polling %s", feed.label)
         error = redact_urls(f"internal error: {type(exc).__name__}: {exc}")
         now = ctx.clock()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.config.secrets import redact_url
-from monitor.errors import ExtractError, FetchBlocked, FetchError
+from monitor.errors import ExtractError, ExtractorUnavailable, FetchBlocked, FetchError
 from monitor.ingest.pool import page_date
 from monitor.models import Article, DueFeed, Entry, Match, Route, StoredEntry
 from monitor.pipeline.context import PollContext
@@ -145,7 +145,10 @@ async def _article(
     except (FetchError, ExtractError) as exc:
         if isinstance(exc, FetchBlocked) and exc.category == "blocked_address":
             _tell_refused(feed_id, feed_url, exc, ctx)
+        if isinstance(exc, ExtractorUnavailable):
+            ctx.extract_problem = str(exc).split(": ", 1)[-1]  # without the page's URL
         return await _from_entry(entry, url, f"page not used: {exc}", ctx)
+    ctx.pages_extracted += 1
     if extracted is None:
         return await _from_entry(entry, url, "page holds no article text", ctx)
     return Article(

@@ -104,6 +104,9 @@ async def _process(
     )
     stored = [r for r in results if isinstance(r, StoredEntry)]
     failed = [(e, r) for e, r in zip(new, results, strict=True) if isinstance(r, BaseException)]
+    for _, error in failed:  # the database, not the entry: the poll fails (cycle.py says so)
+        if isinstance(error, Exception) and ctx.store.unavailable(error) is not None:
+            raise error
     deferred = [e for e, r in zip(new, results, strict=True) if r == "deferred"]
     if deferred:  # not stored: new again at the next poll, when the budget is a new one
         hosts = sorted({host_of(e.link or "") for e in deferred})

@@ -38,6 +38,11 @@ class PollStore(Protocol):
     def extend_leases(self, leases: dict[int, datetime], until: datetime) -> None:
         """Move the leases this instance holds (feed id → its lease_until) to `until`."""
 
+    def unavailable(self, exc: BaseException) -> str | None:
+        """When `exc` means the database cannot be reached or written (not a bug): what
+        happened, in one line; else None."""
+        ...
+
     def release_leases(self, feed_ids: list[int]) -> None:
         """Give claimed feeds back unpolled."""
 

@@ -23,6 +23,7 @@ class PollRecorder:
     def __init__(self, store: PollStore) -> None:
         self.store = store
         self.pending: list[PollRecord] = []
+        self.lost: list[PollRecord] = []  # batches the store refused (the database down)
         self._oldest = 0.0  # time.monotonic() of the first pending result
 
     async def add(self, record: PollRecord) -> None:
@@ -35,4 +36,8 @@ class PollRecorder:
     async def flush(self) -> None:
         batch, self.pending = self.pending, []
         if batch:
-            await asyncio.to_thread(self.store.record_polls, batch)
+            try:
+                await asyncio.to_thread(self.store.record_polls, batch)
+            except Exception:
+                self.lost.extend(batch)  # polled again when their leases end
+                raise

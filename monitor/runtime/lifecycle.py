@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,7 @@ async def run_once(
         if not service.stopping.is_set():
             raise
         log.info("cycle stopped by a signal: finished polls written, the rest released")
+        await _leave_stuck_threads(service)
         return CycleReport()
 
 
@@ -88,8 +90,9 @@ async def run_forever(
                 if not service.stopping.is_set():
                     raise
                 # cancelled by _drain: it has released what it held; nothing to report
-            except Exception:
-                log.exception("scheduled job failed; it runs again at its next time")
+            except Exception as exc:
+                if not service.outage.fault(exc):  # an outage is said once, not per job
+                    log.exception("scheduled job failed; it runs again at its next time")
             finally:
                 running.discard(task)
 
@@ -123,6 +126,7 @@ async def run_forever(
     finally:
         logging.getLogger("apscheduler.scheduler").removeFilter(overlap)
     log.info("monitor stopped")
+    await _leave_stuck_threads(service)
 
 
 def scheduler(
@@ -205,6 +209,30 @@ async def _drain(service: Service, running: set[asyncio.Task[object]]) -> None:
         await asyncio.wait(left, timeout=CANCEL_SECONDS)
 
 
+async def _leave_stuck_threads(service: Service) -> None:
+    """The last word on the shutdown bound. Blocking work runs in threads, and a thread
+    cannot be cancelled: a delivery waiting out a channel's `throttle` (up to minutes), or
+    a send or a query hanging on its socket, would keep the process alive after everything
+    else stopped, since Python joins those threads at exit. They get until the bound
+    (shutdown_timeout and CANCEL_SECONDS after the signal); a thread still busy then is
+    left behind: the process exits at once (status 0) after saying so. What such a thread
+    had claimed stays in the outbox (on PostgreSQL, due again when its lease ends)."""
+    loop = asyncio.get_running_loop()
+    signalled = service.stop_requested_at or time.monotonic()
+    bound = service.settings.shutdown_timeout + CANCEL_SECONDS
+    left = max(signalled + bound - time.monotonic(), 0.5)
+    try:
+        await asyncio.wait_for(asyncio.shield(loop.shutdown_default_executor()), left)
+    except TimeoutError:
+        log.warning(
+            "shutdown: work still blocked in a thread after %gs (a channel's throttle or a "
+            "hung connection): exiting without it; what it had not sent stays in the outbox",
+            bound,
+        )
+        logging.shutdown()  # every handler flushed: os._exit skips that
+        os._exit(0)
+
+
 class _PollCounter:
     """The CycleWatch that counts a cycle's polls on a progress display, opened once the
     number of due feeds is known (nothing is drawn when none is due)."""
@@ -274,6 +302,7 @@ def _stop_on_signal(
             _show_cursor()
             os._exit(128 + signum)
         log.info("%s received: %s", name, doing)
+        service.stop_requested_at = time.monotonic()
         service.stopping.set()
         then()
 

@@ -34,14 +34,15 @@ from monitor.ingest.pool import worker_count
 from monitor.logs import mask_secrets
 from monitor.models import Route
 from monitor.pipeline.context import PollContext
-from monitor.pipeline.cycle import CycleWatch, poll_due
+from monitor.pipeline.cycle import CycleWatch, Tally, poll_due
 from monitor.pipeline.health import notices
 from monitor.pipeline.ports import Fetch, WorkerJobs
 from monitor.profiles.matcher import Matcher
 from monitor.runtime.configset import Loaded, config_signature, load_config
 from monitor.runtime.metrics import Metrics
+from monitor.runtime.outage import ExtractorOutage, Outage
 from monitor.runtime.takeover import log_taken_over, silent_after, skipped_lines
-from monitor.store import claims, feeds, instances, retention
+from monitor.store import claims, faults, feeds, instances, retention
 from monitor.store.gateway import Database
 
 log = logging.getLogger("monitor.service")
@@ -88,9 +89,13 @@ class Service:
         self.started_at = clock()
         self._sender = sender or Notifier()
         self._delivery_lock = asyncio.Lock()
+        self._last_sent: dict[str, float] = {}  # Outbox.last_sent, kept across reloads
         self.instance_id = uuid.uuid4().hex
         self.metrics = Metrics(engine)
+        self.outage = Outage(faults.where(engine), clock)  # the database's
+        self.extractor = ExtractorOutage(clock)
         self.stopping = asyncio.Event()  # set by a signal: claim no more work
+        self.stop_requested_at: float | None = None  # time.monotonic() of that signal
         self.last_cycle_end: datetime | None = None
         self.cycles = 0
         self._registered = False
@@ -119,6 +124,7 @@ class Service:
             digest_channels=routing.digest_channels(loaded.profiles, loaded.alerts),
             lease=timedelta(seconds=self.settings.lease),
             stopping=self.stopping.is_set,  # a shutdown gives unsent claims back at once
+            last_sent=self._last_sent,
         )
 
     def routes(self, now: datetime) -> dict[str, list[Route]]:
@@ -174,14 +180,6 @@ class Service:
         cancellation does."""
         started = time.monotonic()
         now = self.clock()
-        await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
-        await asyncio.to_thread(self.take_over)
-        held = await asyncio.to_thread(
-            claims.held_elsewhere, self.engine, now, self.db.holder, everything=everything
-        )
-        if watch is not None:
-            due = await asyncio.to_thread(feeds.count_due, self.engine, now, everything=everything)
-            watch.due(due)
         in_flight = self.settings.fetch.concurrency + 2 * worker_count(self.settings.extract)
         ctx = PollContext(
             store=self.db,
@@ -194,14 +192,40 @@ class Service:
             limit=asyncio.Semaphore(self.settings.fetch.concurrency),
             pages=asyncio.Semaphore(in_flight),
         )
-        reports = await poll_due(ctx, everything=everything, stopping=self.stopping, watch=watch)
-        await asyncio.to_thread(self.feed_notices)
-        await asyncio.to_thread(self.spike_notices)
-        with ctx.times.stage("deliver"):
-            delivery = await self.deliver()
+        tally = Tally(watch)  # the polls that ended, even if the cycle does not
+        delivery = DeliveryReport()
+        held: list[claims.Held] = []
+        try:
+            await asyncio.to_thread(feeds.sync_feeds, self.engine, self.loaded.feeds, now)
+            await asyncio.to_thread(self.take_over)
+            held = await asyncio.to_thread(
+                claims.held_elsewhere, self.engine, now, self.db.holder, everything=everything
+            )
+            if watch is not None:
+                due = await asyncio.to_thread(
+                    feeds.count_due, self.engine, now, everything=everything
+                )
+                watch.due(due)
+            await poll_due(ctx, everything=everything, stopping=self.stopping, watch=tally)
+            if ctx.database_fault is not None:
+                raise ctx.database_fault
+            await asyncio.to_thread(
+                self.extractor.cycle_ended, ctx.extract_problem, ctx.pages_extracted, self.outbox
+            )
+            await asyncio.to_thread(self.feed_notices)
+            await asyncio.to_thread(self.spike_notices)
+            with ctx.times.stage("deliver"):
+                delivery = await self.deliver()
+        except Exception as exc:
+            if not self.outage.fault(exc):
+                raise
+        reports = tally.reports
+        # a poll whose result could not be written failed, whatever its own line said
+        failed = {r.feed for r in reports if r.status == "error"}
+        failed |= {record.result.feed for record in ctx.recorder.lost}
         report = CycleReport(
             feeds_polled=len(reports),
-            feeds_failed=sum(r.status == "error" for r in reports),
+            feeds_failed=len(failed),
             entries_new=sum(r.entries_new for r in reports),
             hits=sum(r.hits for r in reports),
             alerts_created=sum(r.alerts for r in reports),
@@ -214,7 +238,7 @@ class Service:
         log.info(
             "cycle feeds_polled=%d feeds_skipped=%d feeds_failed=%d entries_new=%d hits=%d "
             "alerts_created=%d alerts_sent=%d alerts_retrying=%d alerts_failed=%d "
-            "alerts_throttled_s=%.0f duration_ms=%d",
+            "alerts_throttled_s=%.0f duration_ms=%d%s",
             report.feeds_polled,
             report.feeds_skipped,
             report.feeds_failed,
@@ -226,6 +250,7 @@ class Service:
             delivery.failed,
             delivery.throttled,
             report.duration_ms,
+            " database=unavailable" if self.outage.down else "",
         )
         await self._cycle_done(report)
         return report
@@ -250,7 +275,7 @@ class Service:
                 "failed": delivery.failed,
             },
         )
-        if self._registered:
+        if self._registered and not self.outage.down:
             summary = {
                 "duration_ms": report.duration_ms,
                 "feeds_polled": report.feeds_polled,
@@ -334,13 +359,16 @@ class Service:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """/healthz: healthy while this instance's last cycle ended (or, before the first,
-        it started) less than server.stale_after ago."""
+        it started) less than server.stale_after ago, and the database is reachable."""
         now = self.clock()
         since = self.last_cycle_end or self.started_at
         age = (now - since).total_seconds()
-        healthy = age <= self.settings.server.stale_after
+        fresh = age <= self.settings.server.stale_after
+        healthy = fresh and not self.outage.down
+        status = "database unavailable" if self.outage.down else "ok" if fresh else "stale"
         return healthy, {
-            "status": "ok" if healthy else "stale",
+            "status": status,
+            "database_error": self.outage.error,
             "instance": self.instance_id,
             "started_at": self.started_at.isoformat(),
             "cycles": self.cycles,
@@ -364,17 +392,27 @@ class Service:
         instances.forget(self.engine, self.clock() - INSTANCE_GONE)  # run --once, from cron
 
     def unregister(self) -> None:
+        """Mark the instance stopped; with the database down it stays "alive" in the table
+        (shown as silent, then forgotten) and the stop goes on."""
         if self._registered:
-            instances.stop(self.engine, self.instance_id, self.clock())
             self._registered = False
+            try:
+                instances.stop(self.engine, self.instance_id, self.clock())
+            except Exception as exc:
+                if not self.outage.fault(exc):
+                    raise
 
     def self_check(self) -> None:
         """The health job: a warning while this instance's cycles are stale, and old rows of
         instances long gone forgotten (the heartbeat has a thread of its own: beat)."""
         now = self.clock()
-        instances.forget(self.engine, now - INSTANCE_GONE)
+
+        def write() -> None:  # the heartbeat has a thread of its own (takeover.Heartbeat)
+            instances.forget(self.engine, now - INSTANCE_GONE)
+
+        self.outage.probe(write, self.outbox)
         healthy, state = self.health()
-        if not healthy:
+        if not healthy and not self.outage.down:  # down: said when it began
             log.warning(
                 "no cycle has ended for %ss (server.stale_after %gs): polling is stuck or "
                 "too slow for the feeds",

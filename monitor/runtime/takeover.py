@@ -31,7 +31,7 @@ def silent_after(tick: float) -> timedelta:
 
 class Heartbeat:
     """Calls `beat()` every `every` seconds in a daemon thread while the block runs; a failed
-    beat (the database away for a moment) is logged and the next one tried."""
+    beat (the database away) is logged once, until one succeeds, and the next one tried."""
 
     def __init__(self, beat: Callable[[], None], every: float) -> None:
         self._beat, self._every = beat, every
@@ -49,11 +49,16 @@ class Heartbeat:
         self._thread.join(timeout=self._every + 5)
 
     def _run(self) -> None:
+        failing = False  # one line per outage (the outage's own lines say the rest)
         while not self._stop.wait(self._every):
             try:
                 self._beat()
             except Exception as exc:  # noqa: BLE001  (the next beat may succeed)
-                log.warning("heartbeat not written: %s", exc)
+                if not failing:
+                    log.warning("heartbeat not written: %s", str(exc).splitlines()[0])
+                failing = True
+            else:
+                failing = False
 
 
 def log_taken_over(taken: list[TakenOver], now: datetime) -> None:

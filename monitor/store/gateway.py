@@ -25,7 +25,7 @@ from monitor.models import (
     Route,
     StoredEntry,
 )
-from monitor.store import articles, feeds, hits, messages, outbox
+from monitor.store import articles, faults, feeds, hits, messages, outbox
 from monitor.store.tables import AlertRow, MessageRow
 
 Kind = Literal["alert", "message"]  # which outbox table a row is in
@@ -41,6 +41,10 @@ class Database:
     def __init__(self, engine: Engine, holder: str | None = None) -> None:
         self.engine = engine
         self.holder = holder  # the instance whose claims these are (recorded with each one)
+
+    @staticmethod
+    def unavailable(exc: BaseException) -> str | None:
+        return faults.unavailable(exc)
 
     # -- feeds (a cycle's claims and results) ---------------------------------------------
     def claim_due(

@@ -37,14 +37,20 @@ async def healthz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """The Prometheus page, rendered in a thread; 503 and one line when it cannot be (the
-    database may be down: the scrape says so, the server goes on)."""
-    render: Metrics | None = request.app.state.metrics
+    """The Prometheus page, rendered in a thread; 503 when it cannot be (the database may be
+    down: the scrape says so, the server goes on), and one log line until a scrape works
+    again, not one per scrape."""
+    state = request.app.state
+    render: Metrics | None = state.metrics
     if render is None:
         raise HTTPException(404, "no /metrics here: `monitor run` serves them")
     try:
         page = await asyncio.to_thread(render)
     except Exception as exc:  # noqa: BLE001  (whatever failed, the answer is the same)
-        log.warning("metrics unavailable: %s: %s", type(exc).__name__, exc)
+        if not getattr(state, "metrics_failing", False):
+            error = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            log.warning("metrics unavailable: %s: %s", type(exc).__name__, error)
+        state.metrics_failing = True
         return PlainTextResponse(f"metrics unavailable: {type(exc).__name__}\n", 503)
+    state.metrics_failing = False
     return Response(page, media_type=CONTENT_TYPE_LATEST)
