@@ -627,7 +627,7 @@ def test_a_lost_database_is_one_line_a_failed_poll_and_503_until_it_is_back(
     assert text.count(f"database unavailable (PostgreSQL 127.0.0.1:5432/{name}): ") == 1
     assert re.search(r"database reachable again \(PostgreSQL [^)]+\) after \d+ s", text)
     # the poll whose result could not be written counts as failed
-    assert "cycle feeds_polled=1 feeds_failed=1 " in text
+    assert "cycle feeds_polled=1 feeds_skipped=0 feeds_failed=1 " in text
     during = text.split("database unavailable (")[1].split("database reachable again")[0]
     others = [line for line in during.splitlines()[1:-1] if "cycle feeds_polled=" not in line]
     assert text.count("metrics unavailable: OperationalError") == 1  # not one per scrape
@@ -781,5 +781,5 @@ def test_run_once_meeting_a_lost_database_exits_1_in_one_line(
     log = (tmp_path / "service.log").read_text()
     assert "Traceback" not in log
     assert log.count("database unavailable (PostgreSQL") == 2  # the log's line, the exit's
-    assert "cycle feeds_polled=1 feeds_failed=1 " in log
+    assert "cycle feeds_polled=1 feeds_skipped=0 feeds_failed=1 " in log
     assert "what was committed is kept, run again when it is back" in log.splitlines()[-1]
