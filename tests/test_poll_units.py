@@ -412,3 +412,30 @@ def test_a_long_poll_keeps_its_lease() -> None:
     assert store.extended, "the lease of the poll still running was never renewed"
     assert all(2 in ids for ids, _ in store.extended)
     # (feed 1's result cleared its lease: the store leaves it alone, tests/test_store.py)
+
+
+class _AwayStore(FakeStore):
+    """A store whose database went away: renewing the leases fails, as it would in an outage."""
+
+    def extend_leases(self, leases: dict[int, datetime], until: datetime) -> None:
+        self.extended.append((sorted(leases), until))
+        raise OSError("could not connect to server: Connection refused\n\tIs the server running?")
+
+
+def test_leases_not_renewed_in_an_outage_are_one_line_and_the_cycle_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slow = feed(id=2, url="https://slow.example/feed.xml")
+    store = _AwayStore(due=[feed(), slow])
+    web = FakeWeb({FEED: rss(item("g1"))})  # the slow feed's server never answers
+    caplog.set_level("WARNING")
+
+    async def go() -> None:
+        ctx = context(web, store, Settings(cycle_deadline=1.0, lease=0.3))
+        await poll_due(ctx, everything=False, stopping=asyncio.Event(), watch=None)
+
+    asyncio.run(go())
+    assert len(store.extended) >= 2  # tried again after the first failure
+    told = [r.getMessage() for r in caplog.records if "leases not renewed" in r.getMessage()]
+    assert told == ["leases not renewed: could not connect to server: Connection refused"]
+    assert not [r for r in caplog.records if r.exc_info or "never retrieved" in r.getMessage()]

@@ -5,10 +5,13 @@ instance polls it a second time meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta
 
 from monitor.models import DueFeed
 from monitor.pipeline.context import PollContext
+
+log = logging.getLogger("monitor.service")
 
 
 class HeldLeases:
@@ -27,9 +30,18 @@ class HeldLeases:
     async def renew(self) -> None:
         """Every third of the lease, move the leases to a full lease from now (until
         cancelled, when the cycle's polls are over)."""
+        failing = False
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             until = self._ctx.clock() + self._lease
             leases = dict(self._held)
-            await asyncio.to_thread(self._ctx.store.extend_leases, leases, until)
+            try:
+                await asyncio.to_thread(self._ctx.store.extend_leases, leases, until)
+            except Exception as exc:  # noqa: BLE001  (the database away: the leases stand)
+                # one line per outage, never a dead task's traceback; the next turn tries again
+                if not failing:
+                    log.warning("leases not renewed: %s", str(exc).splitlines()[0])
+                failing = True
+                continue
+            failing = False
             self._held.update(dict.fromkeys(leases, until))
