@@ -153,6 +153,25 @@ def test_a_channels_throttle_is_bounded(tmp_path: Path, value: str) -> None:
     assert "from 0s to 10m" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("json://127.0.0.1:99999/hook", "the port is not a number from 1 to 65535"),
+        ("json://127.0.0.1:0/hook", "the port is not a number from 1 to 65535"),
+        ("ntfy://user:pass@ntfy.example:70000/topic", "the port is not a number from 1 to 65535"),
+        ("ntfy://exa\u202emple.com/topic", "character U+202E is not accepted in a host"),
+        ("ntfy://exa%E2%80%AEmple.com/topic", "character U+202E is not accepted in a host"),
+    ],
+)
+def test_a_channel_url_apprise_takes_but_no_delivery_could_use_is_refused(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    """Apprise accepts these at load; every delivery would fail."""
+    text = f'channels:\n  - name: hook\n    url: "{url}"\n'
+    error = refused(tmp_path, text, "alerts.yaml")
+    assert str(error) == f"{tmp_path / 'alerts.yaml'}:3: channels[0].url: {message}"
+
+
 def test_a_channels_throttle_within_range_loads(tmp_path: Path) -> None:
     (tmp_path / "alerts.yaml").write_text(
         "channels:\n  - url: json://127.0.0.1/hook\n    throttle: 5.5\n"

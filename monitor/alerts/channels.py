@@ -18,7 +18,7 @@ import apprise
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts.schedules import DEBOUNCE, Schedule, ScheduleSpec, build
-from monitor.config.bounds import MINUTE, Duration
+from monitor.config.bounds import MINUTE, Duration, hidden_character
 from monitor.config.secrets import url_secrets
 from monitor.config.yamlfile import line_of, read_yaml, validate
 from monitor.errors import ConfigError
@@ -155,6 +155,9 @@ def load_alerts(config_dir: Path, env: Mapping[str, str] | None = None) -> Alert
                 path=path,
                 line=line_url,
             )
+        problem = _address_problem(url) if url else None
+        if problem is not None:
+            raise ConfigError(f"{where}: {problem}", path=path, line=line_url)
         quiet = channel.quiet_hours
         channels.append(
             ChannelSpec(
@@ -261,6 +264,22 @@ def _accepted(url: str) -> bool:
     """Whether Apprise can read `url` (its warnings, which print the URL, kept out of the log)."""
     with apprise.LogCapture(level=logging.CRITICAL):  # type: ignore[no-untyped-call]
         return bool(apprise.Apprise().add(url))
+
+
+def _address_problem(url: str) -> str | None:
+    """What Apprise accepts but no delivery could use: a port outside 1-65535, or a host with
+    characters that hide or reorder text (what is wrong is said, never the URL: secrets)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "the port is not a number from 1 to 65535"
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    hidden = hidden_character(unquote(parts.netloc))
+    if hidden is not None:
+        return f"character {hidden} is not accepted in a host"
+    return None
 
 
 TOKEN_CHARS = 8  # a URL piece this long, with a digit, may be a token: masked in every log line

@@ -163,6 +163,11 @@ def check_host(value: str) -> str:
     return value
 
 
+def hidden_character(text: str) -> str | None:
+    """The first character of `text` that hides or reorders text (U+202E, …), or None."""
+    return _hidden_character(text, visible_ascii=False)
+
+
 def _hidden_character(text: str, *, visible_ascii: bool) -> str | None:
     """How the first refused character of `text` is shown (U+202E, …), or None."""
     for char in text:
