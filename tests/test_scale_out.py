@@ -94,7 +94,7 @@ def farm() -> Iterator[Farm]:
         yield server
 
 
-def _wait_for_poller(folder: Path, names: list[str]) -> str:
+def first_poller(folder: Path, names: list[str]) -> str:
     """The first instance whose log shows five feed polls."""
     found: list[str] = []
 
@@ -160,7 +160,7 @@ def test_three_instances_share_the_feeds_and_survive_a_kill(
     processes = {name: start(name) for name in ("a", "b", "c")}
     try:
         # SIGKILL the first instance seen polling, in the middle of its first batch
-        victim = _wait_for_poller(tmp_path, list(processes))
+        victim = first_poller(tmp_path, list(processes))
         processes[victim].kill()
         killed_at = time.monotonic()
         processes[victim].wait(timeout=10)

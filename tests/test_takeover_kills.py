@@ -26,7 +26,7 @@ from monitor.store.engine import open_engine
 from monitor.store.tables import AlertRow, EntryRow, FeedRow, HitRow, InstanceRow
 from tests.conftest import REPO, wait_until
 from tests.loopback import serving
-from tests.test_scale_out import PER_ROUND, Farm
+from tests.test_scale_out import PER_ROUND, Farm, first_poller
 
 pytestmark = pytest.mark.slow  # real processes and servers: `make test-quick` skips it
 
@@ -145,22 +145,6 @@ def test_run_once_killed_20_times_loses_nothing_on_sqlite(
     print(f"run {full:.1f} s; killed holding claims {killed_holding}/20; resent {resent}")
 
 
-def _first_poller(folder: Path, names: list[str]) -> str:
-    """The first instance whose log shows five feed polls."""
-    found: list[str] = []
-
-    def polling() -> bool:
-        found.extend(
-            name
-            for name in names
-            if (folder / f"{name}.log").read_text().count('"logger": "monitor.poll"') >= 5
-        )
-        return bool(found)
-
-    wait_until(polling, 120, "an instance to poll")
-    return found[0]
-
-
 def test_survivors_take_over_a_killed_instance_s_feeds_within_a_minute(
     tmp_path: Path, config_dir: Path, postgres_url: str, farm: Farm
 ) -> None:
@@ -170,7 +154,7 @@ def test_survivors_take_over_a_killed_instance_s_feeds_within_a_minute(
     engine = open_engine(postgres_url)
     processes = {name: _start(config_dir, tmp_path, name, postgres_url) for name in "abc"}
     try:
-        victim = _first_poller(tmp_path, list(processes))
+        victim = first_poller(tmp_path, list(processes))
         victim_pid = processes[victim].pid
         _kill(processes.pop(victim))
         killed_at = time.monotonic()
