@@ -172,6 +172,26 @@ def test_a_channel_url_apprise_takes_but_no_delivery_could_use_is_refused(
     assert str(error) == f"{tmp_path / 'alerts.yaml'}:3: channels[0].url: {message}"
 
 
+@pytest.mark.parametrize(
+    "entries",
+    [
+        "json://127.0.0.1/hook\nfoo://unknown.example/x\n",
+        "urls:\n  - json://127.0.0.1/hook\n  - slack://\n",
+    ],
+)
+def test_an_entry_apprise_would_drop_from_its_file_is_refused(tmp_path: Path, entries: str) -> None:
+    """Apprise drops an entry of its configuration file it cannot read and keeps the rest:
+    that target would never hear a thing."""
+    (tmp_path / "apprise.yml").write_text(entries, encoding="utf-8")
+    text = "channels:\n  - name: team\n    config: apprise.yml\n"
+    error = refused(tmp_path, text, "alerts.yaml")
+    assert str(error).startswith(
+        f"{tmp_path / 'alerts.yaml'}:2: channels[0].config: Apprise cannot read 1 of the "
+        "entries in apprise.yml"
+    )
+    assert "unknown.example" not in str(error)
+
+
 def test_a_channels_throttle_within_range_loads(tmp_path: Path) -> None:
     (tmp_path / "alerts.yaml").write_text(
         "channels:\n  - url: json://127.0.0.1/hook\n    throttle: 5.5\n"

@@ -225,7 +225,18 @@ def _apprise_file(
     text = _expand(text, env, f"{where} ({name})", path, line, secrets)
     for found in _URL_IN_TEXT.findall(text):
         secrets.update(_url_secrets(found))
-    if not apprise_targets(text):
+    with apprise.LogCapture(level=logging.ERROR) as told:  # type: ignore[no-untyped-call]
+        found_any = bool(apprise_targets(text))
+    refused = told.getvalue().count(" - ERROR - ")  # one per entry it dropped (URLs: secrets)
+    if refused:
+        raise ConfigError(
+            f"{where}: Apprise cannot read {refused} of the entries in {name} (an unknown "
+            "scheme, or parameters it cannot read) and would drop them without a word; see "
+            "https://github.com/caronc/apprise/wiki/config_yaml",
+            path=path,
+            line=line,
+        )
+    if not found_any:
         raise ConfigError(
             f"{where}: Apprise found no notification URL in {name} "
             "(see https://github.com/caronc/apprise/wiki/config_yaml)",
