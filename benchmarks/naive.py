@@ -49,8 +49,9 @@ from benchmarks.farm import Farm, FarmSpec, synthetic_page
 from monitor.config.settings import load_settings
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.pool import WorkerPool
+from monitor.runtime.cyclereport import CycleReport
 from monitor.runtime.lifecycle import run_once
-from monitor.runtime.service import CycleReport, Service
+from monitor.runtime.service import Service
 from monitor.store.engine import open_engine, upgrade
 
 NAME = "naive"

@@ -45,7 +45,8 @@ from benchmarks.instance import Meter, MonitorLogs, database, fresh_config
 from monitor.config.settings import load_settings
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.pool import WorkerPool
-from monitor.runtime.service import CycleReport, Service
+from monitor.runtime.cyclereport import CycleReport
+from monitor.runtime.service import Service
 from monitor.store.engine import open_engine, upgrade
 
 NAME = "quiet"

@@ -27,8 +27,9 @@ from starlette.types import ASGIApp
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.pool import WorkerPool
 from monitor.models import PollResult
+from monitor.runtime.cyclereport import CycleReport
 from monitor.runtime.httpserver import WebServer
-from monitor.runtime.service import CycleReport, Service
+from monitor.runtime.service import Service
 from monitor.runtime.takeover import Heartbeat, heartbeat_every
 from monitor.store.instancelock import InstanceLock
 

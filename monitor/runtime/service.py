@@ -12,7 +12,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -39,6 +38,7 @@ from monitor.pipeline.health import notices
 from monitor.pipeline.ports import Fetch, WorkerJobs
 from monitor.profiles.matcher import Matcher
 from monitor.runtime.configset import Loaded, config_signature, load_config
+from monitor.runtime.cyclereport import CycleReport, delivered, log_cycle, summary
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.outage import ExtractorOutage, Outage
 from monitor.runtime.takeover import log_taken_over, silent_after, skipped_lines
@@ -53,20 +53,6 @@ SYSTEM_TAG = "system"  # channels with this tag (and untagged ones) get notices 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class CycleReport:
-    feeds_polled: int = 0
-    feeds_failed: int = 0
-    entries_new: int = 0
-    hits: int = 0
-    alerts_created: int = 0
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
-    duration_ms: int = 0
-    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # StageTimes.as_dict()
-    feeds_skipped: int = 0  # due, but claimed by another instance at the cycle's start
-    skipped: tuple[str, ...] = ()  # who holds them, and why they were left (takeover)
 
 
 class Service:
@@ -235,23 +221,7 @@ class Service:
             feeds_skipped=sum(h.feeds for h in held),
             skipped=tuple(skipped_lines(held, now, silent_after(self.settings.tick))),
         )
-        log.info(
-            "cycle feeds_polled=%d feeds_skipped=%d feeds_failed=%d entries_new=%d hits=%d "
-            "alerts_created=%d alerts_sent=%d alerts_retrying=%d alerts_failed=%d "
-            "alerts_throttled_s=%.0f duration_ms=%d%s",
-            report.feeds_polled,
-            report.feeds_skipped,
-            report.feeds_failed,
-            report.entries_new,
-            report.hits,
-            report.alerts_created,
-            delivery.sent,
-            delivery.retrying,
-            delivery.failed,
-            delivery.throttled,
-            report.duration_ms,
-            " database=unavailable" if self.outage.down else "",
-        )
+        log_cycle(report, database_down=self.outage.down)
         await self._cycle_done(report)
         return report
 
@@ -260,7 +230,6 @@ class Service:
         ended = self.clock()
         self.last_cycle_end = ended
         self.cycles += 1
-        delivery = report.delivery
         self.metrics.record_cycle(
             seconds=report.duration_ms / 1000,
             ended_at=ended.timestamp(),
@@ -269,26 +238,11 @@ class Service:
             failed=report.feeds_failed,
             entries_new=report.entries_new,
             hits=report.hits,
-            delivered={
-                "sent": delivery.sent,
-                "retrying": delivery.retrying,
-                "failed": delivery.failed,
-            },
+            delivered=delivered(report),
         )
         if self._registered and not self.outage.down:
-            summary = {
-                "duration_ms": report.duration_ms,
-                "feeds_polled": report.feeds_polled,
-                "feeds_failed": report.feeds_failed,
-                "entries_new": report.entries_new,
-                "hits": report.hits,
-                "alerts_created": report.alerts_created,
-                "alerts_sent": delivery.sent,
-                "alerts_retrying": delivery.retrying,
-                "alerts_failed": delivery.failed,
-            }
             await asyncio.to_thread(
-                instances.record_cycle, self.engine, self.instance_id, ended, summary
+                instances.record_cycle, self.engine, self.instance_id, ended, summary(report)
             )
 
     def feed_notices(self) -> int:
