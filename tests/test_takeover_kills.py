@@ -84,6 +84,13 @@ def _count(engine: Engine, query: object) -> int:
         return int(session.exec(query).one())  # type: ignore[call-overload]
 
 
+def _claimers(engine: Engine) -> set[str | None]:
+    """The instances holding a feed's lease."""
+    with Session(engine) as session:
+        held = select(FeedRow.claimed_by).where(col(FeedRow.lease_until).is_not(None))
+        return set(session.exec(held).all())
+
+
 def _everything_once(engine: Engine, farm: Farm, entries: int, kills: int = 0) -> int:
     """Every entry stored once, each with at least one hit; every hit with exactly one alert,
     sent; the webhook got each alert, none twice but the messages in flight at a kill (sent,
@@ -119,15 +126,21 @@ def test_run_once_killed_20_times_loses_nothing_on_sqlite(
     killed_holding = 0
     engine = open_engine(url, create=False)
     try:
-        leased = (
-            select(func.count()).select_from(FeedRow).where(col(FeedRow.lease_until).is_not(None))
-        )
         for run in range(1, 21):
             farm.round += 1  # new entries for every run
+            before = _claimers(engine)  # a killed run's claims stay until the next one starts
             process = _start(config_dir, tmp_path, f"run-{run}", url, "--once", "--all")
-            time.sleep(rng.uniform(0.3, full))
+            if run % 2:  # any moment: starting, polling, delivering or already done
+                time.sleep(rng.uniform(0.3, full))
+            else:  # a moment while it holds feeds, however fast or slow this machine is
+                deadline = time.monotonic() + full
+                while time.monotonic() < deadline and process.poll() is None:
+                    if _claimers(engine) - before:
+                        break
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 0.2))
             _kill(process)
-            killed_holding += _count(engine, leased) > 0
+            killed_holding += bool(_claimers(engine) - before)
         farm.round += 1
         last = _start(config_dir, tmp_path, "run-last", url, "--once", "--all")
         assert last.wait(timeout=120) == 0
