@@ -40,6 +40,7 @@ import pstats
 import random
 import re
 import statistics
+import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,7 @@ from typing import Any
 
 import lxml.html
 
+from benchmarks import shipped_cost
 from benchmarks.common import Figure, Spread, report
 from monitor.profiles.matcher import Matcher
 from monitor.profiles.normalize import fold, is_cjk
@@ -246,6 +248,12 @@ def profile(key: Key, profiles: list[Profile], docs: list[Doc]) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer articles and passes")
     parser.add_argument("--profile", action="store_true", help="cProfile the largest case")
+    parser.add_argument(
+        "--baseline-config", type=Path, help="compare the shipped profiles with this config/"
+    )
+    parser.add_argument(
+        "--baseline-rev", help="compare the shipped profiles with config/ at this git revision"
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -291,9 +299,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for key in keys if getattr(args, "profile", False) else []:
         if key[2:] == (PROFILE_COUNTS[-1], TERM_COUNTS[-1]):
             profile(key, *work[key])
+    with tempfile.TemporaryDirectory() as scratch:
+        baseline = shipped_cost.baseline_folder(
+            getattr(args, "baseline_config", None), getattr(args, "baseline_rev", None), scratch
+        )
+        shipped = shipped_cost.measure(docs, REPO / "config", baseline, passes)
     return {
         "name": "matching",
-        "figures": [f.as_dict() for f in figures(configs)],
+        "figures": [f.as_dict() for f in [*figures(configs), *shipped]],
         "details": {
             "source": source,
             "seed": SEED,

@@ -21,7 +21,17 @@ from typing import Any
 from benchmarks.common import Figure, machine, machine_line, print_figures, write_result
 
 # In the order they run: the costly end-to-end ones first, while the machine is freshest.
-BENCHMARKS = ("pipeline", "quiet", "naive", "peer", "changed", "matching", "quality", "archive")
+BENCHMARKS = (
+    "pipeline",
+    "quiet",
+    "naive",
+    "peer",
+    "changed",
+    "matching",
+    "quality",
+    "relevance",
+    "archive",
+)
 
 
 def main() -> None:
