@@ -137,3 +137,33 @@ def test_splits_are_balanced_random_and_never_rewritten(tmp_path: Path) -> None:
     other = _corpus(tmp_path / "c", rows, texts)
     assign_splits(other, seed=8)
     assert (other / LABELS).read_text() != (first / LABELS).read_text()  # the seed decides
+
+
+def test_a_user_checks_their_own_profile_as_the_readme_says(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    (config / "profiles").mkdir(parents=True)
+    (config / "profiles" / "chip_export.yaml").write_text(
+        'query: |\n  ("export controls" OR "export control") NEAR/5 (chip OR chips)\n'
+    )
+    texts = tmp_path / "my-texts"
+    texts.mkdir()
+    bodies = {
+        "a.txt": "New export controls on advanced chips were announced on Friday.",
+        "b.txt": "The chip maker said export control rules cost it a quarter of its sales.",
+        "c.txt": "Semiconductor shortages eased; no new rules were published.",
+        "d.txt": "Potato chips exports rose, the trade office said.",
+    }
+    for name, body in bodies.items():
+        (texts / name).write_text(f"https://example.org/{name}\n{body}", encoding="utf-8")
+    (texts / LABELS).write_text(
+        "file,language,note,chip_export\na.txt,en,,1\nb.txt,en,,1\nc.txt,en,,1\nd.txt,en,,0\n"
+    )
+    base = ("--corpus", str(texts), "--config", str(config))
+    assert _report(*base, "--assign-splits", "7").returncode == 0
+    splits = {t.file: t.split for t in read_corpus(texts, default_split="")[0]}
+    assert set(splits.values()) <= {"dev", "held-out"} and len(splits) == 4
+    whole = _report(*base)
+    assert whole.returncode == 0, whole.stderr
+    assert "chip_export" in whole.stdout
+    assert f"[{splits['c.txt']}] chip_export FN c.txt" in whole.stdout  # no export control in it
+    assert "closest: Semiconductor shortages eased;" in whole.stdout
