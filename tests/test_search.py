@@ -487,7 +487,12 @@ def test_a_backtest_matches_the_candidates_in_processes_as_it_would_alone(
             shared.removed,
         )
         assert alone.added == [] and alone.removed == []
-        assert alone.kept == len(_brute_force(hits_archive, profile.query_text, config_dir))
+        matcher = Matcher([profile])  # the profile's own min_score, not only its query
+        every = candidates(hits_archive, None, ArticleFilter(), limit=100_000)
+        wanted = [
+            c for c in every if matcher.match(Doc(c.title, c.text, c.url, c.source, c.language))
+        ]
+        assert alone.kept == len(wanted), profile.name
         assert alone.candidates <= alone.articles and not alone.scan
 
 
