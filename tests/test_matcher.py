@@ -13,7 +13,8 @@ from monitor.profiles.explain import explain
 from monitor.profiles.matcher import Matcher, outcome
 from monitor.profiles.normalize import _fold_char, _pinyin_spans, fold, fold_term, is_cjk
 from monitor.profiles.profile import Doc, Profile
-from monitor.profiles.query import MAX_DEPTH, QueryError, parse_query
+from monitor.profiles.query import MAX_DEPTH, parse_query
+from monitor.profiles.querysyntax import QueryError
 from monitor.profiles.snippets import MARK
 
 CONCEPTS = {"CAC": ("Cyberspace Administration of China", "国家互联网信息办公室", "网信办")}

@@ -15,7 +15,7 @@ import typer.main
 from monitor.cli import app
 from monitor.models import Article, Entry, FeedSpec, Match
 from monitor.profiles.files import load_profile
-from monitor.profiles.query import query_warnings
+from monitor.profiles.querysyntax import query_warnings
 from monitor.runtime.service import Service
 from monitor.store import articles, feeds
 from tests.conftest import open_database

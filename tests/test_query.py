@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from monitor.profiles.nodes import Meta, Node, Not, Proximity, Regex, Term
-from monitor.profiles.query import (
-    MAX_DEPTH,
-    MAX_DISTANCE,
-    MAX_PARTS,
-    QueryError,
-    parse_query,
-)
+from monitor.profiles.query import MAX_DEPTH, MAX_DISTANCE, MAX_PARTS, parse_query
+from monitor.profiles.querysyntax import QueryError
 
 CONCEPTS = {"CAC": ("Cyberspace Administration of China", "网信办")}
 

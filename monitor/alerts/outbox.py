@@ -3,21 +3,19 @@
 One pass: digests whose period is over are made, then every due instant alert is sent (one
 message per article and channel, naming its profiles) unless its channel is in quiet hours or
 its profile passed the debounce limit, then every due digest and notice; channels are sent to
-at the same time. Each row is recorded on its own, so a failing channel is retried later
-without the others being resent; a crash between a channel's answer and the record is the
-only way a message can go out twice (docs/alerts.md, "Delivery guarantees"). Rows are claimed
-a small batch at a time through OutboxStore (monitor.alerts.ports): instances sharing a
-PostgreSQL database never send the same row, and a crashed instance's claims run out.
+at the same time, each at its own pace (monitor.alerts.throttle). Each row is recorded on its
+own, so a failing channel is retried later without the others being resent; a crash between a
+channel's answer and the record is the only way a message can go out twice (docs/alerts.md,
+"Delivery guarantees"). Rows are claimed a small batch at a time through OutboxStore
+(monitor.alerts.ports): instances sharing a PostgreSQL database never send the same row, and a
+crashed instance's claims run out.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +25,7 @@ from monitor.alerts.digests import digest_of, period_starts
 from monitor.alerts.ports import Kind, OutboxStore, Row, Sender
 from monitor.alerts.render import Templates
 from monitor.alerts.schedules import DEBOUNCE, debounce_window, quiet_until
+from monitor.alerts.throttle import Throttle
 from monitor.backoff import backoff
 from monitor.config.settings import AlertSettings
 from monitor.errors import DeliveryError
@@ -44,8 +43,6 @@ log = logging.getLogger("monitor.alerts")
 LEASE = timedelta(minutes=10)
 CLAIM_BATCH = 20
 
-THROTTLE_NOTE = 10.0  # seconds of spacing in one pass worth a log line
-CHANNELS_AT_ONCE = 8  # channels sent to in parallel within a batch
 ALERTS_PER_PASS = 500  # the rest waits for the next pass: a pass ends, whatever the backlog
 MESSAGES_PER_PASS = 200
 
@@ -84,7 +81,7 @@ class Outbox:
     def deliver(self) -> DeliveryReport:
         """One delivery pass over everything due now."""
         self._counts = {"sent": 0, "retrying": 0, "failed": 0, "held": 0}
-        self._messages: Counter[str] = Counter()  # messages handed to each channel this pass
+        self._pace = Throttle(self._channel, self.last_sent, self.stopping, self.clock)
         now = self.clock()
         self.store.close_digests(
             now, period_starts(self.config.schedules, self.settings.debounce_window)
@@ -96,24 +93,7 @@ class Outbox:
         self._drain(
             self.store.claim_messages, "message", self._deliver_messages, MESSAGES_PER_PASS, now
         )
-        return DeliveryReport(**self._counts, throttled=self._throttled())
-
-    def _throttled(self) -> float:
-        """The time this pass spent in the services' spacing (Apprise waits that long
-        between two messages to one service), said once per pass when it is long."""
-        waits = {
-            key: (count - 1) * self.sender.spacing(channel)
-            for key, count in self._messages.items()
-            if count > 1 and (channel := self._channel(key)) is not None
-        }
-        total = sum(waits.values())
-        if total >= THROTTLE_NOTE:
-            log.warning(
-                "delivery throttled: %s (Apprise spaces messages to one service; `throttle` "
-                "on a channel in alerts.yaml changes it, digests and `group` send fewer)",
-                ", ".join(f"{key} ~{wait:.0f}s" for key, wait in sorted(waits.items()) if wait),
-            )
-        return total
+        return DeliveryReport(**self._counts, throttled=self._pace.spent(self.sender))
 
     def _drain(
         self,
@@ -137,66 +117,13 @@ class Outbox:
             )
             if not batch:
                 return
-            queues = self._per_channel(self._messages_of(batch))
+            units = self._messages_of(batch)
             left: list[list[Row]] = []  # messages not sent (a stop, half the lease, a bug)
             try:
-                with ThreadPoolExecutor(max_workers=min(len(queues), CHANNELS_AT_ONCE)) as pool:
-                    work = [
-                        pool.submit(self._send_queue, queue, deliver, claimed_at, left)
-                        for queue in queues
-                    ]
-                    done += sum(future.result() for future in work)
+                done += self._pace.send(units, deliver, claimed_at + self.lease / 2, left)
             finally:
                 ids = [row.id for unit in left for row in unit]
                 self.store.release(kind, ids, claimed_at + self.lease, claimed_at)
-
-    @staticmethod
-    def _per_channel(units: list[list[Row]]) -> list[deque[list[Row]]]:
-        """The messages of a batch in one queue per channel, in order: channels are sent to
-        at the same time (one slow or throttled service does not hold up the others), each
-        channel's messages one after the other."""
-        queues: dict[str, deque[list[Row]]] = {}
-        for unit in units:
-            queues.setdefault(getattr(unit[0], "channel", ""), deque()).append(unit)
-        return list(queues.values())
-
-    def _send_queue(
-        self,
-        queue: deque[list[Row]],
-        deliver: Callable[[list[Row]], None],
-        claimed_at: datetime,
-        left: list[list[Row]],
-    ) -> int:
-        """Deliver one channel's messages in order until the queue is empty, a stop, or half
-        the lease; what is not attempted goes to `left` (also when a bug interrupts: the
-        message it met keeps its lease, as after a crash). Rows attempted."""
-        done = 0
-        try:
-            while queue:
-                if not self._spaced(getattr(queue[0][0], "channel", "")):
-                    break  # a stop during the channel's throttle: the rest is given back
-                unit = queue.popleft()
-                deliver(unit)
-                done += len(unit)
-                if self.stopping() or self.clock() >= claimed_at + self.lease / 2:
-                    break
-        finally:
-            with self._lock:
-                left.extend(queue)
-        return done
-
-    def _spaced(self, key: str) -> bool:
-        """Wait out a channel's `throttle` since its last message (here rather than in
-        Apprise, whose wait nothing ends: a stop must not wait ten minutes); False when the
-        service began stopping first."""
-        channel = self._channel(key)
-        if channel is None or channel.throttle is None:
-            return True
-        while (left := self.last_sent.get(key, -1e9) + channel.throttle - time.monotonic()) > 0:
-            if self.stopping():
-                return False
-            time.sleep(min(left, 0.2))
-        return True
 
     def _count(self, result: str, rows: int) -> None:
         with self._lock:  # channels are sent to from several threads
@@ -393,12 +320,8 @@ class Outbox:
             elif channel is None:
                 raise DeliveryError(f"channel {key} is no longer in alerts.yaml")
             else:
-                with self._lock:
-                    self._messages[key] += 1
-                try:
+                with self._pace.sending(key):
                     self.sender.send(channel, render(self.sender.format_for(channel)))
-                finally:
-                    self.last_sent[key] = time.monotonic()
         except DeliveryError as exc:
             self._failed(key, channel, attempts + 1, str(exc), on_failed, rows)
             return

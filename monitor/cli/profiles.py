@@ -26,7 +26,8 @@ from monitor.profiles.explain import explain
 from monitor.profiles.files import load_profiles
 from monitor.profiles.matcher import Matcher, Outcome, outcome
 from monitor.profiles.profile import Doc, Profile
-from monitor.profiles.query import QueryError, parse_query, query_warnings
+from monitor.profiles.query import parse_query
+from monitor.profiles.querysyntax import QueryError, query_warnings
 from monitor.store.hits import hit_counts
 
 profiles_app = typer.Typer(

@@ -25,7 +25,7 @@ from monitor.cli.common import (
 from monitor.cli.common import since as parse_since
 from monitor.config.secrets import redact_url
 from monitor.profiles.concepts import load_concepts
-from monitor.profiles.query import QueryError
+from monitor.profiles.querysyntax import QueryError
 from monitor.store.search import ArticleFilter
 
 FOUND_FIELDS = [

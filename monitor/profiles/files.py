@@ -36,7 +36,8 @@ from monitor.profiles.concepts import CONCEPTS_FILE, load_concepts
 from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
 from monitor.profiles.profile import Profile
-from monitor.profiles.query import QueryError, QueryWarning, parse_query, query_warnings
+from monitor.profiles.query import parse_query
+from monitor.profiles.querysyntax import QueryError, QueryWarning, query_warnings
 
 PROFILES_DIR = "profiles"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

@@ -1,4 +1,5 @@
-"""The query language: a Lucene-style grammar (lark) and its translation into a query tree.
+"""The query language: a Lucene-style grammar (lark, in monitor.profiles.querysyntax) and its
+translation into a query tree.
 
     great firewall                      both words (the default operator is AND)
     "great firewall" OR 防火长城         a phrase, or a Chinese term
@@ -19,11 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import regex
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, VisitError
 
 from monitor.profiles.nodes import (
     META_FIELDS,
@@ -38,99 +38,13 @@ from monitor.profiles.nodes import (
     TextField,
 )
 from monitor.profiles.normalize import fold_term
+from monitor.profiles.querysyntax import QueryError, parser, syntax_error
 
 # Far beyond what a person writes, far below what recursion over the tree can take (Python's
 # limit is 1000 frames: each level costs a few, in the transformer and in the evaluation).
 MAX_DEPTH = 32  # levels of parentheses and NOT/- (each counts one)
 MAX_DISTANCE = 1000  # NEAR/n and ~n: more words than most articles hold; beyond, use AND
-CARET_WIDTH = 100  # characters of a long query line shown around an error's column
 MAX_PARTS = 16  # parts of a NEAR chain, words of a ~n phrase: each part is work per article
-
-GRAMMAR = r"""
-?start: or_expr
-
-// Repetitions, not left recursion: a profile may OR together thousands of terms, and a
-// flat tree keeps every later step (and lark's transformer) far from the recursion limit.
-?or_expr: and_expr (OR and_expr)+      -> or_
-        | and_expr
-
-?and_expr: unary (AND? unary)+         -> and_
-         | unary
-
-?unary: NOT unary                      -> not_
-      | MINUS unary                    -> not_
-      | near
-
-?near: scoped (NEAR scoped)+           -> near
-     | scoped
-
-?scoped: FIELD base                    -> scoped
-       | base
-
-?base: TERM                            -> term
-     | PHRASE SLOP?                    -> phrase
-     | REGEX                           -> regex
-     | CONCEPT                         -> concept
-     | "(" or_expr ")"
-
-OR.3: /OR(?=[\s()"]|$)/
-AND.3: /AND(?=[\s()"]|$)/
-NOT.3: /NOT(?=[\s()"]|$)/
-NEAR.3: /NEAR\/\d+(?=[\s()"]|$)/
-FIELD.3: /(title|text|url|source|lang):/
-MINUS.2: /-(?=[^\s-])/
-PHRASE: /"(?:[^"\\]|\\.)*"/
-SLOP: /~\d+/
-REGEX: /\/(?:[^\/\\\n]|\\.)+\//
-CONCEPT: /@[^\s()":@]+/
-TERM: /[^\s()":\/\-~@][^\s()":]*/
-
-%import common.WS
-%ignore WS
-"""
-
-_EXPECTED = {
-    "TERM": "a term",
-    "PHRASE": 'a "phrase"',
-    "REGEX": "a /regex/",
-    "CONCEPT": "an @concept",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "FIELD": "a field such as title:",
-    "NOT": "NOT",
-    "MINUS": "'-'",
-    "AND": "AND",
-    "OR": "OR",
-    "NEAR": "NEAR/n",
-    "SLOP": "~n",
-    "$END": "the end of the query",
-}
-_FIRST = ("TERM", "PHRASE", "CONCEPT", "LPAR", "FIELD", "NOT", "MINUS", "REGEX")
-
-
-@dataclass
-class QueryError(Exception):
-    """A query that does not parse, with the 1-based line and column in the query text."""
-
-    message: str
-    line: int
-    column: int
-    query: str
-
-    def __str__(self) -> str:
-        return f"{self.message} (line {self.line}, column {self.column} of the query)"
-
-    def caret(self) -> str:
-        """The offending query line with a caret under the column (a long line: the
-        CARET_WIDTH characters around it, so a 10,000-term query gives a short message)."""
-        text = self.query.splitlines()[self.line - 1] if self.query.strip() else ""
-        at = self.column - 1
-        if len(text) > CARET_WIDTH:
-            start = max(0, min(at - CARET_WIDTH // 2, len(text) - CARET_WIDTH))
-            cut = text[start : start + CARET_WIDTH]
-            text = ("…" if start else "") + cut + ("…" if start + CARET_WIDTH < len(text) else "")
-            at += (1 if start else 0) - start
-        return f"    {text}\n    {' ' * at}^"
 
 
 class _Build(Transformer[Token, Node]):
@@ -305,23 +219,6 @@ def _positional(node: Node) -> bool:
     return False
 
 
-_PARSER: Lark | None = None
-
-
-def _parser() -> Lark:
-    global _PARSER  # noqa: PLW0603  (built once, on first use, never at import)
-    if _PARSER is None:
-        _PARSER = Lark(
-            # the basic lexer: a keyword stays a keyword even where the parser cannot take it
-            GRAMMAR,
-            parser="lalr",
-            lexer="basic",
-            propagate_positions=True,
-            maybe_placeholders=False,
-        )
-    return _PARSER
-
-
 def parse_query(
     query: str,
     *,
@@ -332,7 +229,7 @@ def parse_query(
     if not query.strip():
         raise QueryError("the query is empty", 1, 1, query)
     try:
-        tree = _parser().parse(query)
+        tree = parser().parse(query)
         _check_depth(query)
         node = _Build(query, concepts or {}, allow_regex).transform(tree)
     except VisitError as exc:
@@ -340,7 +237,7 @@ def parse_query(
             raise exc.orig_exc from None
         raise
     except UnexpectedInput as exc:
-        raise _explain(exc, query) from None
+        raise syntax_error(exc, query) from None
     if isinstance(node, Token):  # a lone token the grammar inlined
         raise QueryError("expected a term or a phrase", 1, 1, query)
     only_not = isinstance(node, And) and all(isinstance(p, Not) for p in node.parts)
@@ -357,7 +254,7 @@ def _check_depth(query: str) -> None:
     goes past it. Done on the tokens, without recursion: the tree of 10,000 chained NOTs is
     what must never be built."""
     pending = [0]  # per open parenthesis: the NOT/- waiting for their operand
-    for token in _parser().lex(query):
+    for token in parser().lex(query):
         if token.type in ("NOT", "MINUS"):
             pending[-1] += 1
         elif token.type == "LPAR":
@@ -374,67 +271,3 @@ def _check_depth(query: str) -> None:
                 token.column or 1,
                 query,
             )
-
-
-@dataclass(frozen=True)
-class QueryWarning:
-    """Something in a query that parses but probably does not mean what it says."""
-
-    message: str
-    line: int  # 1-based, in the query text
-    column: int
-    query: str
-
-    def caret(self) -> str:
-        """The query line with a caret under the column."""
-        return QueryError(self.message, self.line, self.column, self.query).caret()
-
-
-_OPERATOR_WORD = re.compile(r"(?i:or|and|not|near/\d+)")
-
-
-def query_warnings(query: str) -> list[QueryWarning]:
-    """Operators written in lower case (`or`, `and`, `not`, `near/5`): the grammar reads them
-    as words to search for, which is rarely what was meant. Quoted phrases are left alone."""
-    try:
-        tokens = list(_parser().lex(query))
-    except UnexpectedInput:
-        return []  # parse_query says what is wrong
-    return [
-        QueryWarning(
-            f"lowercase '{token}' is searched as a word; write {str(token).upper()} for the "
-            "operator",
-            token.line or 1,
-            token.column or 1,
-            query,
-        )
-        for token in tokens
-        if token.type == "TERM" and _OPERATOR_WORD.fullmatch(token) and token != token.upper()
-    ]
-
-
-def _explain(exc: UnexpectedInput, query: str) -> QueryError:
-    line, column = exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
-    if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream or 0
-        char = query[pos] if pos < len(query) else ""
-        if char == '"':
-            return QueryError('unclosed quote: a phrase needs a closing "', line, column, query)
-        if char == ":":
-            fields = ", ".join(f"{f}:" for f in ("title", "text", *META_FIELDS))
-            return QueryError(f"unknown field; fields are {fields}", line, column, query)
-        if char == "/":
-            return QueryError(
-                "unclosed regular expression: it needs a closing /", line, column, query
-            )
-        return QueryError(f"unexpected character {char!r}", line, column, query)
-    expected = set(getattr(exc, "expected", set()) or getattr(exc, "accepts", set()))
-    wanted = [_EXPECTED[name] for name in (*_FIRST, "RPAR") if name in expected]
-    what = ", ".join(wanted) or "a term"
-    token = getattr(exc, "token", None)
-    if isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END"):
-        lines = query.splitlines() or [""]
-        return QueryError(
-            f"the query ends too early: expected {what}", len(lines), len(lines[-1]) + 1, query
-        )
-    return QueryError(f"unexpected {str(token)!r}: expected {what}", line, column, query)

@@ -18,7 +18,7 @@ from monitor.archive.search import compile_query, search_hits
 from monitor.models import Hit
 from monitor.profiles.files import current_concepts
 from monitor.profiles.nodes import Node
-from monitor.profiles.query import QueryError
+from monitor.profiles.querysyntax import QueryError
 from monitor.store.hits import HitFilter, page_of_hits
 
 ID_MAX = 2**63 - 1  # the largest id a database stores: a larger one is a bad request
