@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 REGEX_SECONDS = 0.05  # a regular expression gets this long per field, then counts as no match
 NEAR_ANCHORS = 1000  # occurrences of a NEAR's rarest part tried per field: bounded work
-# For a long OR: its Term parts by automaton leaf id, and its other parts.
-OrIndex = tuple[dict[int, list[Term]], tuple[Node, ...]]
+# For an OR: its Term parts by automaton leaf id (a long OR's only), and each other part with
+# the leaf ids one of which must be found for it to hold (None: it may hold without any).
+Needs = frozenset[int] | None
+OrIndex = tuple[dict[int, list[Term]], tuple[tuple[Node, Needs], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ class Evaluation:
         self._near_windows: dict[int, list[Window]] = {}  # id(Proximity) → windows that fit
         self._parts_found: dict[int, list[Node]] = {}  # id(long Or) → its candidates
         self._regex_found: dict[int, list[Occurrence]] = {}  # id(Regex) → where it matched
+        self._or_found: dict[int, list[Occurrence]] = {}  # id(Or) → its terms' occurrences
 
     def holds(self, node: Node | None = None) -> bool:
         node = self.profile.query if node is None else node
@@ -146,8 +149,12 @@ class Evaluation:
             if id(node) not in self._regex_found:
                 self._regex_found[id(node)] = self._regex(node)
             return self._regex_found[id(node)]
-        if isinstance(node, Or):
-            return [o for part in self.candidates(node) for o in self.occurrences(part)]
+        if isinstance(node, Or):  # a concept's OR is asked again by every clause that uses it
+            if id(node) not in self._or_found:
+                self._or_found[id(node)] = [
+                    o for part in self.candidates(node) for o in self.occurrences(part)
+                ]
+            return self._or_found[id(node)]
         return []
 
     def near_windows(self, node: Proximity) -> list[Window]:
@@ -156,17 +163,22 @@ class Evaluation:
 
     def candidates(self, node: Or) -> list[Node] | tuple[Node, ...]:
         """The parts of an OR that can hold: for a long OR of terms, only the terms found
-        (looked up by leaf id) and the parts that are not plain terms."""
+        (looked up by leaf id); of the other parts (and of a short OR's, in their order) those
+        with one of their terms found, or that may hold without one."""
         index = self._or_index.get(id(node))
         if index is None:
             return node.parts
         if id(node) not in self._parts_found:
             terms_by_leaf, others = index
-            found = [
+            found: list[Node] = [
                 t for leaf in self.found.keys() & terms_by_leaf.keys() for t in terms_by_leaf[leaf]
             ]
-            self._parts_found[id(node)] = [*found, *others]
+            found += [part for part, needs in others if needs is None or self._any_found(needs)]
+            self._parts_found[id(node)] = found
         return self._parts_found[id(node)]
+
+    def _any_found(self, leaves: frozenset[int]) -> bool:
+        return not leaves.isdisjoint(self.found.keys())
 
     def leaves_of(self, node: Node) -> list[tuple[Term | Regex, list[Occurrence]]]:
         """The terms of a NEAR's part (a term or an OR of them) that occur, with where."""
@@ -208,9 +220,12 @@ class Evaluation:
         return name.casefold() in self.doc.source.casefold()
 
     def _near(self, node: Proximity) -> bool:
-        lists = [self.occurrences(part) for part in node.parts]
-        if not all(lists):
-            return False
+        lists = []
+        for part in node.parts:  # a part that does not occur settles it: skip the others
+            found = self.occurrences(part)
+            if not found:
+                return False
+            lists.append(found)
         windows: list[Window] = []
         for name, folded in self.fields.items():
             in_field: list[list[Occurrence]] = []

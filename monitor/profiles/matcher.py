@@ -18,7 +18,7 @@ from ahocorasick_rs import AhoCorasick, MatchKind
 
 from monitor.models import Match
 from monitor.profiles.evaluate import Evaluation, FoldedField, Occurrence, OrIndex
-from monitor.profiles.nodes import Or, Regex, Term, needs_text, positive_leaves, walk
+from monitor.profiles.nodes import Node, Or, Regex, Term, needs_text, positive_leaves, walk
 from monitor.profiles.normalize import fold_term, is_word_char
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.reasons import evidence
@@ -77,14 +77,26 @@ class Matcher:
                 ids.add(self._leaf_id(node))
             has_regex = has_regex or isinstance(node, Regex)
         for node in walk(profile.query):
-            if isinstance(node, Or) and len(node.parts) > LONG_OR:
+            if not isinstance(node, Or):
+                continue
+            if len(node.parts) > LONG_OR:
                 terms: dict[int, list[Term]] = defaultdict(list)
                 for part in node.parts:
                     if isinstance(part, Term):
                         terms[self._term_leaf[id(part)]].append(part)
-                others = tuple(p for p in node.parts if not isinstance(p, Term))
+                others = tuple((p, self._needs(p)) for p in node.parts if not isinstance(p, Term))
                 self._or_index[id(node)] = (dict(terms), others)
+            elif not all(isinstance(p, Term) for p in node.parts):  # clauses: skip the absent
+                self._or_index[id(node)] = ({}, tuple((p, self._needs(p)) for p in node.parts))
         return _Compiled(profile, frozenset(ids), needs_text(profile.query), has_regex)
+
+    def _needs(self, node: Node) -> frozenset[int] | None:
+        """The leaves one of which must be found for `node` to hold (None: it may hold with
+        none of them, through a NOT, a regex or metadata)."""
+        leaves = positive_leaves(node)
+        if not needs_text(node) or any(isinstance(leaf, Regex) for leaf in leaves):
+            return None
+        return frozenset(self._term_leaf[id(leaf)] for leaf in leaves if isinstance(leaf, Term))
 
     def _leaf_id(self, term: Term) -> int:
         if id(term) in self._term_leaf:
