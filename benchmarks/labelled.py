@@ -1,11 +1,12 @@
 """Labelled texts for the relevance report: reading a corpus folder and its one-time split.
 
 A corpus folder holds one text per file and `labels.csv`. The first line of a text is its
-source URL (or `SOURCE: URL`, then `NOTE:` and `---` lines); the rest is the article body. labels.csv has a `file` column, one 0/1 column per
-profile (named like the profile; `wic` stands for world_internet_conference), `language`,
-`note`, and optionally `split`: `dev` (profiles may be tuned on it) or `held-out` (they are
-judged on it, never tuned on it). A folder without a split column (the shared corpus) is one
-set of its own, named after the folder's parent.
+source URL (the shared corpus writes `SOURCE: URL`, then `NOTE:` and `---` lines); the rest is
+the article body. labels.csv has a `file` column, one 0/1 column per profile (named like the
+profile; `wic` stands for world_internet_conference), `language`, `note`, and optionally
+`split`: `dev` (profiles may be tuned on it) or `held-out` (they are judged on it, never tuned
+on it). Rows without a split (all of them in the shared corpus) form a set of their own, named
+by the caller.
 
 `assign_splits` fills the split of rows that have none, at random but balanced within each
 language and within positives and negatives, and never changes a split already written: texts

@@ -201,8 +201,11 @@ def errors(verdicts: Iterable[Verdict]) -> list[str]:
     return lines
 
 
-def report(verdicts: list[Verdict], names: list[str], sets: list[str]) -> list[str]:
-    """The whole report: a table per set, the held-out targets, then every error."""
+def report(
+    verdicts: list[Verdict], names: list[str], sets: list[str], *, summary: bool = False
+) -> list[str]:
+    """The whole report: a table per set, the held-out targets, then every error (not in a
+    summary: docs/relevance.md carries the summary)."""
     by_set = scores(verdicts)
     lines = []
     for split in sets:
@@ -212,7 +215,8 @@ def report(verdicts: list[Verdict], names: list[str], sets: list[str]) -> list[s
         missed = misses(by_set)
         lines += ["", "targets on held-out: " + ("all met" if not missed else "MISSED")]
         lines += [f"  missed: {m}" for m in missed]
-    lines += ["", "## errors", *(errors(verdicts) or ["none"])]
+    if not summary:
+        lines += ["", "## errors", *(errors(verdicts) or ["none"])]
     return lines
 
 
@@ -247,6 +251,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--assign-splits", type=int, metavar="SEED", help="give unsplit texts a half, then stop"
     )
     parser.add_argument("--quick", action="store_true", help="the first 20 texts of each folder")
+    parser.add_argument("--summary", action="store_true", help="the tables only, no error list")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -302,8 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sets = _sets(verdicts, args.split)
     chosen = [v for v in verdicts if v.text.split in sets]
-    print(f"# relevance of {args.config / 'profiles'} on {len({v.text for v in chosen})} texts")
-    print("\n".join(report(chosen, names, sets)))
+    count = len({v.text.file for v in chosen})
+    print(f"# relevance of the profiles in {args.config.name}/ on {count} texts")
+    print("\n".join(report(chosen, names, sets, summary=args.summary)))
     failures = misses(scores(verdicts)) if args.targets else []
     if args.min is not None:
         for (split, name, language), s in sorted(scores(chosen).items()):
