@@ -103,6 +103,7 @@ class Evaluation:
         found: Mapping[int, list[Occurrence]],
         term_leaf: Mapping[int, int],
         or_index: Mapping[int, OrIndex] | None = None,
+        part_needs: Mapping[int, tuple[Needs, ...]] | None = None,
     ) -> None:
         self.profile = profile
         self.doc = doc
@@ -110,6 +111,7 @@ class Evaluation:
         self.found = found
         self._term_leaf = term_leaf  # id(Term node) → the automaton's leaf id
         self._or_index = or_index or {}
+        self._part_needs = part_needs or {}  # id(NEAR) → what each part needs to be found
         self._memo: dict[int, bool] = {}
         self._near_windows: dict[int, list[Window]] = {}  # id(Proximity) → windows that fit
         self._parts_found: dict[int, list[Node]] = {}  # id(long Or) → its candidates
@@ -220,6 +222,9 @@ class Evaluation:
         return name.casefold() in self.doc.source.casefold()
 
     def _near(self, node: Proximity) -> bool:
+        needs = self._part_needs.get(id(node), ())
+        if not all(n is None or self._any_found(n) for n in needs):
+            return False  # a part none of whose terms occur: settled by set lookups
         lists = []
         for part in node.parts:  # a part that does not occur settles it: skip the others
             found = self.occurrences(part)

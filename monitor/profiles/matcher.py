@@ -17,8 +17,17 @@ from functools import lru_cache
 from ahocorasick_rs import AhoCorasick, MatchKind
 
 from monitor.models import Match
-from monitor.profiles.evaluate import Evaluation, FoldedField, Occurrence, OrIndex
-from monitor.profiles.nodes import Node, Or, Regex, Term, needs_text, positive_leaves, walk
+from monitor.profiles.evaluate import Evaluation, FoldedField, Needs, Occurrence, OrIndex
+from monitor.profiles.nodes import (
+    Node,
+    Or,
+    Proximity,
+    Regex,
+    Term,
+    needs_text,
+    positive_leaves,
+    walk,
+)
 from monitor.profiles.normalize import fold_term, is_word_char
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.reasons import evidence
@@ -53,7 +62,8 @@ class Matcher:
         self._leaves: list[_Leaf] = []
         self._leaf_of: dict[tuple[str, bool], int] = {}
         self._term_leaf: dict[int, int] = {}  # id(Term node) → leaf id
-        self._or_index: dict[int, OrIndex] = {}  # id(long Or node) → its parts by leaf
+        self._or_index: dict[int, OrIndex] = {}  # id(Or node) → its parts by leaf / needs
+        self._part_needs: dict[int, tuple[Needs, ...]] = {}  # id(Proximity) → parts' needs
         self._by_pattern: dict[str, list[int]] = defaultdict(list)
         self._compiled = [self._compile(p) for p in self.profiles]
         # ahocorasick_rs: scanning stays flat as patterns grow, also with thousands of CJK
@@ -77,6 +87,8 @@ class Matcher:
                 ids.add(self._leaf_id(node))
             has_regex = has_regex or isinstance(node, Regex)
         for node in walk(profile.query):
+            if isinstance(node, Proximity):
+                self._part_needs[id(node)] = tuple(self._needs(p) for p in node.parts)
             if not isinstance(node, Or):
                 continue
             if len(node.parts) > LONG_OR:
@@ -90,7 +102,7 @@ class Matcher:
                 self._or_index[id(node)] = ({}, tuple((p, self._needs(p)) for p in node.parts))
         return _Compiled(profile, frozenset(ids), needs_text(profile.query), has_regex)
 
-    def _needs(self, node: Node) -> frozenset[int] | None:
+    def _needs(self, node: Node) -> Needs:
         """The leaves one of which must be found for `node` to hold (None: it may hold with
         none of them, through a NOT, a regex or metadata)."""
         leaves = positive_leaves(node)
@@ -145,7 +157,9 @@ class Matcher:
             fields = {"title": FoldedField.of(doc.title), "text": FoldedField.of(doc.text)}
         if found is None:
             found = self._scan(fields)
-        return Evaluation(profile, doc, fields, found, self._term_leaf, self._or_index)
+        return Evaluation(
+            profile, doc, fields, found, self._term_leaf, self._or_index, self._part_needs
+        )
 
     def _scan(self, fields: dict[str, FoldedField]) -> dict[int, list[Occurrence]]:
         """Each leaf's occurrences, field by field and by offset within a field (a leaf is
