@@ -168,3 +168,18 @@ def test_a_user_checks_their_own_profile_as_the_readme_says(tmp_path: Path) -> N
     assert "chip_export" in whole.stdout
     assert f"[{splits['c.txt']}] chip_export FN c.txt" in whole.stdout  # no export control in it
     assert "closest: Semiconductor shortages eased;" in whole.stdout
+
+
+def test_docs_carry_the_latest_report() -> None:
+    """docs/relevance.md shows the report of the shipped profiles on the shipped texts as it
+    is now: a profile or label edit that changes a figure must update it."""
+    page = (REPO / "docs" / "relevance.md").read_text(encoding="utf-8")
+    begin, end = "<!-- report: begin -->\n```text\n", "```\n<!-- report: end -->"
+    assert begin in page and end in page
+    shown = page.split(begin, 1)[1].split(end, 1)[0]
+    result = _report("--corpus", str(OWN_CORPUS), "--summary")
+    assert result.returncode == 0, result.stderr
+    assert shown == result.stdout, (
+        "docs/relevance.md is stale: paste the output of "
+        "`.venv/bin/python -m benchmarks.relevance --corpus benchmarks/corpus/relevance --summary`"
+    )
