@@ -8,6 +8,7 @@
     alert: instant           # or digest
     digest: daily            # with alert: digest, the schedule (named in alerts.yaml)
     min_score: 1
+    focus: {lead: 3}         # optional: the evidence must be in the first 3 sentences (focus.py)
     regex: false             # true allows /regular expressions/ in the query
     enabled: true
 
@@ -35,7 +36,7 @@ from monitor.errors import ConfigError
 from monitor.profiles.concepts import CONCEPTS_FILE, load_concepts
 from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
-from monitor.profiles.profile import Profile
+from monitor.profiles.profile import Focus, Profile
 from monitor.profiles.query import parse_query
 from monitor.profiles.querysyntax import QueryError, QueryWarning, query_warnings
 
@@ -60,6 +61,13 @@ class _Match(BaseModel):
         return self
 
 
+class _Focus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead: int = Field(ge=1, le=50)
+    mentions: int = Field(default=0, ge=0, le=50)
+
+
 class _ProfileFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +81,7 @@ class _ProfileFile(BaseModel):
     alert: Literal["instant", "digest"] = "instant"
     digest: str = "daily"
     min_score: float = Field(default=1.0, ge=0)
+    focus: _Focus | None = None
     regex: bool = False
     enabled: bool = True
 
@@ -166,6 +175,7 @@ def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
         description=parsed.description,
         tags=tuple(parsed.tags),
         min_score=parsed.min_score,
+        focus=Focus(parsed.focus.lead, parsed.focus.mentions) if parsed.focus else None,
         enabled=parsed.enabled,
         languages=tuple(parsed.languages),
         sources=tuple(parsed.sources),

@@ -18,6 +18,7 @@ from ahocorasick_rs import AhoCorasick, MatchKind
 
 from monitor.models import Match
 from monitor.profiles.evaluate import Evaluation, FoldedField, Needs, Occurrence, OrIndex
+from monitor.profiles.focus import unfocused
 from monitor.profiles.nodes import (
     Node,
     Or,
@@ -246,6 +247,8 @@ def outcome(evaluation: Evaluation) -> Outcome:
             spans += occurrences
     score = sum(TITLE_WEIGHT if o.field == "title" else 1.0 for o in set(spans))
     why_not = _why_not(evaluation, holds, score)
+    if not why_not and profile.focus is not None:
+        why_not = unfocused(profile.focus, [reason for _, reason in ranked], evaluation.fields)
     matched = not why_not
     found_snippets = (
         snippets([shown for _, shown in ranked], spans, evaluation.fields)

@@ -12,6 +12,15 @@ AlertMode = Literal["instant", "digest"]
 
 
 @dataclass(frozen=True, slots=True)
+class Focus:
+    """Where a match's evidence must be (focus.py): the first `lead` sentences, or
+    `mentions` places of the body (0: the lead or the headline only)."""
+
+    lead: int
+    mentions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """A named query with its alert settings, from config/profiles/NAME.yaml."""
 
@@ -22,6 +31,7 @@ class Profile:
     description: str = ""
     tags: tuple[str, ...] = ()
     min_score: float = 1.0
+    focus: Focus | None = None  # where the evidence must be (focus.py); None: anywhere
     enabled: bool = True
     languages: tuple[str, ...] = ()  # language code prefixes; empty: any language
     sources: tuple[str, ...] = ()  # feed or site names (substrings); empty: any source
