@@ -90,7 +90,8 @@ def test_no_match_prints_no_match_and_the_failing_clauses(tmp_path: Path, config
     first, *tree = text.stdout.splitlines()
     assert first == "great_firewall no match: the query does not hold"
     assert "score" not in text.stdout and "**" not in text.stdout and "> " not in text.stdout
-    assert tree[0].strip() == "✗ OR"  # the explain tree, ✗ on what failed
+    assert [line.strip() for line in tree[:2]] == ["✗ AND", "✗ OR"]  # the explain tree, ✗ on
+    # what failed: the profile's clauses (an OR) and its exclusion of other countries' copies
     near_misses = [line.strip() for line in tree]  # alternatives with a term found, ✗ where
     assert "✓ China  (text ×1)" in near_misses  # they failed; the others summed up
     assert any(line.startswith("✗ within 10 words: (censor*") for line in near_misses)

@@ -30,19 +30,22 @@ _WORD = re.compile(f"[{CJK_RANGES}]|[^\\W{CJK_RANGES}]+")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s)|[。！？][”’」』）]*|\n")
 
 
-def sentence_ends(text: str) -> list[int]:
+def sentence_ends(text: str, limit: int | None = None) -> list[int]:
     """The offset just past each sentence of `text` of at least SENTENCE_WORDS words (a CJK
     character counting as a word): shorter pieces (navigation, bylines, dates, captions'
-    credits, a headline) sit inside the lead but do not use it up."""
+    credits, a headline) sit inside the lead but do not use it up. With `limit`, the first
+    `limit` only: the rest of a long text is not read."""
     ends: list[int] = []
     start = 0
     for found in _SENTENCE_END.finditer(text):
         if _words(text[start : found.end()]) >= SENTENCE_WORDS:
             ends.append(found.end())
+            if limit is not None and len(ends) >= limit:
+                return ends
         start = found.end()
     if _words(text[start:]) >= SENTENCE_WORDS:
         ends.append(len(text))
-    return ends
+    return ends[:limit]
 
 
 def _words(piece: str) -> int:
@@ -54,7 +57,7 @@ def unfocused(
 ) -> str:
     """Why the deciding reasons fail the focus ("" when they pass)."""
     body = fields["text"]
-    ends = sentence_ends(body.original)
+    ends = sentence_ends(body.original, limit=2 * focus.lead + 1)
     if len(ends) <= 2 * focus.lead:
         return ""
     lead_end = ends[focus.lead - 1]  # an offset in the original text
