@@ -74,8 +74,9 @@ def fresh_config(folder: Path, feed_urls: Iterable[str], profiles: Path | None =
     for path in sorted((SHIPPED / "profiles").iterdir()):
         if path.suffix in (".yaml", ".yml"):
             shutil.copy(path, folder / "profiles" / path.name)
-    if (SHIPPED / "concepts.yaml").is_file():
-        shutil.copy(SHIPPED / "concepts.yaml", folder / "concepts.yaml")
+    for name in ("concepts.yaml", "learned.json"):
+        if (SHIPPED / name).is_file():
+            shutil.copy(SHIPPED / name, folder / name)
     for path in sorted(profiles.iterdir()) if profiles else []:
         shutil.copy(path, folder / "profiles" / path.name)
     lines = "".join(f"  - url: {url}\n    name: Farm feed {i}\n" for i, url in enumerate(feed_urls))

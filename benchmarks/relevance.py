@@ -91,6 +91,7 @@ class Verdict:
     got: bool
     terms: tuple[str, ...]  # matched terms (a match) or the profile's terms found (no match)
     evidence: str  # the match's snippet, or the sentence holding most of the terms found
+    learned: float | None = None  # the learned check's probability, where it was consulted
 
 
 def judge(texts: Iterable[Text], config: Path, names: list[str]) -> list[Verdict]:
@@ -102,19 +103,21 @@ def judge(texts: Iterable[Text], config: Path, names: list[str]) -> list[Verdict
     matcher = Matcher(profiles[n] for n in names)
     verdicts = []
     for text in texts:
-        doc = Doc("", text.body)
+        doc = Doc("", text.body, language=text.language or None)  # as the service detects it
         fields = folded_fields(doc)
         matched = {m.profile: m for m in matcher.match(doc, fields)}
         for name in names:
+            result = outcome(matcher.evaluation(profiles[name], doc, fields))
             if name in matched:
                 hit = matched[name]
                 terms, evidence = tuple(hit.matched_terms), hit.snippet
             else:
-                result = outcome(matcher.evaluation(profiles[name], doc, fields))
                 terms = tuple(result.matched_terms)
                 evidence = closest_sentence(text.body, terms)
             relevant = name in text.relevant
-            verdicts.append(Verdict(text, name, relevant, name in matched, terms, evidence))
+            verdicts.append(
+                Verdict(text, name, relevant, name in matched, terms, evidence, result.learned)
+            )
     return verdicts
 
 
@@ -195,7 +198,8 @@ def errors(verdicts: Iterable[Verdict]) -> list[str]:
         kind = "FP" if v.got else "FN"
         terms = ", ".join(v.terms) if v.terms else "none of its terms"
         lines.append(f"[{v.text.split}] {v.profile} {kind} {v.text.file}")
-        lines.append(f"    {'matched' if v.got else 'found'}: {terms}")
+        learned = f" (learned check {v.learned:.2f})" if v.learned is not None else ""
+        lines.append(f"    {'matched' if v.got else 'found'}: {terms}{learned}")
         if v.evidence:
             lines.append(f"    {'snippet' if v.got else 'closest'}: {' '.join(v.evidence.split())}")
     return lines
@@ -210,7 +214,13 @@ def report(
     lines = []
     for split in sets:
         count = len({v.text.file for v in verdicts if v.text.split == split})
-        lines += ["", f"## {split} ({count} texts)", *table(split, by_set, names)]
+        lines += ["", f"## {split} ({count} texts)"]
+        if split == "dev" and any(v.learned is not None for v in verdicts):
+            lines += [
+                "(the learned check was trained on these texts: in-sample figures;",
+                " `python -m benchmarks.learn --cv` gives cross-validated ones)",
+            ]
+        lines += table(split, by_set, names)
     if "held-out" in sets:
         missed = misses(by_set)
         lines += ["", "targets on held-out: " + ("all met" if not missed else "MISSED")]

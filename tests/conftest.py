@@ -101,13 +101,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    """A config folder with the shipped profiles and concepts, no feed and no alert channel
+    """A config folder with the shipped profiles, concepts and model, no feed and no alert channel
     (of the working copy's config/, only those: never its channels, templates or settings)."""
     folder = tmp_path / "config"
     folder.mkdir()
     shutil.copytree(REPO / "config" / "profiles", folder / "profiles")
-    if (REPO / "config" / "concepts.yaml").exists():
-        shutil.copy(REPO / "config" / "concepts.yaml", folder / "concepts.yaml")
+    for name in ("concepts.yaml", "learned.json"):  # the learned check's model (learned.py)
+        if (REPO / "config" / name).exists():
+            shutil.copy(REPO / "config" / name, folder / name)
     (folder / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
     return folder
 

@@ -182,6 +182,7 @@ def _record(result: Outcome, with_tree: bool) -> dict[str, Any]:
         "snippets": result.snippets,
         "language": result.evaluation.doc.language,
         "why_not": result.why_not or None,
+        "learned": result.learned,  # the learned check's probability, where consulted
         "warnings": list(result.profile.warnings),
     }
     if with_tree:
@@ -260,7 +261,8 @@ def _ad_hoc(query: str, concepts: dict[str, tuple[str, ...]]) -> Profile:
 def _print(result: Outcome, show_tree: bool) -> None:
     name = escape(result.profile.name)
     if result.matched:
-        out.print(f"[bold]{name}[/] [green]matches[/] (score {result.score:g})")
+        learned = "" if result.learned is None else f", learned check {result.learned:.2f}"
+        out.print(f"[bold]{name}[/] [green]matches[/] (score {result.score:g}{learned})")
         out.print(plain("  terms: " + ", ".join(result.matched_terms)))
         for snippet in result.snippets:  # the page's text: a stranger's
             out.print(plain("  > " + snippet))

@@ -47,6 +47,8 @@ class FoldedField:
     folded: str
     origin: list[int]
     _token_starts: list[int] | None = field(default=None, repr=False)
+    # a learned model's view of the article (LearnedModel.vector), by id of the model
+    vectors: dict[int, tuple[tuple[int, float], ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, text: str) -> Self:

@@ -9,6 +9,7 @@
     digest: daily            # with alert: digest, the schedule (named in alerts.yaml)
     min_score: 1
     focus: {lead: 3}         # optional: the evidence must be in the first 3 sentences (focus.py)
+    learned: {veto: 0.05, rescue: 0.8}  # optional: consult config/learned.json (learned.py)
     regex: false             # true allows /regular expressions/ in the query
     enabled: true
 
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,9 +36,10 @@ from ruamel.yaml.scalarstring import (
 from monitor.config.yamlfile import read_yaml, validate
 from monitor.errors import ConfigError
 from monitor.profiles.concepts import CONCEPTS_FILE, load_concepts
+from monitor.profiles.learned import LEARNED_FILE, LearnedModel, load_model
 from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
-from monitor.profiles.profile import Focus, Profile
+from monitor.profiles.profile import Focus, Learned, Profile
 from monitor.profiles.query import parse_query
 from monitor.profiles.querysyntax import QueryError, QueryWarning, query_warnings
 
@@ -68,6 +71,13 @@ class _Focus(BaseModel):
     mentions: int = Field(default=0, ge=0, le=50)
 
 
+class _LearnedSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    veto: float = Field(default=0.0, ge=0, le=1)
+    rescue: float | None = Field(default=None, gt=0, le=1)
+
+
 class _ProfileFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,6 +92,7 @@ class _ProfileFile(BaseModel):
     digest: str = "daily"
     min_score: float = Field(default=1.0, ge=0)
     focus: _Focus | None = None
+    learned: _LearnedSettings | None = None
     regex: bool = False
     enabled: bool = True
 
@@ -137,8 +148,13 @@ def _version(text: bytes, query: Node, concepts: dict[str, tuple[str, ...]]) -> 
     return digest.hexdigest()[:12]
 
 
-def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
-    """One profile file; its name is the file's stem (a `name:` key, if present, must agree)."""
+def load_profile(
+    path: Path,
+    concepts: dict[str, tuple[str, ...]],
+    model: Callable[[], LearnedModel] | None = None,
+) -> Profile:
+    """One profile file; its name is the file's stem (a `name:` key, if present, must agree).
+    `model` gives the learned model (config/learned.json) to a profile with `learned:`."""
     name = path.stem
     if not _NAME.match(name):
         raise ConfigError(
@@ -167,9 +183,14 @@ def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
         assert parsed.match is not None
         query = _from_lists(parsed.match)
         warnings = ()
+    learned = _learned(parsed.learned, name, model, path, data)
+    version = _version(path.read_bytes(), query, concepts)
+    if learned is not None:  # a retrained model changes what the profile matches
+        version = hashlib.sha256(f"{version} {learned.model.digest}".encode()).hexdigest()[:12]
     return Profile(
         name=name,
-        version=_version(path.read_bytes(), query, concepts),
+        version=version,
+        learned=learned,
         query=query,
         query_text=parsed.query or "",
         description=parsed.description,
@@ -186,6 +207,32 @@ def load_profile(path: Path, concepts: dict[str, tuple[str, ...]]) -> Profile:
     )
 
 
+def _learned(
+    settings: _LearnedSettings | None,
+    name: str,
+    model: Callable[[], LearnedModel] | None,
+    path: Path,
+    data: Any,
+) -> Learned | None:
+    if settings is None:
+        return None
+    line = data.lc.key("learned")[0] + 1
+    if model is None:
+        raise ConfigError(f"learned: needs the model file {LEARNED_FILE}", path=path, line=line)
+    try:
+        loaded = model()
+    except ConfigError as exc:  # the profile that asked, and the model file's own complaint
+        raise ConfigError(f"learned: {exc}", path=path, line=line) from None
+    if name not in loaded.weights:
+        raise ConfigError(
+            f"learned: {LEARNED_FILE} has no weights for {name!r}; train them with "
+            "`python -m benchmarks.learn` or remove `learned:`",
+            path=path,
+            line=line,
+        )
+    return Learned(loaded, settings.veto, settings.rescue)
+
+
 def profile_paths(config_dir: Path) -> list[Path]:
     folder = config_dir / PROFILES_DIR
     if not folder.is_dir():
@@ -196,7 +243,8 @@ def profile_paths(config_dir: Path) -> list[Path]:
 def load_profiles(config_dir: Path) -> list[Profile]:
     """Every profile in config_dir/profiles (with config_dir/concepts.yaml), sorted by name."""
     concepts = load_concepts(config_dir)
-    return [load_profile(path, concepts) for path in profile_paths(config_dir)]
+    model = cache(partial(load_model, config_dir / LEARNED_FILE))  # read if a profile asks
+    return [load_profile(path, concepts, model) for path in profile_paths(config_dir)]
 
 
 def current_profiles(config_dir: Path) -> list[Profile]:
@@ -211,7 +259,9 @@ def current_concepts(config_dir: Path) -> dict[str, tuple[str, ...]]:
 
 
 def _signature(config_dir: Path, *, profiles: bool = True) -> tuple[tuple[str, int, int], ...]:
-    paths = [config_dir / CONCEPTS_FILE, *(profile_paths(config_dir) if profiles else [])]
+    paths = [config_dir / CONCEPTS_FILE]
+    if profiles:
+        paths += [config_dir / LEARNED_FILE, *profile_paths(config_dir)]
     seen = []
     for path in paths:
         try:

@@ -19,6 +19,7 @@ from ahocorasick_rs import AhoCorasick, MatchKind
 from monitor.models import Match
 from monitor.profiles.evaluate import Evaluation, FoldedField, Needs, Occurrence, OrIndex
 from monitor.profiles.focus import unfocused
+from monitor.profiles.learned import LearnedModel
 from monitor.profiles.nodes import (
     Node,
     Or,
@@ -139,7 +140,7 @@ class Matcher:
             ):
                 continue
             evaluation = self.evaluation(compiled.profile, doc, fields, found)
-            if not evaluation.holds():
+            if not evaluation.holds() and not _rescued(evaluation):
                 continue  # no match: what the query found is only wanted to explain it
             result = outcome(evaluation)
             if result.matched:
@@ -207,6 +208,7 @@ class Outcome:
     snippets: list[str]
     evaluation: Evaluation
     why_not: str = ""  # for no match: the query does not hold, or the filter that failed
+    learned: float | None = None  # the learned check's probability, where it was consulted
 
     def as_match(self) -> Match:
         return Match(
@@ -249,20 +251,86 @@ def outcome(evaluation: Evaluation) -> Outcome:
     why_not = _why_not(evaluation, holds, score)
     if not why_not and profile.focus is not None:
         why_not = unfocused(profile.focus, [reason for _, reason in ranked], evaluation.fields)
+    learned = None
+    check = profile.learned if _knows_language(evaluation) else None
+    if check is not None and not why_not and check.veto > 0:
+        learned = learned_probability(evaluation, check.model)
+        if learned < check.veto:
+            why_not = f"learned check: {learned:.2f} is below veto {check.veto:g}"
+    elif check and why_not and check.rescue is not None and spans and not _filtered(evaluation):
+        # turned down by the query, its focus or its minimum score, with some of its terms found
+        learned = learned_probability(evaluation, check.model)
+        if learned >= check.rescue:  # a match; the terms found show where
+            why_not = ""
+            if not ranked:
+                ranked = sorted(
+                    ((float(len(_text_of(leaf))), (found[0],)) for leaf, found in pairs if found),
+                    key=lambda reason: reason[0],
+                    reverse=True,
+                )
+        else:
+            why_not += f" (learned check {learned:.2f} is below rescue {check.rescue:g})"
     matched = not why_not
     found_snippets = (
         snippets([shown for _, shown in ranked], spans, evaluation.fields)
         if matched and spans  # the service needs them only for hits
         else []
     )
-    return Outcome(profile, matched, list(terms), score, found_snippets, evaluation, why_not)
+    return Outcome(
+        profile, matched, list(terms), score, found_snippets, evaluation, why_not, learned
+    )
+
+
+def _text_of(leaf: Term | Regex) -> str:
+    return leaf.text if isinstance(leaf, Term) else leaf.source
+
+
+def _rescued(evaluation: Evaluation) -> bool:
+    """Whether the learned check makes a match of an article the query does not hold on
+    (some of the profile's terms occur in it: the caller has checked)."""
+    check = evaluation.profile.learned
+    if check is None or check.rescue is None or not _knows_language(evaluation):
+        return False
+    return learned_probability(evaluation, check.model) >= check.rescue
+
+
+def _knows_language(evaluation: Evaluation) -> bool:
+    """Whether the profile's learned model learnt from texts in the article's language (an
+    article of unknown language is given to it)."""
+    check = evaluation.profile.learned
+    if check is None:
+        return False
+    languages = check.model.languages
+    if not languages or evaluation.doc.language is None:
+        return True
+    return any(evaluation.language_is(code) for code in languages)
+
+
+def learned_probability(evaluation: Evaluation, model: LearnedModel) -> float:
+    """The learned model's probability for this profile and article; the article's vector
+    is computed once and kept on its body's field for every profile that asks."""
+    fields = evaluation.fields
+    vectors = fields["text"].vectors
+    if id(model) not in vectors:
+        vectors[id(model)] = model.vector(fields["title"].folded + "\n" + fields["text"].folded)
+    return model.probability(evaluation.profile.name, vectors[id(model)])
 
 
 def _why_not(evaluation: Evaluation, holds: bool, score: float) -> str:
     """Why the profile does not match ("" when it does)."""
-    profile, doc = evaluation.profile, evaluation.doc
     if not holds:
         return "the query does not hold"
+    filtered = _filtered(evaluation)
+    if filtered:
+        return filtered
+    if score < evaluation.profile.min_score:  # min_score 0 lets a metadata-only query match
+        return f"score {score:g} is below min_score {evaluation.profile.min_score:g}"
+    return ""
+
+
+def _filtered(evaluation: Evaluation) -> str:
+    """Why the profile's language or source filter turns the article down ("" if neither)."""
+    profile, doc = evaluation.profile, evaluation.doc
     if profile.languages and not any(evaluation.language_is(c) for c in profile.languages):
         return (
             f"the article's language ({doc.language or 'unknown'}) is not one of "
@@ -272,8 +340,6 @@ def _why_not(evaluation: Evaluation, holds: bool, score: float) -> str:
         return f"the source ({doc.source or 'unknown'}) is not one of sources: " + ", ".join(
             profile.sources
         )
-    if score < profile.min_score:  # min_score 0 lets a metadata-only query match
-        return f"score {score:g} is below min_score {profile.min_score:g}"
     return ""
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from monitor.profiles.learned import LearnedModel
 from monitor.profiles.nodes import Node
 
 AlertMode = Literal["instant", "digest"]
@@ -21,6 +22,17 @@ class Focus:
 
 
 @dataclass(frozen=True, slots=True)
+class Learned:
+    """The learned check a profile consults (learned.py): drop a match the model gives less
+    than `veto`; make a match of a text with some of the profile's terms that the model gives
+    at least `rescue` (None: never)."""
+
+    model: LearnedModel = field(repr=False, compare=False)
+    veto: float = 0.0
+    rescue: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """A named query with its alert settings, from config/profiles/NAME.yaml."""
 
@@ -32,6 +44,7 @@ class Profile:
     tags: tuple[str, ...] = ()
     min_score: float = 1.0
     focus: Focus | None = None  # where the evidence must be (focus.py); None: anywhere
+    learned: Learned | None = None  # the learned check (learned.py); None: the query alone
     enabled: bool = True
     languages: tuple[str, ...] = ()  # language code prefixes; empty: any language
     sources: tuple[str, ...] = ()  # feed or site names (substrings); empty: any source

@@ -1,6 +1,6 @@
 """The configuration files a service reloads while it runs (feeds.yaml, profiles/,
-concepts.yaml, alerts.yaml, templates/): read and checked together, and a cheap signature
-that tells when any of them changed on disk. monitor.yaml is monitor.config.settings'."""
+concepts.yaml, learned.json, alerts.yaml, templates/): read and checked together, and a cheap
+signature that tells when any of them changed on disk. monitor.yaml is monitor.config.settings'."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from monitor.errors import ConfigError
 from monitor.models import FeedSpec
 from monitor.profiles.concepts import CONCEPTS_FILE
 from monitor.profiles.files import PROFILES_DIR, load_profiles
+from monitor.profiles.learned import LEARNED_FILE
 from monitor.profiles.profile import Profile
 
 
@@ -46,7 +47,7 @@ def load_config(config_dir: Path) -> Loaded:
 
 def config_signature(config_dir: Path) -> tuple[tuple[str, int, int], ...]:
     """What the reloadable files look like on disk (name, size, mtime): cheap to compare."""
-    paths = [config_dir / name for name in (FEEDS_FILE, ALERTS_FILE, CONCEPTS_FILE)]
+    paths = [config_dir / name for name in (FEEDS_FILE, ALERTS_FILE, CONCEPTS_FILE, LEARNED_FILE)]
     for folder in (config_dir / PROFILES_DIR, config_dir / TEMPLATES_DIR):
         if folder.is_dir():
             paths += sorted(folder.iterdir())
