@@ -207,7 +207,12 @@ def test_three_instances_share_the_feeds_and_survive_a_kill(
         for first, then in zip(sorted(moments), sorted(moments)[1:], strict=False)
         if then - first < 50
     ]
-    assert all(first < killed_at < then for _, first, then in early), early
+    # a poll the victim sent just before it died can reach the farm's handler, which records
+    # the moment, a little after the kill on a busy machine
+    in_flight = 2.0
+    assert all(first < killed_at + in_flight and killed_at < then for _, first, then in early), (
+        early
+    )
     assert len(by_feed) == FEEDS
     # the work was shared: more than one process polled feeds
     pollers = [n for n, log in logs.items() if log.count('"logger": "monitor.poll"') >= 10]

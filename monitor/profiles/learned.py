@@ -32,7 +32,7 @@ from monitor.profiles.normalize import CJK_RANGES
 
 LEARNED_FILE = "learned.json"
 STEM = 6  # letters of a word kept: "censorship" and "censored" share "censor"
-READ = 3000  # characters of a text the model reads: its longest training text has 2,102
+READ = 2200  # characters of a text the model reads: its longest training text has 2,102
 _TOKEN = re.compile(f"[{CJK_RANGES}]+|[^\\W{CJK_RANGES}]+")
 _CJK_START = re.compile(f"[{CJK_RANGES}]")
 
