@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.labelled import Text, profile_columns, read_corpus
+from benchmarks.relevance import Score
 from monitor.profiles.files import load_profiles
 from monitor.profiles.learned import LEARNED_FILE, tokens
 from monitor.profiles.matcher import Matcher, folded_fields, outcome
@@ -106,7 +107,7 @@ def cross_validate(corpus: Path, config: Path, folds: int = 5) -> str:
     matcher = Matcher(profiles)
     query: dict[str, list[tuple[bool, bool]]] = {p.name: [] for p in profiles}
     for text in texts:  # the query alone: matched, and "some term found" (rescue may apply)
-        doc = Doc("", text.body)
+        doc = Doc("", text.body, language=text.language or None)  # as the report reads it
         fields = folded_fields(doc)
         for profile in profiles:
             result = outcome(matcher.evaluation(profile, doc, fields))
@@ -135,10 +136,10 @@ def _cv_lines(
     name: str, ys: list[int], query: list[tuple[bool, bool]], probabilities: list[float]
 ) -> str:
     def pr(decided: list[bool]) -> tuple[float, float]:
-        tp = sum(d and y for d, y in zip(decided, ys, strict=True))
-        fp = sum(d and not y for d, y in zip(decided, ys, strict=True))
-        fn = sum(not d and y for d, y in zip(decided, ys, strict=True))
-        return tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0
+        score = Score()  # the relevance report's counts
+        for at, (got, expected) in enumerate(zip(decided, ys, strict=True)):
+            score.add(str(at), expected=bool(expected), got=got)
+        return score.precision or 0.0, score.recall or 0.0
 
     alone = pr([m for m, _ in query])
     model = pr([p >= 0.5 for p in probabilities])
