@@ -210,8 +210,11 @@ def test_survivors_take_over_a_killed_instance_s_feeds_within_a_minute(
                 _kill(process)
         engine.dispose()
     assert codes == [0, 0]
-    survivors = "".join((tmp_path / f"{name}.log").read_text() for name in processes)
-    assert f"taking over from instance {dead[:12]}" in survivors
+    # the survivors take over at their next delivery pass; `run --once`, when it reaches its
+    # own delivery pass more than 15 s after the kill (a busy machine), may be first: either
+    # way an instance that is alive said it took the dead one's claims over
+    takers = "".join((tmp_path / f"{name}.log").read_text() for name in [*processes, "once"])
+    assert f"taking over from instance {dead[:12]}" in takers
     assert taken_after < 60 and stored_after < 60
     print(f"feeds taken over {taken_after:.1f} s after the kill, all stored {stored_after:.1f} s")
 
