@@ -184,7 +184,7 @@ def test_list_is_one_line_per_profile_with_hits_of_the_last_7_days(
 def test_every_profiles_command_has_an_example_in_its_help() -> None:
     root: Any = typer.main.get_command(app)
     commands = root.commands["profiles"].commands
-    assert sorted(commands) == ["backtest", "list", "test", "validate"]
+    assert sorted(commands) == ["backtest", "derive", "list", "test", "validate"]
     for name, command in commands.items():
         examples = [line for line in command.help.splitlines() if "Example:" in line]
         assert len(examples) == 1, name

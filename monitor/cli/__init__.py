@@ -8,6 +8,7 @@ import typer
 
 from monitor.cli.alerts import alerts_app
 from monitor.cli.common import root_options
+from monitor.cli.derive import profiles_derive
 from monitor.cli.feeds import feeds_app
 from monitor.cli.hits import hits
 from monitor.cli.profiles import profiles_app
@@ -33,6 +34,7 @@ app.command("search")(search_command)
 app.command()(status)
 app.command()(web)
 app.add_typer(feeds_app, name="feeds")
+profiles_app.command("derive")(profiles_derive)  # its own module: profiles.py stays small
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -19,15 +19,16 @@ from monitor.cli.common import config_dir, engine, out, plain, print_json, progr
 from monitor.cli.common import since as parse_since
 from monitor.config.settings import FetchSettings
 from monitor.errors import ConfigError, FetchError, StoreError
-from monitor.ingest.fetch import Fetcher
 from monitor.ingest.language import detect_language
+from monitor.ingest.pagedoc import NoArticle, download, page_doc
 from monitor.profiles.concepts import load_concepts
 from monitor.profiles.explain import explain
-from monitor.profiles.files import load_profiles
+from monitor.profiles.files import lint_lines, load_profiles
 from monitor.profiles.matcher import Matcher, Outcome, outcome
 from monitor.profiles.profile import Doc, Profile
-from monitor.profiles.query import parse_query
-from monitor.profiles.querysyntax import QueryError, query_warnings
+from monitor.profiles.querysyntax import QueryError
+from monitor.profiles.report import ad_hoc_profile, outcome_record
+from monitor.store.feedback import Precision, precision
 from monitor.store.hits import hit_counts
 
 profiles_app = typer.Typer(
@@ -42,6 +43,7 @@ class Output(StrEnum):
 
 RECENT = timedelta(days=7)  # `profiles list` counts the hits of this last stretch
 NONE = "–"
+UNJUDGED = Precision(0, 0)
 
 
 @profiles_app.command("list")
@@ -51,7 +53,8 @@ def profiles_list(
         bool, typer.Option("--verbose", "-v", help="Also print each profile's query.")
     ] = False,
 ) -> None:
-    """List profiles, one line each: description, tags and hits in the last 7 days.
+    """List profiles, one line each: description, tags, hits in the last 7 days and the
+    precision readers' feedback gives ("0.83 (24)": 24 hits judged; "-": none judged).
 
     Hits come from the database when there is one ("–" when there is none: listing never
     creates it). Every profile file is validated on the way.
@@ -60,20 +63,22 @@ def profiles_list(
     Example: monitor profiles list --verbose
     """
     profiles = load_profiles(config_dir(ctx))
-    counts = _recent_hits(ctx)
+    counts, judged = _recent_hits(ctx)
     names = [plain(p.name + ("" if p.enabled else " (disabled)")) for p in profiles]
     tags = [plain(", ".join(p.tags)) for p in profiles]
-    table = Table("name", "hits 7d", "tags", "description")
+    shown = [NONE if judged is None else judged.get(p.name, UNJUDGED).shown() for p in profiles]
+    table = Table("name", "hits 7d", "precision", "tags", "description")
     name_width = max((len(name) for name in names), default=4)
-    rest = out.width - name_width - len("hits 7d") - 13  # 13: the borders and padding
+    precision_width = max(len("precision"), *map(len, shown))
+    rest = out.width - name_width - len("hits 7d") - precision_width - 16  # borders, padding
     tags_width = min(max((len(t) for t in tags), default=4), max(rest // 3, 10))
-    widths = [name_width, len("hits 7d"), tags_width, max(rest - tags_width, 10)]
+    widths = [name_width, len("hits 7d"), precision_width, tags_width, max(rest - tags_width, 10)]
     for column, width in zip(table.columns, widths, strict=True):
         column.width, column.no_wrap, column.overflow = width, True, "ellipsis"
-    table.columns[1].justify = "right"
-    for p, name, tag in zip(profiles, names, tags, strict=True):
+    table.columns[1].justify = table.columns[2].justify = "right"
+    for p, name, judged_cell, tag in zip(profiles, names, shown, tags, strict=True):
         hits = NONE if counts is None else str(counts.get(p.name, 0))
-        table.add_row(name, hits, tag, plain(p.description))
+        table.add_row(name, hits, judged_cell, tag, plain(p.description))
     out.print(table)
     if verbose:
         for p in profiles:
@@ -82,29 +87,40 @@ def profiles_list(
                 out.print(plain(f"  {line}".rstrip()), soft_wrap=True)
 
 
-def _recent_hits(ctx: typer.Context) -> dict[str, int] | None:
-    """Hits per profile stored in the last 7 days; None without a database to read."""
+def _recent_hits(
+    ctx: typer.Context,
+) -> tuple[dict[str, int], dict[str, Precision]] | tuple[None, None]:
+    """Hits per profile stored in the last 7 days, and the precision feedback gives each;
+    None, None without a database to read."""
     try:
         db = engine(settings(ctx))
     except StoreError as exc:  # no database yet (none is made here), or it cannot be reached
         sys.stderr.write(f"hits 7d: {exc}\n")
-        return None
+        return None, None
     try:
         now = datetime.now(UTC)
-        return hit_counts(db, now - RECENT, now + timedelta(seconds=1))
+        return hit_counts(db, now - RECENT, now + timedelta(seconds=1)), precision(db)
     finally:
         db.dispose()
 
 
 @profiles_app.command("validate")
-def profiles_validate(ctx: typer.Context) -> None:
+def profiles_validate(
+    ctx: typer.Context,
+    with_lint: Annotated[
+        bool, typer.Option("--lint", help="Also lint each query (docs/profiles.md, Lint).")
+    ] = False,
+) -> None:
     """Check every profile and concepts.yaml; exit 2 with the file, line and column of an error.
 
     Warnings (a lowercase or, and, not: searched as a word) are printed with their file, line
-    and column; they do not change the exit status.
+    and column; they do not change the exit status. With --lint, so is what is known to go
+    wrong in matching (`file:line:col: lint[rule]: message`): a word alone that also means
+    something else, an exclusion or a concept missing in one language, a NEAR too short for
+    Chinese.
 
     \b
-    Example: monitor profiles validate
+    Example: monitor profiles validate --lint
     """
     folder = config_dir(ctx)
     concepts = load_concepts(folder)
@@ -112,7 +128,10 @@ def profiles_validate(ctx: typer.Context) -> None:
     terms = Matcher(profiles).term_count
     warnings = [w for p in profiles for w in p.warnings]
     _warn(warnings)
+    linted = [line for p in profiles for line in lint_lines(p)] if with_lint else []
+    sys.stderr.writelines(f"{line}\n" for line in linted)
     noted = f"; {len(warnings)} warning(s)" if warnings else ""
+    noted += f"; {len(linted)} lint warning(s)" if with_lint else ""
     out.print(
         f"{len(profiles)} profile(s) and {len(concepts)} concept(s) are valid "
         f"({terms} distinct terms){noted}"
@@ -147,47 +166,17 @@ def _doc(
 
 async def _download(fetch: FetchSettings, url: str) -> bytes:
     """A URL given on the command line is trusted like a configured feed."""
-    async with Fetcher(fetch) as fetcher:
-        try:
-            return (await fetcher.get(url)).body
-        except FetchError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--url") from None
+    try:
+        return await download(fetch, url)
+    except FetchError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--url") from None
 
 
 def _page_doc(html: bytes, url: str, title: str) -> Doc:
-    # imported here: the rest of the CLI (and `monitor run`) need not load trafilatura
-    from monitor.ingest.worker import extract_page  # noqa: PLC0415
-
-    extracted = extract_page(html, url)
-    if extracted is None:
-        raise typer.BadParameter(f"{url}: no article text found on the page")
-    return Doc(
-        title=title or extracted.title or "",
-        text=extracted.text,
-        url=url,
-        source=extracted.sitename or "",
-        language=extracted.language or detect_language(extracted.text),
-    )
-
-
-def _record(result: Outcome, with_tree: bool) -> dict[str, Any]:
-    """One profile's result for scripts: a profile that does not match has no terms, score or
-    snippets, and says why not."""
-    matched = result.matched
-    record: dict[str, Any] = {
-        "profile": result.profile.name,
-        "matched": matched,
-        "matched_terms": result.matched_terms if matched else [],
-        "score": result.score if matched else 0,
-        "snippets": result.snippets,
-        "language": result.evaluation.doc.language,
-        "why_not": result.why_not or None,
-        "learned": result.learned,  # the learned check's probability, where consulted
-        "warnings": list(result.profile.warnings),
-    }
-    if with_tree:
-        record["explain"] = explain(result.evaluation, result.score)
-    return record
+    try:
+        return page_doc(html, url, title)
+    except NoArticle as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @profiles_app.command("test")
@@ -236,7 +225,7 @@ def profiles_test(
     matcher = Matcher(profiles)
     results = [outcome(matcher.evaluation(p, doc)) for p in profiles]
     if fmt is Output.json:
-        records = [_record(r, show_tree) for r in results]
+        records = [outcome_record(r, show_tree) for r in results]
         print_json(records if every else records[0])
     else:
         for result in results:
@@ -247,15 +236,9 @@ def profiles_test(
 def _ad_hoc(query: str, concepts: dict[str, tuple[str, ...]]) -> Profile:
     """`--query` as a profile without filters or a minimum score."""
     try:
-        parsed = parse_query(query, concepts=concepts, allow_regex=True)
+        return ad_hoc_profile(query, concepts)
     except QueryError as exc:
         raise typer.BadParameter(f"{exc.message}\n{exc.caret()}", param_hint="--query") from None
-    warnings = tuple(
-        f"--query:{w.line}:{w.column}: {w.message}\n{w.caret()}" for w in query_warnings(query)
-    )
-    return Profile(
-        name="(query)", version="", query=parsed, query_text=query, min_score=0, warnings=warnings
-    )
 
 
 def _print(result: Outcome, show_tree: bool) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -37,13 +37,20 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError("file not found", path=path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", path=path) from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML text meant for `path` (a file read, or an edit not yet saved); a syntax
+    error becomes a ConfigError naming the file, line and column."""
     try:
         return round_trip_yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
         raise ConfigError(
-            f"invalid YAML: {exc.problem or exc.context}", path=path, line=line
+            f"invalid YAML: {exc.problem or exc.context}", path=path, line=line, column=column
         ) from None
     except YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path=path) from None
@@ -56,6 +63,17 @@ def write_yaml(path: Path, data: Any) -> None:
     0600 stays 0600), and its owner and group where the process may set them (root may; a
     user may keep a group they belong to); a file not there before gets 0666 less the umask.
     The temporary file is never readable by more than the old file is."""
+    write_file(path, lambda fh: round_trip_yaml().dump(data, fh))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write `text` over the file at `path` as write_yaml writes data: atomically, keeping the
+    old file's mode and owner."""
+    write_file(path, lambda fh: fh.write(text))
+
+
+def write_file(path: Path, fill: Callable[[TextIO], object]) -> None:
+    """What write_yaml and write_text share: `fill` writes the new content."""
     target = path.resolve()
     try:
         old: os.stat_result | None = target.stat()
@@ -70,7 +88,7 @@ def write_yaml(path: Path, data: Any) -> None:
             if old:
                 _keep_owner(fh.fileno(), old)
                 os.fchmod(fh.fileno(), mode)  # all of it, bits the umask cleared included
-            round_trip_yaml().dump(data, fh)
+            fill(fh)
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)

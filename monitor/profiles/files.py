@@ -33,10 +33,11 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
-from monitor.config.yamlfile import read_yaml, validate
+from monitor.config.yamlfile import parse_yaml, validate
 from monitor.errors import ConfigError
 from monitor.profiles.concepts import CONCEPTS_FILE, load_concepts
 from monitor.profiles.learned import LEARNED_FILE, LearnedModel, load_model
+from monitor.profiles.lint import describe, lint
 from monitor.profiles.nodes import And, Node, Not, Or, Term, walk
 from monitor.profiles.normalize import fold_term
 from monitor.profiles.profile import Focus, Learned, Profile
@@ -128,10 +129,25 @@ def _query_position(
     return line + where.line, column + where.column + int(quoted)
 
 
-def _warnings(path: Path, data: Any, query: str) -> tuple[str, ...]:
+def lint_lines(profile: Profile) -> list[str]:
+    """The profile's lint warnings (lint.py) as `path:line:col: lint[rule]: message`, each
+    with its query line and a caret (`path: …` alone for a warning without a place)."""
+    out = []
+    for warning in lint(profile):
+        where = str(profile.path)
+        if profile.path is not None and warning.line is not None and warning.column is not None:
+            text = profile.path.read_text(encoding="utf-8")
+            place = QueryWarning("", warning.line, warning.column, "")  # what is read of it
+            line, column = _query_position(parse_yaml(text, profile.path), place, text.splitlines())
+            where += f":{line}:{column}"
+        out.append(describe(warning, where))
+    return out
+
+
+def _warnings(path: Path, data: Any, query: str, text: str) -> tuple[str, ...]:
     """`path:line:col: query: …` and the line with a caret, for each query_warnings."""
     found = query_warnings(query)
-    lines = path.read_text(encoding="utf-8").splitlines() if found else []
+    lines = text.splitlines() if found else []
     out = []
     for warning in found:
         line, column = _query_position(data, warning, lines)
@@ -155,13 +171,36 @@ def load_profile(
 ) -> Profile:
     """One profile file; its name is the file's stem (a `name:` key, if present, must agree).
     `model` gives the learned model (config/learned.json) to a profile with `learned:`."""
-    name = path.stem
-    if not _NAME.match(name):
+    check_name(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=path) from None
+    return parse_profile(path, text, concepts, model)
+
+
+def check_name(path: Path) -> None:
+    """A profile's name (its file's stem) is lower-case letters, digits, '_' and '-'."""
+    if not _NAME.match(path.stem):
         raise ConfigError(
             "a profile file name must be lower-case letters, digits, '_' or '-' (e.g. cac.yaml)",
             path=path,
         )
-    data = read_yaml(path)
+
+
+def parse_profile(
+    path: Path,
+    text: str,
+    concepts: dict[str, tuple[str, ...]],
+    model: Callable[[], LearnedModel] | None = None,
+) -> Profile:
+    """The profile `text` makes when it is the file at `path` (read from it, or an edit not
+    yet saved): a ConfigError with the line and column of what is wrong."""
+    name = path.stem
+    check_name(path)
+    data = parse_yaml(text, path)
     parsed = validate(_ProfileFile, data, path)
     if parsed.name is not None and parsed.name != name:
         raise ConfigError(
@@ -173,18 +212,18 @@ def load_profile(
         try:
             query = parse_query(parsed.query, concepts=concepts, allow_regex=parsed.regex)
         except QueryError as exc:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = text.splitlines()
             line, column = _query_position(data, exc, lines)
             raise ConfigError(
                 f"query: {exc.message}\n{exc.caret()}", path=path, line=line, column=column
             ) from None
-        warnings = _warnings(path, data, parsed.query)
+        warnings = _warnings(path, data, parsed.query, text)
     else:
         assert parsed.match is not None
         query = _from_lists(parsed.match)
         warnings = ()
     learned = _learned(parsed.learned, name, model, path, data)
-    version = _version(path.read_bytes(), query, concepts)
+    version = _version(text.encode(), query, concepts)
     if learned is not None:  # a retrained model changes what the profile matches
         version = hashlib.sha256(f"{version} {learned.model.digest}".encode()).hexdigest()[:12]
     return Profile(
