@@ -3,8 +3,9 @@
 A record lives here when more than one part of the package uses it: what the feed list
 configures (FeedSpec), what a feed document and a page yield (Entry, ParsedFeed, WebPage,
 Extracted, Article), what the matcher finds (Match), what the store hands the pipeline and the
-outbox (DueFeed, StoredEntry, Hit, PendingAlert, PendingMessage, DigestHit) and what a poll
-ends with (PollResult, PollRecord). docs/glossary.md names the concepts behind them.
+outbox (DueFeed, StoredEntry, Hit with its Feedback, PendingAlert, PendingMessage, DigestHit)
+and what a poll ends with (PollResult, PollRecord). docs/glossary.md names the concepts behind
+them.
 """
 
 from __future__ import annotations
@@ -210,15 +211,33 @@ class Hit:
     article_id: int = 0
     story_id: int | None = None
     id: int = 0  # the stored hit's id (0: not stored, as in samples)
+    feedback: Feedback | None = None  # a reader's verdict, when one was given
 
     def record(self) -> dict[str, Any]:
         """The hit as it is exported (`monitor hits --format json`, the read API): every
-        field, dates in ISO 8601."""
+        field, dates in ISO 8601; `feedback` as {"relevant", "note", "at", "by"} or None."""
         exported = asdict(self)
         for key in ("published_at", "created_at"):
             moment = exported[key]
             exported[key] = moment.isoformat() if moment else None
+        if self.feedback is not None:
+            exported["feedback"]["at"] = self.feedback.at.isoformat()
         return exported
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a reader said about a hit: relevant or not, an optional note, who and when."""
+
+    relevant: bool
+    note: str
+    at: datetime
+    by: str
+
+    @property
+    def verdict(self) -> str:
+        """ "relevant" or "not relevant", as the pages, the CLI and the CSV show it."""
+        return "relevant" if self.relevant else "not relevant"
 
 
 Outlets = tuple[tuple[str, str], ...]  # (outlet, link) of a story's other articles, in order

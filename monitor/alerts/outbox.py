@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from monitor.alerts.channels import LOG_CHANNEL, AlertConfig
 from monitor.alerts.compose import AlertItem, Format, Message, Notice
 from monitor.alerts.digests import digest_of, period_starts
+from monitor.alerts.feedbacklinks import FeedbackLinks
 from monitor.alerts.ports import Kind, OutboxStore, Row, Sender
 from monitor.alerts.render import Templates
 from monitor.alerts.schedules import DEBOUNCE, debounce_window, quiet_until
@@ -75,6 +76,7 @@ class Outbox:
     # channel → time.monotonic() of its last message, for its `throttle` (the service keeps
     # one across reloads)
     last_sent: dict[str, float] = field(default_factory=dict)
+    links: FeedbackLinks | None = None  # each hit's feedback links; None: messages have none
     _counts: dict[str, int] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -219,7 +221,7 @@ class Outbox:
         self._send(
             channel,
             first.channel,
-            lambda fmt: self.templates.alert(item, fmt),
+            lambda fmt: self.templates.alert(item, fmt, links=self.links),
             attempts=max(alert.attempts for alert in told),
             on_sent=sent,
             on_failed=failed,
@@ -267,7 +269,8 @@ class Outbox:
         def render(fmt: Format) -> Message:
             if message.kind == "digest":
                 rows = self.store.digest_hits(message.id)
-                return self.templates.digest(digest_of(message, rows, self.config.schedules), fmt)
+                digest = digest_of(message, rows, self.config.schedules)
+                return self.templates.digest(digest, fmt, self.links)
             notice = Notice(
                 message.title or "", message.body or "", message.kind, ref=f"message-{message.id}"
             )

@@ -56,6 +56,7 @@ from monitor.alerts.compose import (
     Message,
     Notice,
 )
+from monitor.alerts.feedbacklinks import FeedbackLinks
 from monitor.alerts.filters import FILTERS, shown, snippets
 from monitor.alerts.sandbox import BoundedEnvironment, RenderLimit, render
 from monitor.errors import ConfigError
@@ -70,6 +71,7 @@ NAMES = tuple(f"{kind}.{part}.j2" for kind in KINDS for part in ("title", *FORMA
 ALSO_MAX = 10  # other outlets listed by name; the rest are counted ("and 3 more")
 TITLE_MAX = 250
 SNIPPETS_MAX = 4  # snippets in one alert, over all its profiles
+DAY = timedelta(days=1)
 
 # ---- the environment ----
 
@@ -101,11 +103,15 @@ class Templates:
         self._env = _environment(ChoiceLoader([*loaders, builtin]))
         self._builtin = _environment(ChoiceLoader([PrefixLoader({"builtin": builtin}), builtin]))
 
-    def alert(self, item: AlertItem, fmt: Format, tz: str = "UTC") -> Message:
-        return self._message("alert", fmt, _alert_context(item, fmt, tz))
+    def alert(
+        self, item: AlertItem, fmt: Format, tz: str = "UTC", links: FeedbackLinks | None = None
+    ) -> Message:
+        """One alert; with `links`, each of its hits gets its feedback links."""
+        return self._message("alert", fmt, _alert_context(item, fmt, tz, links))
 
-    def digest(self, digest: Digest, fmt: Format) -> Message:
-        return self._message("digest", fmt, _digest_context(digest, fmt))
+    def digest(self, digest: Digest, fmt: Format, links: FeedbackLinks | None = None) -> Message:
+        """A digest; with `links`, each of its hits gets its feedback links."""
+        return self._message("digest", fmt, _digest_context(digest, fmt, links))
 
     def notice(self, notice: Notice, fmt: Format) -> Message:
         return self._message("notice", fmt, {"notice": notice, "format": fmt, "ref": notice.ref})
@@ -175,7 +181,9 @@ class Templates:
             raise ConfigError(_describe(exc), path=path, line=line) from exc
 
 
-def _alert_context(item: AlertItem, fmt: Format, tz: str) -> dict[str, Any]:
+def _alert_context(
+    item: AlertItem, fmt: Format, tz: str, links: FeedbackLinks | None = None
+) -> dict[str, Any]:
     return {
         "item": item,
         "hit": item.hit,
@@ -186,6 +194,7 @@ def _alert_context(item: AlertItem, fmt: Format, tz: str) -> dict[str, Any]:
         "also": item.also[:ALSO_MAX],
         "also_more": max(0, len(item.also) - ALSO_MAX),
         "ref": item.ref,
+        "feedback": links.for_hits(item.hits) if links else {},  # made before the render
     }
 
 
@@ -217,15 +226,20 @@ def _articles(groups: tuple[DigestGroup, ...]) -> tuple[AlertItem, ...]:
     return tuple(sorted(merged, key=lambda i: i.hit.created_at, reverse=True))
 
 
-def _digest_context(digest: Digest, fmt: Format) -> dict[str, Any]:
+def _digest_context(
+    digest: Digest, fmt: Format, links: FeedbackLinks | None = None
+) -> dict[str, Any]:
+    items = _articles(digest.groups)
+    every = tuple(hit for item in items for hit in item.hits)
     return {
         "digest": digest,
         "groups": digest.groups,
-        "items": _articles(digest.groups),
+        "items": items,
         "total": digest.total,
         "tz": digest.timezone,
         "format": fmt,
         "ref": digest.ref,
+        "feedback": links.for_hits(every) if links else {},
     }
 
 
@@ -285,28 +299,31 @@ def _samples() -> Iterator[tuple[str, dict[str, Any]]]:
         profile_version="sample",
         matched_on="entry",
         note="page not used: timeout",
+        id=1,
     )
     bare = replace(
-        full, published_at=None, language=None, snippets=[], snippet="", matched_on="page"
+        full, published_at=None, language=None, snippets=[], snippet="", matched_on="page", id=0
     )
+    links = FeedbackLinks("https://monitor.example.org", lambda: b"sample", DAY, lambda: moment)
     outlets = tuple((f"Outlet {n}", f"https://outlet{n}.example.net/a") for n in range(12))
     rich = AlertItem(hit=full, also=outlets, ref="alert-1")
     yield (
         "alert",
         _alert_context(
-            replace(rich, others=(replace(full, profile="second_profile"),), ref="alert-1+2"),
+            replace(rich, others=(replace(full, profile="second_profile", id=2),), ref="alert-1+2"),
             "markdown",
             "UTC",
+            links,
         ),
     )
     plain = AlertItem(hit=bare)
-    yield "alert", _alert_context(rich, "text", "Asia/Shanghai")
+    yield "alert", _alert_context(rich, "text", "Asia/Shanghai", links)
     yield "alert", _alert_context(plain, "text", "UTC")
     groups = (DigestGroup("sample_profile", (rich, plain)), DigestGroup("other", (plain,)))
     period = (moment - timedelta(days=1), moment)
     twice = (*groups, DigestGroup("third", (replace(rich, ref="alert-3"),)))  # rich in two
     digest = Digest("daily", "schedule", *period, "UTC", twice, "d-1")
-    yield "digest", _digest_context(digest, "text")
+    yield "digest", _digest_context(digest, "text", links)
     debounce = replace(digest, reason="debounce", period_start=None, groups=groups[1:], ref="")
     yield "digest", _digest_context(debounce, "text")
     yield "digest", _digest_context(replace(digest, groups=()), "text")

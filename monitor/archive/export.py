@@ -46,11 +46,14 @@ def write_csv(
 
 def hit_row(hit: Hit) -> dict[str, object]:
     """A hit's record (`Hit.record`) for CSV: its lists as one line of text, CSV_JOIN between
-    the items."""
-    return {
+    the items; its feedback as "relevant" or "not relevant", the note after a colon."""
+    row = {
         key: CSV_JOIN.join(map(str, value)) if isinstance(value, list) else value
         for key, value in hit.record().items()
     }
+    verdict = hit.feedback
+    row["feedback"] = verdict and verdict.verdict + (f": {verdict.note}" if verdict.note else "")
+    return row
 
 
 def write_hits_csv(stream: TextIO, hits: Iterable[Hit]) -> None:

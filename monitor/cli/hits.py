@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from monitor.archive.export import write_hits_csv
 from monitor.cli.common import (
@@ -84,10 +85,11 @@ def hits(
 
 def _print_table(found: list[Hit]) -> None:
     """Hits as a table: every text cell plain text, whoever wrote it, folded but never cut
-    short; a URL's credentials as ****. When each hit was stored: JSON and CSV."""
+    short; a URL's credentials as ****. When each hit was stored, and who gave its feedback
+    when: JSON and CSV."""
     table = Table()
     table.add_column("published", no_wrap=True)
-    for name in ("profile", "score", "title", "feed", "url", "terms"):
+    for name in ("profile", "score", "title", "feed", "url", "terms", "feedback"):
         table.add_column(name, overflow="fold", justify="right" if name == "score" else "left")
     for h in found:
         table.add_row(
@@ -98,9 +100,18 @@ def _print_table(found: list[Hit]) -> None:
             plain(h.feed),  # a feed without name or title: its URL, redacted by the store
             plain(redact_url(h.url)),
             plain(", ".join(h.matched_terms)),
+            _verdict(h),
         )
     out.print(table)
     out.print(f"{len(found)} hit(s)")
+
+
+def _verdict(hit: Hit) -> Text | str:
+    """ "relevant", "not relevant: <note>", or "-" without feedback."""
+    if hit.feedback is None:
+        return "-"
+    note = hit.feedback.note
+    return plain(hit.feedback.verdict + (f": {note}" if note else ""))
 
 
 def _when(moment: datetime | None) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -119,14 +120,30 @@ class RetentionSettings(_Section):
     interval: Annotated[float, Duration(MINUTE, 30 * DAY)] = 86400.0
 
 
+def check_public_url(value: str) -> str:
+    """An http(s) address with a host and no query or fragment (a path prefix is kept)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an address such as https://monitor.example.org, got {value!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"expected an address without ?query or #fragment, got {value!r}")
+    return value.rstrip("/")
+
+
 class WebSettings(_Section):
     """The web application (`monitor run` and `monitor web`): who may read it when it listens
-    beyond loopback."""
+    beyond loopback, and where the feedback links in alerts point."""
 
     # MONITOR_WEB_TOKEN; sent in a header and a cookie, hence visible ASCII only
     token: Annotated[str, Text(16, 1024, visible_ascii=True)] | None = Field(
         default=None, repr=False
     )
+    # the address people reach it at (the links in alerts); default: server.host:server.port
+    public_url: (
+        Annotated[str, Text(8, 1024, visible_ascii=True), AfterValidator(check_public_url)] | None
+    ) = None
+    # how long a feedback link in an alert works
+    feedback_link_ttl: Annotated[float, Duration(HOUR, 365 * DAY)] = 30 * DAY
 
 
 class ServerSettings(_Section):

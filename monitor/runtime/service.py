@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from monitor.alerts import routing
 from monitor.alerts.channels import LOG_CHANNEL, route
 from monitor.alerts.deliver import Notifier
+from monitor.alerts.feedbacklinks import feedback_links
 from monitor.alerts.outbox import DeliveryReport, Outbox
 from monitor.alerts.ports import Sender
 from monitor.alerts.schedules import debounce_window
@@ -42,7 +43,7 @@ from monitor.runtime.cyclereport import CycleReport, delivered, log_cycle, summa
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.outage import ExtractorOutage, Outage
 from monitor.runtime.takeover import log_taken_over, silent_after, skipped_lines
-from monitor.store import claims, faults, feeds, instances, retention
+from monitor.store import claims, faults, feeds, instances, retention, sitekeys
 from monitor.store.gateway import Database
 
 log = logging.getLogger("monitor.service")
@@ -76,6 +77,7 @@ class Service:
         self._sender = sender or Notifier()
         self._delivery_lock = asyncio.Lock()
         self._last_sent: dict[str, float] = {}  # Outbox.last_sent, kept across reloads
+        self._links = feedback_links(settings, lambda: sitekeys.site_key(engine, "feedback"), clock)
         self.instance_id = uuid.uuid4().hex
         self.metrics = Metrics(engine)
         self.outage = Outage(faults.where(engine), clock)  # the database's
@@ -111,6 +113,7 @@ class Service:
             lease=timedelta(seconds=self.settings.lease),
             stopping=self.stopping.is_set,  # a shutdown gives unsent claims back at once
             last_sent=self._last_sent,
+            links=self._links,
         )
 
     def routes(self, now: datetime) -> dict[str, list[Route]]:

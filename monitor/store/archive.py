@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from monitor.config.secrets import redact_url
 from monitor.models import Hit
+from monitor.store.feedback import with_feedback
 from monitor.store.hits import as_hit, hits_joined
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
 
@@ -120,10 +121,11 @@ def story_articles(engine: Engine, story_id: int) -> list[StoryArticle]:
 
 
 def hits_of_article(engine: Engine, article_id: int) -> list[Hit]:
-    """The hits of one article (one per profile it matched), by profile name."""
+    """The hits of one article (one per profile it matched), by profile name, with their
+    feedback."""
     query = hits_joined().where(col(HitRow.article_id) == article_id).order_by(HitRow.profile)
     with Session(engine) as session:
-        return [as_hit(*row) for row in session.execute(query)]
+        return with_feedback(session, [as_hit(*row) for row in session.execute(query)])
 
 
 def story_profiles(engine: Engine, story_id: int) -> list[str]:

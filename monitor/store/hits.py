@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from monitor.config.secrets import redact_url
 from monitor.models import Hit, Outlets
 from monitor.profiles.candidates import Need
+from monitor.store.feedback import with_feedback
 from monitor.store.search import language_is, lookup, use_index
 from monitor.store.tables import ArticleRow, FeedRow, HitRow
 
@@ -111,19 +112,20 @@ def query_hits(
 ) -> list[Hit]:
     """Hits newest stored first, optionally for one profile, of articles published at or after
     `published_since` (an undated article counts from when it was fetched) and stored at or
-    after `stored_since`."""
+    after `stored_since`; each with its feedback."""
     where = HitFilter(profile=profile, since=published_since, stored_since=stored_since)
     query = _selected(where, engine.dialect.name)
     with Session(engine) as session:
         rows = session.exec(query if limit is None else query.limit(limit))
-        return [as_hit(*row) for row in rows]
+        return with_feedback(session, [as_hit(*row) for row in rows])
 
 
 def page_of_hits(
     engine: Engine, where: HitFilter, limit: int, after: tuple[datetime, int] | None = None
 ) -> list[Hit]:
     """At most `limit` hits, newest stored first, after the (stored at, id) of the last hit
-    of the previous page: a keyset page, as fast on page 1,000 as on page 1."""
+    of the previous page: a keyset page, as fast on page 1,000 as on page 1. Each hit comes
+    with its feedback (one more query for the page)."""
     query = _selected(where, engine.dialect.name)
     if after is not None:
         stored, hit_id = after
@@ -136,7 +138,7 @@ def page_of_hits(
     with Session(engine) as session:
         if where.text is not None:
             use_index(session.connection())
-        return [as_hit(*row) for row in session.exec(query.limit(limit))]
+        return with_feedback(session, [as_hit(*row) for row in session.exec(query.limit(limit))])
 
 
 def _selected(where: HitFilter, dialect: str) -> Any:
@@ -169,10 +171,10 @@ def _selected(where: HitFilter, dialect: str) -> Any:
 
 
 def hit_by_id(engine: Engine, hit_id: int) -> Hit | None:
-    """One stored hit with its article and feed, or None."""
+    """One stored hit with its article, feed and feedback, or None."""
     with Session(engine) as session:
         row = session.exec(hits_joined().where(col(HitRow.id) == hit_id)).first()
-    return as_hit(*row) if row is not None else None
+        return with_feedback(session, [as_hit(*row)])[0] if row is not None else None
 
 
 def hit_counts(engine: Engine, since: datetime, until: datetime) -> dict[str, int]:

@@ -216,3 +216,63 @@ class InstanceRow(SQLModel, table=True):
     stopped_at: datetime | None = None
     last_cycle_at: datetime | None = None  # end of the last successful cycle
     last_cycle: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class FeedbackRow(SQLModel, table=True):
+    """What a reader said about a hit (migration 0011): relevant or not, with an optional
+    note; one verdict a hit, the latest (who gave it and when)."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hit_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("hit.id"), nullable=False, unique=True)
+    )
+    relevant: bool
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    given_by: str = Field(sa_column=Column(String(200), nullable=False))
+    given_at: datetime
+
+
+class MissedRow(SQLModel, table=True):
+    """An article a reader says a profile should have matched (migration 0011): its address
+    and the text read from it, for the suggestions of additions."""
+
+    __tablename__ = "missed"
+    __table_args__ = (UniqueConstraint("profile", "url", name="uq_missed_profile_url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile: str = Field(sa_column=Column(String(200), nullable=False))
+    url: str = Field(sa_column=Column(String(URL_LENGTH), nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str | None = Field(default=None, sa_column=Column(String(35)))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    given_by: str = Field(sa_column=Column(String(200), nullable=False))
+    given_at: datetime
+
+
+class ProfileVersionRow(SQLModel, table=True):
+    """A profile file as saved from the web application or the API (migration 0011): the
+    whole text, who saved it and when; the file on disk stays what the service reads."""
+
+    __tablename__ = "profile_version"
+    __table_args__ = (Index("ix_profile_version_profile_saved", "profile", "saved_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile: str = Field(sa_column=Column(String(200), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    saved_by: str = Field(sa_column=Column(String(200), nullable=False))
+    saved_at: datetime
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class SiteKeyRow(SQLModel, table=True):
+    """A secret made once per database and shared by every instance using it (migration
+    0011): the key that signs the feedback links in alerts."""
+
+    __tablename__ = "site_key"
+
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    value: str = Field(sa_column=Column(String(128), nullable=False))
+    created_at: datetime

@@ -22,6 +22,7 @@ from monitor.store.hits import HitFilter, page_of_hits
 from monitor.store.stats import counts
 from monitor.store.timeline import hit_counts_by_bucket
 from monitor.web.chart import BarChart, bar_chart
+from monitor.web.feedback import feedback_forms, profile_feedback
 from monitor.web.queries import ID_MAX, PAGE, BadQuery, decode_cursor, encode_cursor, hits_page
 from monitor.web.render import page
 
@@ -91,6 +92,7 @@ def hits(
     chosen = {"q": q, "profile": profile, "feed": feed, "language": language}
     chosen |= {"since": since, "until": until}
     context: dict[str, Any] = {
+        "forms": feedback_forms(request),
         "chosen": chosen,
         "profile_names": [p.name for p in _profiles(request)],
         "feed_names": sorted({f.label for f in _feeds(_engine(request))}),
@@ -156,6 +158,7 @@ def profile(request: Request, name: str) -> HTMLResponse:
         days=PROFILE_DAYS,
         per_day=bar_chart(days, what=f"Hits of {name}"),
         hits=page_of_hits(engine, HitFilter(profile=name), LATEST),
+        **profile_feedback(request, name),
     )
 
 
