@@ -1,0 +1,307 @@
+"""Suggestions measured on the public relevance corpus: do they name, for each hit readers
+would mark not relevant, the exclusion a person would write?
+
+A fresh SQLite database is seeded with every labelled text of the corpus as an article (the
+body, an empty headline and the labelled language: as benchmarks/relevance.py matches them),
+with the hits the shipped profiles make on it, and feedback on every hit from the labels
+(relevant when the text is labelled relevant to that profile). Then, per profile, the
+suggestions are drawn from that feedback exactly as `GET /api/v1/profiles/NAME/suggestions`
+draws them (monitor.workbench.advice), and each hit judged not relevant (a false positive)
+is listed with the best suggestion that removes it. Whether that suggestion is the exclusion
+a person would write is a judgement: benchmarks/suggestions-judged.csv holds it, one row per
+(profile, phrase) read in context, and the figure is the share of false positives whose
+best suggestion was judged sensible (an unjudged one counts as not sensible and is listed).
+The best suggestions of each profile are also backtested over the seeded archive, which
+must remove exactly the hits the suggestion says it removes.
+
+    .venv/bin/python -m benchmarks.suggestions              # the whole corpus, about 1 minute
+    .venv/bin/python -m benchmarks.suggestions --split dev  # one half
+    .venv/bin/python -m benchmarks.suggestions --quick      # two profiles
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from benchmarks.common import Figure, Spread, report
+from benchmarks.labelled import Text, read_corpus
+from benchmarks.relevance import DEFAULT_CONFIG, OWN_CORPUS, SENTENCE
+from monitor.models import Article, Entry, FeedSpec
+from monitor.profiles.files import current_concepts, load_profiles
+from monitor.profiles.matcher import Matcher
+from monitor.profiles.normalize import fold
+from monitor.profiles.profile import Doc
+from monitor.store import articles, feeds
+from monitor.store.archive import hits_of_article
+from monitor.store.engine import open_engine, upgrade
+from monitor.store.feedback import give_feedback, precision
+from monitor.web.suggest import backtest_effect
+from monitor.workbench.advice import suggestions, variant
+from monitor.workbench.suggestions import Suggestion
+
+JUDGED = Path(__file__).resolve().parent / "suggestions-judged.csv"
+FEED = "https://relevance.corpus.invalid/feed"
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+EVERY = 200  # suggestions asked for per profile: all that the checks keep
+BACKTESTED = 3  # best suggestions per profile backtested over the seeded archive
+
+
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    """A stored hit: its profile, its snippet and the labelled text it was made on."""
+
+    profile: str
+    snippet: str
+    text: Text
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One false positive and the best suggestion that removes it."""
+
+    profile: str
+    file: str
+    hit_id: int
+    snippet: str
+    best: Suggestion | None
+    judged: str  # "sensible", "not sensible", "unjudged", or "none" without a suggestion
+    where: str  # the sentence of the text holding the phrase
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, default=OWN_CORPUS, help="labelled folder")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="holds profiles/")
+    parser.add_argument("--split", help="only this half: dev or held-out (default: both)")
+    parser.add_argument("--profile", action="append", help="only this profile (repeat)")
+    parser.add_argument("--quick", action="store_true", help="two profiles only")
+    parser.add_argument("--output", type=Path, help="the JSON result file")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    texts, _ = read_corpus(args.corpus, default_split="all")
+    texts = [t for t in texts if args.split in (None, t.split)]
+    profiles = [p for p in load_profiles(args.config) if p.enabled]
+    names = args.profile or [p.name for p in profiles]
+    if args.quick:
+        names = names[:2]
+    verdicts = read_judged(JUDGED)
+    with tempfile.TemporaryDirectory(prefix="bench-suggestions-") as folder:
+        engine = open_engine(f"sqlite:///{Path(folder) / 'monitor.db'}")
+        upgrade(engine)
+        started = time.perf_counter()
+        by_hit = seed(engine, texts, Matcher(profiles))
+        seeded = time.perf_counter() - started
+        figures, rows, backtests, seconds = [], [], [], {}
+        feedback = precision(engine)
+        for name in names:
+            started = time.perf_counter()
+            found = suggestions(engine, args.config, name, limit=EVERY)
+            seconds[name] = time.perf_counter() - started
+            assert found is not None
+            rows += false_positives(found.items, by_hit, name, verdicts)
+            backtests += check_backtests(engine, args.config, name, found.items[:BACKTESTED])
+            judged = feedback.get(name)
+            if judged and judged.value is not None:
+                figures.append(_figure(f"precision {name} (feedback)", judged.value, judged.judged))
+        engine.dispose()
+    figures += coverage(rows, names)
+    agree = sum(ok for *_, ok in backtests)
+    figures.append(
+        Figure(
+            "backtest removes what the suggestion says",
+            Spread(agree, agree, agree, 1),
+            f"of {len(backtests)}",
+            f"= {len(backtests)}",
+            agree == len(backtests),
+        )
+    )
+    return {
+        "name": "suggestions",
+        "figures": [f.as_dict() for f in figures],
+        "texts": len(texts),
+        "seed_seconds": round(seeded, 1),
+        "suggest_seconds": {name: round(s, 2) for name, s in seconds.items()},
+        "false_positives": [_row(r) for r in rows],
+        "backtests": [
+            {"profile": p, "fragment": f, "says": s, "backtest": b, "agrees": ok}
+            for p, f, s, b, ok in backtests
+        ],
+    }
+
+
+def seed(engine: Engine, texts: list[Text], matcher: Matcher) -> dict[int, Seeded]:
+    """Every text stored as an article with the hits the profiles make on it, and feedback
+    on each hit from the labels; the hits by id, with their profile and text."""
+    feeds.sync_feeds(engine, [FeedSpec(FEED, name="Relevance corpus")], NOW)
+    feed_id = feeds.feed_rows(engine)[FEED].id or 0
+    by_hit: dict[int, Seeded] = {}
+    for text in texts:
+        url = f"https://relevance.corpus.invalid/{text.file}"
+        doc = Doc("", text.body, url, "Relevance corpus", text.language or None)
+        stored = articles.store_article(
+            engine,
+            feed_id=feed_id,
+            entry=Entry(text.file, url, "", "", NOW),
+            article=Article(url, "", text.body, language=doc.language, published_at=NOW),
+            matches=matcher.match(doc),
+            routes={},
+            now=NOW,
+        )
+        for hit in hits_of_article(engine, stored.article_id):
+            relevant = hit.profile in text.relevant
+            give_feedback(engine, hit.id, relevant, "labels.csv", "benchmark", NOW)
+            by_hit[hit.id] = Seeded(hit.profile, hit.snippet, text)
+    return by_hit
+
+
+def false_positives(
+    items: tuple[Suggestion, ...],
+    by_hit: dict[int, Seeded],
+    name: str,
+    verdicts: dict[tuple[str, str], bool],
+) -> list[Row]:
+    """Each hit of `name` judged not relevant, with the best suggestion removing it."""
+    rows = []
+    for hit_id, seeded in sorted(by_hit.items(), key=lambda pair: pair[1].text.file):
+        if seeded.profile != name or name in seeded.text.relevant:
+            continue
+        best = next((item for item in items if hit_id in item.false_positives), None)
+        if best is None:
+            judged, where = "none", ""
+        else:
+            verdict = verdicts.get((name, best.phrase))
+            judged = {True: "sensible", False: "not sensible", None: "unjudged"}[verdict]
+            where = sentence_with(seeded.text.body, best.phrase)
+        rows.append(Row(name, seeded.text.file, hit_id, seeded.snippet, best, judged, where))
+    return rows
+
+
+def sentence_with(body: str, phrase: str) -> str:
+    """The first sentence of `body` that holds `phrase` once folded (shortened)."""
+    for sentence in SENTENCE.findall(body):
+        if phrase in fold(sentence)[0]:
+            text = " ".join(sentence.split())
+            return text if len(text) <= 200 else text[:199] + "…"
+    return ""
+
+
+def check_backtests(
+    engine: Engine, config: Path, name: str, items: tuple[Suggestion, ...]
+) -> list[tuple[str, str, int, int, bool]]:
+    """Backtest each suggestion over the seeded archive: it must remove exactly the hits the
+    suggestion says it removes (the stored hits are what the profile matches) and add none."""
+    profile = next(p for p in load_profiles(config) if p.name == name)
+    concepts = current_concepts(config)
+    effect = backtest_effect(engine, None)
+    out = []
+    for item in items:
+        result = effect(profile, variant(profile, item, concepts))
+        says = len(item.false_positives) + len(item.relevant_lost) + len(item.missed)
+        changed = result.removed + result.added
+        out.append((name, item.fragment, says, changed, says == changed))
+    return out
+
+
+def coverage(rows: list[Row], names: list[str]) -> list[Figure]:
+    """Per profile and overall: false positives some suggestion removes, and those whose
+    best suggestion is the exclusion a person would write."""
+    figures = []
+    for name in [*names, "all"]:
+        mine = [r for r in rows if name in ("all", r.profile)]
+        if not mine:
+            continue
+        removed = sum(r.best is not None for r in mine)
+        sensible = sum(r.judged == "sensible" for r in mine)
+        figures.append(
+            _figure(f"FPs some suggestion removes, {name}", removed / len(mine), len(mine))
+        )
+        figures.append(
+            _figure(f"FPs with a sensible exclusion, {name}", sensible / len(mine), len(mine))
+        )
+    return figures
+
+
+def _figure(label: str, value: float, count: int) -> Figure:
+    return Figure(label, Spread(value, value, value, 1), f"of {count}")
+
+
+def read_judged(path: Path) -> dict[tuple[str, str], bool]:
+    """(profile, phrase) -> whether a person reading the texts would write that exclusion."""
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {
+            (row["profile"], row["phrase"]): row["sensible"].strip() == "1"
+            for row in csv.DictReader(fh)
+        }
+
+
+def details(result: dict[str, Any]) -> None:
+    """Every false positive with its best suggestion, and the judgement."""
+    print("\n== false positives and the best suggestion removing each ==")
+    for row in result["false_positives"]:
+        print(f"[{row['profile']}] {row['file']} (hit {row['hit_id']})")
+        print(f"    matched: {_squeeze(row['snippet'])}")
+        if row["fragment"] is None:
+            print("    no suggestion removes it")
+            continue
+        print(
+            f"    best: {row['fragment']}  removes {row['removes']} not relevant, loses "
+            f"{row['loses']} relevant: {row['judged']}"
+        )
+        if row["where"]:
+            print(f"    where: {row['where']}")
+    print("\n== backtests over the seeded archive ==")
+    for line in result["backtests"]:
+        mark = "ok" if line["agrees"] else "DIFFERS"
+        print(
+            f"{line['profile']}: {line['fragment']}: says {line['says']}, backtest "
+            f"{line['backtest']}: {mark}"
+        )
+    print(f"\nseeded {result['texts']} texts in {result['seed_seconds']} s; suggestions took")
+    print("  " + ", ".join(f"{n} {s} s" for n, s in result["suggest_seconds"].items()))
+
+
+def _row(row: Row) -> dict[str, Any]:
+    best = row.best
+    return {
+        "profile": row.profile,
+        "file": row.file,
+        "hit_id": row.hit_id,
+        "snippet": row.snippet,
+        "fragment": best.fragment if best else None,
+        "phrase": best.phrase if best else None,
+        "removes": len(best.false_positives) if best else 0,
+        "loses": len(best.relevant_lost) if best else 0,
+        "judged": row.judged,
+        "where": row.where,
+    }
+
+
+def _squeeze(text: str) -> str:
+    text = re.sub(r"\s+", " ", text)
+    return text if len(text) <= 220 else text[:219] + "…"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    result = run(args)
+    report("suggestions", "suggestions from feedback", result, args.output, details)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
