@@ -164,7 +164,8 @@ def test_every_page_answers_html_with_a_strict_policy(
         assert answer.headers["content-type"].startswith("text/html"), path
         policy = answer.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "style-src 'self'" in policy, path
-        assert "form-action 'self'" in policy and "script" not in policy, path
+        assert "form-action 'self'" in policy and "script-src 'self'" in policy, path
+        assert "unsafe" not in policy, path  # no inline script, no eval
         assert answer.headers["x-content-type-options"] == "nosniff"
         document = answer.html()
         assert not document.xpath("//script") and not document.xpath("//*[@style]"), path

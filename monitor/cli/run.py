@@ -77,7 +77,8 @@ def run(
 def _application(service: Service) -> FastAPI:
     """The web application served beside the service: one server, whose /healthz and
     /metrics answer for the service."""
-    from monitor.web.app import create_app  # noqa: PLC0415  (only when serving)
+    from monitor.web.access import loopback  # noqa: PLC0415  (only when serving)
+    from monitor.web.app import create_app  # noqa: PLC0415
 
     return create_app(
         service.engine,
@@ -85,6 +86,8 @@ def _application(service: Service) -> FastAPI:
         service.settings.web.token,
         health=service.health,
         metrics=service.metrics.render,
+        reads_open=loopback(service.settings.server.host),
+        fetch=service.settings.fetch,
     )
 
 

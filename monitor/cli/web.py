@@ -32,14 +32,20 @@ def web(
     Example: monitor web --port 8700
     """
     from monitor.runtime import lifecycle  # noqa: PLC0415  (keeps the other commands light)
-    from monitor.web.access import check_binding  # noqa: PLC0415
+    from monitor.web.access import check_binding, loopback  # noqa: PLC0415
     from monitor.web.app import create_app  # noqa: PLC0415
 
     loaded = settings(ctx)
     bind = host or loaded.server.host
     check_binding(bind, loaded.web.token)
     configure_logging(loaded.log_level, stream=sys.stdout)
-    app = create_app(engine(loaded), config_dir(ctx), loaded.web.token)
+    app = create_app(
+        engine(loaded),
+        config_dir(ctx),
+        loaded.web.token,
+        reads_open=loopback(bind),
+        fetch=loaded.fetch,
+    )
     asyncio.run(
         lifecycle.serve(
             app,

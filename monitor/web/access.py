@@ -1,7 +1,12 @@
 """Who may read: everyone on 127.0.0.1 (the default binding); anywhere else only with the web
 token, sent as `Authorization: Bearer TOKEN` or in the `monitor_token` cookie. A browser
 asking for a page without it is sent to /login, whose form sets the cookie once the token is
-right; a program (the API, Atom feeds) gets 401 in JSON."""
+right; a program (the API, Atom feeds) gets 401 in JSON.
+
+Who may write (save a profile, give feedback): only a holder of the token, wherever the
+application listens; with no token configured nothing can be written. A write carried by the
+cookie must also come from this site's own pages: its Origin, and the CSRF field (or
+X-CSRF-Token header) that only those pages hold."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import hmac
 import ipaddress
 from urllib.parse import parse_qs, urlencode
 
+from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -19,15 +25,19 @@ from monitor.web.errors import error
 from monitor.web.render import is_api_path, page
 
 COOKIE = "monitor_token"
+USER_COOKIE = "monitor_user"  # the name given at sign-in, recorded with what one saves
+CSRF_FIELD, CSRF_HEADER = "csrf", "x-csrf-token"
+USER_HEADER = "x-monitor-user"  # who a script says it is (recorded, not trusted for access)
 OPEN = ("/healthz", "/metrics")  # what orchestrators and Prometheus ask without a token
 LOGIN = "/login"
 STATIC = "/static/"  # the stylesheet: the sign-in form is styled before anyone signs in
+SIGNED = "/feedback/"  # an alert's feedback links: the signature is the permission
 FORM_LIMIT = 8192  # bytes of a sign-in form (a token and a path)
 
 
 def check_binding(host: str, token: str | None) -> None:
     """Binding anywhere but loopback needs a token: refuse to start without one."""
-    if token or _loopback(host):
+    if token or loopback(host):
         return
     raise ConfigError(
         f"web: serving on {host} needs web.token (MONITOR_WEB_TOKEN): without it anyone who "
@@ -35,7 +45,7 @@ def check_binding(host: str, token: str | None) -> None:
     )
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -49,15 +59,22 @@ class TokenRequired(BaseHTTPMiddleware):
     and the sign-in form; sends a browser asking for a page to /login; answers 401 (JSON)
     to anything else. Signing in (POST /login) is answered here, where the token is known."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, *, reads_open: bool = False) -> None:
         super().__init__(app)
         self._token = token.encode()
+        self._reads_open = reads_open  # on loopback: reading needs no token, writing does
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
         if path == LOGIN and request.method == "POST":
             return await self._sign_in(request)
-        if path in OPEN or path == LOGIN or path.startswith(STATIC) or self._holds(request):
+        if (
+            self._reads_open
+            or path in OPEN
+            or path == LOGIN
+            or path.startswith((STATIC, SIGNED))
+            or self._holds(request)
+        ):
             return await call_next(request)
         if request.method in ("GET", "HEAD") and not is_api_path(path):
             here = f"{path}?{request.url.query}" if request.url.query else path
@@ -85,13 +102,17 @@ class TokenRequired(BaseHTTPMiddleware):
         if not self._matches(fields.get("token", "")):
             return page(request, "login.html", 401, next=next_path, problem="Wrong token.")
         signed_in = RedirectResponse(next_path, status_code=303)
+        secure = request.url.scheme == "https"
         signed_in.set_cookie(
             COOKIE,
             self._token.decode(),
             httponly=True,  # no script reads it
             samesite="strict",  # no other site's link or form sends it
-            secure=request.url.scheme == "https",
+            secure=secure,
         )
+        name = printable_name(fields.get("name", ""))
+        if name:
+            signed_in.set_cookie(USER_COOKIE, name, httponly=True, samesite="strict", secure=secure)
         return signed_in
 
 
@@ -132,3 +153,54 @@ async def _form(request: Request) -> dict[str, str] | None:
     except ValueError:
         return None
     return {name: values[0] for name, values in fields.items()}
+
+
+def printable_name(name: str) -> str:
+    """A name someone gave for themselves, as recorded: visible ASCII and spaces, at most 60
+    characters (it travels in a cookie and a header)."""
+    kept = "".join(ch for ch in name if " " <= ch <= "~").strip()
+    return kept[:60]
+
+
+def csrf_token(token: str) -> str:
+    """The value this site's forms carry in their CSRF field: derived from the web token, so
+    every instance sharing the token agrees, and no page of another site can know it."""
+    return hmac.new(token.encode(), b"monitor csrf", "sha256").hexdigest()[:40]
+
+
+async def writer(request: Request) -> str:
+    """Who is writing (a FastAPI dependency of every route that changes something): the name
+    given at sign-in or in X-Monitor-User, else "token holder". Raises 403 when no token is
+    configured, 401 without the token, 403 for a cookie-carried write from another site or
+    without the CSRF field."""
+    token: str | None = request.app.state.token
+    if not token:
+        raise HTTPException(
+            403,
+            "writing is turned off: it needs web.token (MONITOR_WEB_TOKEN) set, even on "
+            "127.0.0.1; set one, restart, and sign in at /login",
+        )
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(401, "wrong token: Authorization: Bearer <web.token>")
+        return printable_name(request.headers.get(USER_HEADER, "")) or "token holder"
+    if not hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), token.encode()):
+        raise HTTPException(
+            401,
+            "changing anything needs the web token: sign in at /login, or send "
+            "Authorization: Bearer <web.token>",
+        )
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(_FORMS):
+        sent = str((await request.form()).get(CSRF_FIELD, ""))
+    if not same_origin(request) or not hmac.compare_digest(
+        (sent or "").encode(), csrf_token(token).encode()
+    ):
+        raise HTTPException(
+            403, "refused: this change did not come from this site's own pages (CSRF check)"
+        )
+    return printable_name(request.cookies.get(USER_COOKIE, "")) or "token holder"
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -14,13 +14,29 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from monitor import __version__
-from monitor.web import api, atom, errors, ops, pages, search
+from monitor.config.settings import FetchSettings
+from monitor.web import (
+    api,
+    atom,
+    drafts,
+    errors,
+    feedback,
+    feedbacklink,
+    ops,
+    pages,
+    profileapi,
+    search,
+    suggest,
+    workbench,
+)
 from monitor.web.access import TokenRequired
 
 SECURITY_HEADERS = {
-    # the pages: their own stylesheet and forms, inline SVG; never a script, nothing from elsewhere
+    # the pages: their own stylesheet, forms and scripts (the editor's check as you type),
+    # inline SVG; no inline script, nothing from elsewhere
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     # no referrer to other hosts; same-origin, so that a form's POST carries its real Origin
     "Referrer-Policy": "same-origin",
@@ -34,10 +50,14 @@ def create_app(
     *,
     health: ops.Health | None = None,
     metrics: ops.Metrics | None = None,
+    reads_open: bool = False,
+    fetch: FetchSettings | None = None,
 ) -> FastAPI:
     """The application; `token`, when given, is required of every request but /healthz and
-    /metrics. `health` and `metrics` answer those two (monitor.web.ops): a polling service
-    passes its own; without them /healthz says the application answers and /metrics is 404."""
+    /metrics (of every write only, with `reads_open`: listening on loopback); without one
+    nothing can be written (monitor.web.access.writer). `health` and `metrics` answer those
+    two (monitor.web.ops): a polling service passes its own; without them /healthz says the
+    application answers and /metrics is 404. `fetch` is how the editor fetches a page."""
     app = FastAPI(
         title="Governance-news monitor",
         version=__version__,
@@ -46,20 +66,29 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.engine = engine
+    app.state.token = token
+    app.state.fetch = fetch or FetchSettings()  # how the editor's test panel fetches a URL
     app.state.config_dir = config_dir
     app.state.health = health
     app.state.metrics = metrics
     errors.install(app)
+    app.include_router(profileapi.router)  # before api: /profiles/{name} would take its paths
     app.include_router(api.router)
+    app.include_router(workbench.router)  # before pages: /profiles/new is no profile's page
+    app.include_router(drafts.router)  # nor is /profiles/derive
     app.include_router(search.router)
+    app.include_router(suggest.router)
+    app.include_router(suggest.pages)
     app.include_router(atom.router)
     app.include_router(pages.router)
     app.include_router(ops.router)
+    app.include_router(feedback.router)
+    app.include_router(feedbacklink.router)
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     if token:
-        app.add_middleware(TokenRequired, token=token)
+        app.add_middleware(TokenRequired, token=token, reads_open=reads_open)
     app.add_middleware(_SecurityHeaders)  # added last, so outermost: on the token's answers too
     return app
 
