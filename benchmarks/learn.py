@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -50,15 +51,29 @@ def _fit(bodies: list[str], labels: dict[str, list[int]]) -> tuple[Any, dict[str
     from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
 
-    vectorizer = TfidfVectorizer(
-        analyzer=tokens, min_df=2, sublinear_tf=True, max_features=MAX_FEATURES
-    )
+    vectorizer = TfidfVectorizer(analyzer=tokens, sublinear_tf=True, vocabulary=_vocabulary(bodies))
     matrix = vectorizer.fit_transform(bodies)
     models = {
         name: LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(matrix, ys)
         for name, ys in labels.items()
     }
     return vectorizer, models
+
+
+def _vocabulary(bodies: list[str]) -> list[str]:
+    """The MAX_FEATURES features seen in two texts or more that occur most often, ties broken
+    by the feature itself. (scikit-learn's own max_features breaks ties with numpy's
+    unstable argsort, whose order depends on the CPU's vector instructions: the same texts
+    gave another model on another machine.)"""
+    seen: Counter[str] = Counter()
+    texts: Counter[str] = Counter()
+    for body in bodies:
+        found = tokens(body)
+        seen.update(found)
+        texts.update(set(found))
+    kept = [f for f in seen if texts[f] >= 2]
+    kept.sort(key=lambda f: (-seen[f], f))
+    return sorted(kept[:MAX_FEATURES])
 
 
 def train(corpus: Path, output: Path) -> dict[str, Any]:
