@@ -86,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", action="append", help="only this profile (repeat)")
     parser.add_argument("--quick", action="store_true", help="two profiles only")
     parser.add_argument("--output", type=Path, help="the JSON result file")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the seeded SQLite archive at this path (a new file)"
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -97,7 +100,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         names = names[:2]
     verdicts = read_judged(JUDGED)
     with tempfile.TemporaryDirectory(prefix="bench-suggestions-") as folder:
-        engine = open_engine(f"sqlite:///{Path(folder) / 'monitor.db'}")
+        kept: Path | None = args.keep
+        if kept is not None and kept.exists():
+            raise SystemExit(f"{kept} exists: --keep makes a new archive, give another path")
+        engine = open_engine(f"sqlite:///{kept or Path(folder) / 'monitor.db'}")
         upgrade(engine)
         started = time.perf_counter()
         by_hit = seed(engine, texts, Matcher(profiles))

@@ -18,10 +18,10 @@ import typer
 from monitor.archive.backtest import Backtest, backtest
 from monitor.cli.common import config_dir, engine, out, plain, print_json, progress, settings
 from monitor.cli.common import since as parse_since
-from monitor.cli.profiles import _download, _page_doc
 from monitor.config.secrets import redact_url
-from monitor.errors import StoreError
+from monitor.errors import FetchError, StoreError
 from monitor.ingest.language import detect_language
+from monitor.ingest.pagedoc import NoArticle, download, page_doc
 from monitor.profiles.concepts import load_concepts
 from monitor.profiles.derive import derive, profile_name
 from monitor.profiles.draft import Draft
@@ -124,19 +124,18 @@ def _is_url(source: str) -> bool:
 
 def _document(ctx: typer.Context, source: str, title: str) -> Doc:
     """The document: a page fetched and extracted, an HTML file extracted, or a text file."""
-    if _is_url(source):
-        try:
-            page = asyncio.run(_download(settings(ctx).fetch, source))
-            return _page_doc(page, source, title)
-        except typer.BadParameter as exc:  # said of --url by `profiles test`
-            raise typer.BadParameter(exc.message, param_hint=SOURCE) from None
-    path = Path(source)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise typer.BadParameter(f"{path}: {exc.strerror}", param_hint=SOURCE) from None
-    if path.suffix.lower() in (".html", ".htm"):
-        return _page_doc(raw, path.resolve().as_uri(), title)
+        if _is_url(source):
+            return page_doc(asyncio.run(download(settings(ctx).fetch, source)), source, title)
+        path = Path(source)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise typer.BadParameter(f"{path}: {exc.strerror}", param_hint=SOURCE) from None
+        if path.suffix.lower() in (".html", ".htm"):
+            return page_doc(raw, path.resolve().as_uri(), title)
+    except (FetchError, NoArticle) as exc:
+        raise typer.BadParameter(str(exc), param_hint=SOURCE) from None
     return Doc(title=title, text=raw.decode("utf-8", errors="replace"))
 
 
