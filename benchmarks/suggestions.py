@@ -51,6 +51,10 @@ from monitor.workbench.advice import suggestions, variant
 from monitor.workbench.suggestions import Suggestion
 
 JUDGED = Path(__file__).resolve().parent / "suggestions-judged.csv"
+# per false positive, the exclusion a person maintaining the profile would write, or none
+# (labelled blind to the suggestions)
+PERSONS = Path(__file__).resolve().parent / "suggestions-persons.csv"
+SHOWN = 10  # suggestions of each kind the API and the page show by default (LIMIT)
 FEED = "https://relevance.corpus.invalid/feed"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 EVERY = 200  # suggestions asked for per profile: all that the checks keep
@@ -77,6 +81,8 @@ class Row:
     best: Suggestion | None
     judged: str  # "sensible", "not sensible", "unjudged", or "none" without a suggestion
     where: str  # the sentence of the text holding the phrase
+    person: tuple[str, ...] = ()  # the exclusion a person would write (and an alternative)
+    offered: int | None = None  # its rank among the exclusions offered (1 = first), if any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         names = names[:2]
     verdicts = read_judged(JUDGED)
+    persons = read_persons(PERSONS)
     with tempfile.TemporaryDirectory(prefix="bench-suggestions-") as folder:
         kept: Path | None = args.keep
         if kept is not None and kept.exists():
@@ -115,7 +122,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             found = suggestions(engine, args.config, name, limit=EVERY)
             seconds[name] = time.perf_counter() - started
             assert found is not None
-            rows += false_positives(found.items, by_hit, name, verdicts)
+            rows += false_positives(found.items, by_hit, name, verdicts, persons)
             backtests += check_backtests(engine, args.config, name, found.items[:BACKTESTED])
             judged = feedback.get(name)
             if judged and judged.value is not None:
@@ -176,8 +183,12 @@ def false_positives(
     by_hit: dict[int, Seeded],
     name: str,
     verdicts: dict[tuple[str, str], bool],
+    persons: dict[tuple[str, str], tuple[str, ...]] | None = None,
 ) -> list[Row]:
-    """Each hit of `name` judged not relevant, with the best suggestion removing it."""
+    """Each hit of `name` judged not relevant, with the best suggestion removing it, and
+    where the exclusion a person would write stands among the offered ones."""
+    persons = persons or {}
+    exclusions = [item for item in items if item.kind == "exclude"]
     rows = []
     for hit_id, seeded in sorted(by_hit.items(), key=lambda pair: pair[1].text.file):
         if seeded.profile != name or name in seeded.text.relevant:
@@ -189,8 +200,38 @@ def false_positives(
             verdict = verdicts.get((name, best.phrase))
             judged = {True: "sensible", False: "not sensible", None: "unjudged"}[verdict]
             where = sentence_with(seeded.text.body, best.phrase)
-        rows.append(Row(name, seeded.text.file, hit_id, seeded.snippet, best, judged, where))
+        person = persons.get((name, seeded.text.file), ())
+        offered = next(
+            (
+                rank
+                for rank, item in enumerate(exclusions, start=1)
+                if hit_id in item.false_positives and any(same(item.phrase, p) for p in person)
+            ),
+            None,
+        )
+        rows.append(
+            Row(
+                name, seeded.text.file, hit_id, seeded.snippet, best, judged, where, person, offered
+            )
+        )
     return rows
+
+
+def same(offered: str, written: str) -> bool:
+    """Whether an offered phrase is the one a person wrote: equal once folded, or one holds
+    the other as whole words ("next-generation firewall" for "next-generation"); a person's
+    stem with * matches the words it starts."""
+    a, b = fold(offered)[0].strip(), fold(written.rstrip("*"))[0].strip()
+    if not a or not b:
+        return False
+    if written.endswith("*"):
+        return any(word.startswith(b) for word in a.split()) or a.startswith(b)
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return re.search(rf"(?<!\w){re.escape(short)}(?!\w)", long) is not None or (
+        not short.isascii() and short in long  # Chinese: no spaces between words
+    )
 
 
 def sentence_with(body: str, phrase: str) -> str:
@@ -235,7 +276,30 @@ def coverage(rows: list[Row], names: list[str]) -> list[Figure]:
         figures.append(
             _figure(f"FPs with a sensible exclusion, {name}", sensible / len(mine), len(mine))
         )
+        wanted = [r for r in mine if r.person]
+        if wanted:  # the person's exclusion among those offered: any rank, and the first SHOWN
+            anywhere = sum(r.offered is not None for r in wanted) / len(wanted)
+            shown = sum(r.offered is not None and r.offered <= SHOWN for r in wanted)
+            figures.append(_figure(f"person's exclusion offered, {name}", anywhere, len(wanted)))
+            figures.append(
+                _figure(f"... in the first {SHOWN}, {name}", shown / len(wanted), len(wanted))
+            )
     return figures
+
+
+def read_persons(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(profile, file) -> the exclusion (and an alternative) a person would write; false
+    positives for which the person would write none are left out."""
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {
+            (row["profile"], row["file"]): tuple(
+                p.strip() for p in (row["phrase"], row["alternative"]) if p.strip()
+            )
+            for row in csv.DictReader(fh)
+            if row["decision"].strip() == "exclude"
+        }
 
 
 def _figure(label: str, value: float, count: int) -> Figure:
@@ -268,6 +332,10 @@ def details(result: dict[str, Any]) -> None:
         )
         if row["where"]:
             print(f"    where: {row['where']}")
+        if row["person"]:
+            rank = row["offered"]
+            said = f"offered at rank {rank}" if rank else "NOT offered"
+            print(f"    a person writes: {' / '.join(row['person'])}: {said}")
     print("\n== backtests over the seeded archive ==")
     for line in result["backtests"]:
         mark = "ok" if line["agrees"] else "DIFFERS"
@@ -292,6 +360,8 @@ def _row(row: Row) -> dict[str, Any]:
         "loses": len(best.relevant_lost) if best else 0,
         "judged": row.judged,
         "where": row.where,
+        "person": list(row.person),
+        "offered": row.offered,
     }
 
 

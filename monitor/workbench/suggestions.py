@@ -35,6 +35,8 @@ from monitor.workbench.variants import Checker, Kind, fragment
 LIMIT = 10  # suggestions of each kind returned
 CHECKED = 40  # candidates of each kind checked by matching again, best first
 PER_TEXT = 3  # ... and the best candidates of each text, checked whatever their rank
+# suggestions kept for the same texts: the wording a person would choose is often the second
+ALTERNATIVES = 3
 LOST_SHARE = 0.2  # an exclusion may lose at most this share of what it removes
 GENERIC = 0.3  # an addition found in more of the labelled hits than this is too broad
 _LENGTH = {1: 1.0, 2: 1.15, 3: 0.9}  # two words name a sense best; three are often chance
@@ -304,16 +306,17 @@ def present(phrases: Iterable[str], texts: Sequence[_Text]) -> dict[str, set[int
 
 
 def _best(checked: list[Suggestion], limit: int, check: Checker) -> list[Suggestion]:
-    """Best first, without a suggestion that another one ahead of it covers (removes or
+    """Best first, without a suggestion that ALTERNATIVES ahead of it cover (each removes or
     catches at least the same texts and loses no more), and only queries that parse."""
     kept: list[Suggestion] = []
     for item in sorted(checked, key=lambda s: (-s.score, s.phrase)):
         covered = set(item.false_positives) | set(item.missed)
-        if any(
+        ahead = sum(
             covered <= set(k.false_positives) | set(k.missed)
             and set(k.relevant_lost) <= set(item.relevant_lost)
             for k in kept
-        ):
+        )
+        if ahead >= ALTERNATIVES:
             continue
         if check.parses(item.query):
             kept.append(item)
