@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import re
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -39,11 +37,10 @@ from monitor.store.feedback import (
 )
 from monitor.store.hits import HitFilter, hit_by_id, page_of_hits, query_hits
 from monitor.web.access import csrf_token
-from monitor.web.app import create_app
-from tests.conftest import free_port, wait_until
 from tests.test_cli import monitor
 from tests.test_web_api import _serve
 from tests.test_web_pages import Client
+from tests.test_workbench_web import _serve as serve_app
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TOKEN = "a-long-enough-web-token"
@@ -436,19 +433,7 @@ def test_without_the_token_the_pages_show_verdicts_and_a_way_to_sign_in(
 
 def _serve_open(engine: Engine, config_dir: Path) -> Iterator[str]:
     """The application with a token, reads open (as on loopback): its base URL."""
-    app = create_app(engine, config_dir, TOKEN, reads_open=True)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 30, "the web server to start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    yield from serve_app(engine, config_dir, TOKEN)
 
 
 def test_the_profile_page_shows_precision_and_takes_missed_articles(

@@ -95,7 +95,7 @@ class TokenRequired(BaseHTTPMiddleware):
         if not same_origin(request):
             problem = "Refused: this form was sent from another site."
             return page(request, "login.html", 403, next="/", problem=problem)
-        fields = await _form(request)
+        fields = await small_form(request)
         if fields is None:
             return error(413, "a sign-in form holds a token and a path, nothing bigger")
         next_path = local_path(fields.get("next", "/"))
@@ -140,16 +140,19 @@ def local_path(target: str) -> str:
     return target if local else "/"
 
 
-async def _form(request: Request) -> dict[str, str] | None:
-    """The fields of a url-encoded form body (the first value of each); None when the body
-    is larger than FORM_LIMIT or holds too many fields."""
+async def small_form(
+    request: Request, max_fields: int = 16, limit: int = FORM_LIMIT
+) -> dict[str, str] | None:
+    """The fields of a url-encoded form body (the first value of each), read before any
+    token is checked; None when the body is larger than `limit` bytes or holds more than
+    `max_fields` fields."""
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > FORM_LIMIT:
+        if len(body) > limit:
             return None
     try:
-        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=max_fields)
     except ValueError:
         return None
     return {name: values[0] for name, values in fields.items()}

@@ -7,7 +7,6 @@ verdict or expiry changed is refused (403), an expired one too (410)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -17,6 +16,7 @@ from monitor.alerts.feedbacklinks import BadLink, SignedVerdict, verify
 from monitor.store.feedback import NOTE_MAX, NoSuchHit, give_feedback
 from monitor.store.hits import hit_by_id
 from monitor.store.sitekeys import site_key
+from monitor.web.access import small_form
 from monitor.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -72,14 +72,6 @@ async def record(request: Request, signed: str) -> HTMLResponse:
 
 async def _note(request: Request) -> str | None:
     """The confirming form's note ("" without one); None when the form is over FORM_LIMIT
-    bytes (read no further)."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > FORM_LIMIT:
-            return None
-    try:
-        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
-    except ValueError:
-        return ""
-    return fields.get("note", [""])[0]
+    bytes (read no further) or is not a form of a few fields."""
+    fields = await small_form(request, max_fields=8, limit=FORM_LIMIT)
+    return None if fields is None else fields.get("note", "")
