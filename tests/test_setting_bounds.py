@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.alerts.channels import load_alerts
-from monitor.cli.common import LOOKBACK, since
-from monitor.config.bounds import Duration, Range, Text
+from monitor.cli.common import since
+from monitor.config.bounds import LOOKBACK, Duration, Range, Text
 from monitor.config.feedlist import load_feeds
 from monitor.config.settings import (
     POLL_INTERVALS,

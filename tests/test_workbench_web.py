@@ -148,6 +148,12 @@ def test_a_backtest_shows_what_an_unsaved_query_adds_and_removes(base: str) -> N
         {"profile": "watch", "query": "x", "since": "last week"},
     )
     assert status == 400 and "since" in answer["error"]["message"]
+    status, _, answer = call(
+        f"{base}/api/v1/profiles/backtest",
+        "POST",
+        {"profile": "watch", "query": "x", "since": "9999999d"},  # before the year 1
+    )
+    assert status == 400 and "expected a duration from 0s to 36500d" in answer["error"]["message"]
     status, _, _ = call(f"{base}/api/v1/profiles/backtest", "POST", {"profile": "nope"})
     assert status == 404
 

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +23,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from monitor.archive.export import CSV_JOIN
-from monitor.config.bounds import YEAR, Duration, parse_duration
+from monitor.config.bounds import Duration, moment_since
 from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, StoreError
 from monitor.logs import configure_logging
@@ -127,7 +127,6 @@ def engine(loaded: Settings, *, create: bool = False) -> Engine:
 
 
 DURATION_OR_DATE = "DURATION|DATE"  # the metavar of the options `since` reads
-LOOKBACK = Duration(0, 100 * YEAR)  # how far back a DURATION of --since or --until reaches
 
 
 def duration(value: str, option: str, bounds: Duration) -> float:
@@ -144,23 +143,9 @@ def since(value: str | None, option: str = "--since") -> datetime | None:
     if value is None:
         return None
     try:
-        parse_duration(value)
-    except ValueError:
-        pass
-    else:
-        return datetime.now(UTC) - timedelta(seconds=duration(value, option, LOOKBACK))
-    try:
-        parsed = datetime.fromisoformat(value)
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r}: expected a duration like 7d or 12h, or a date like 2026-11-01",
-            param_hint=option,
-        ) from None
-    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
-        raise typer.BadParameter(
-            f"{value!r}: expected a date from 0001-01-01 to 9999-12-31 in UTC", param_hint=option
-        ) from None
+        return moment_since(value, datetime.now(UTC))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from typing import Any, TypeVar
 
@@ -99,6 +100,35 @@ class Duration(Range):
 
     def __str__(self) -> str:
         return f"from {seconds_text(self.low)} to {seconds_text(self.high)}"
+
+
+LOOKBACK = Duration(0, 100 * YEAR)  # how far back a "since" duration (30d, 12h) reaches
+
+
+def moment_since(value: str, now: datetime) -> datetime:
+    """A "since" or "until" a person typed: a duration back from `now` (7d, 12h) within
+    LOOKBACK, or an ISO date (UTC when it names no offset); a ValueError saying what is
+    accepted otherwise (never a moment too early for a date to hold)."""
+    try:
+        parse_duration(value)
+    except ValueError:
+        pass
+    else:
+        try:
+            return now - timedelta(seconds=LOOKBACK.parse(value))
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}") from None
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(
+            f"{value!r}: expected a duration like 7d or 12h, or a date like 2026-11-01"
+        ) from None
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
+        raise ValueError(
+            f"{value!r}: expected a date from 0001-01-01 to 9999-12-31 in UTC"
+        ) from None
 
 
 def seconds_text(seconds: float) -> str:

@@ -5,14 +5,14 @@ from a URL or a stored article, and backtested over the archive."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from monitor.archive.backtest import Backtest, backtest
-from monitor.config.bounds import parse_duration
+from monitor.config.bounds import moment_since
 from monitor.config.settings import FetchSettings
 from monitor.errors import FetchError
 from monitor.ingest.language import detect_language
@@ -81,20 +81,10 @@ def since_of(value: str | None, now: datetime | None = None) -> datetime | None:
     """ "30d", "12h" (back from now) or an ISO date ("2026-11-01"); None or "" for all."""
     if not value:
         return None
-    now = now or datetime.now(UTC)
     try:
-        seconds = float(parse_duration(value))
-    except (TypeError, ValueError):
-        pass
-    else:
-        return now - timedelta(seconds=seconds)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise TrialError(
-            f"since: {value!r} is neither a duration (30d, 12h) nor a date (2026-11-01)"
-        ) from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return moment_since(value, now or datetime.now(UTC))
+    except ValueError as exc:
+        raise TrialError(f"since: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
