@@ -79,8 +79,10 @@ class Served:
             return failed.code, dict(failed.headers), failed.read().decode()
 
 
-def _serve(engine: Engine, config_dir: Path, token: str | None) -> Iterator[Served]:
-    app = create_app(engine, config_dir, token)
+def _serve(
+    engine: Engine, config_dir: Path, token: str | None, *, reads_open: bool = False
+) -> Iterator[Served]:
+    app = create_app(engine, config_dir, token, reads_open=reads_open)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)

@@ -6,7 +6,6 @@ unsaved query (no token needed on loopback); save through the API and the editor
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,16 +14,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from monitor.profiles.editing import digest
 from monitor.profiles.files import current_profiles
 from monitor.store.profileversions import versions
 from monitor.web.access import csrf_token
-from monitor.web.app import create_app
-from tests.conftest import free_port, wait_until
 from tests.newsroom import STAND_IN
+from tests.test_web_api import _serve as serve_api
 from tests.test_web_pages import Client, Story, build_archive
 
 TOKEN = "a-long-enough-web-token"
@@ -49,19 +46,10 @@ def folder(config_dir: Path) -> Path:
 
 
 def _serve(engine: Engine, folder: Path, token: str | None) -> Iterator[str]:
-    app = create_app(engine, folder, token, reads_open=True)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 30, "the web server to start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    """The application as it listens on 127.0.0.1 (reading open, writing needs `token`):
+    its base URL."""
+    for served in serve_api(engine, folder, token, reads_open=True):
+        yield served.base
 
 
 @pytest.fixture

@@ -22,6 +22,12 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
 
 
+def located(status: int, message: str, line: int | None, column: int | None) -> JSONResponse:
+    """An error with the line and column it is at (in a query, or in a profile file)."""
+    body = {"status": status, "message": message, "line": line, "column": column}
+    return JSONResponse({"error": body}, status_code=status)
+
+
 def install(app: FastAPI) -> None:
     """The handlers that turn every failure into an `error` answer."""
 
@@ -33,11 +39,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BadQuery)
     async def bad_query(request: Request, exc: BadQuery) -> Response:
         where = f"{exc.message} (line {exc.line}, column {exc.column})"
-        return error_page(request, 400, where) or JSONResponse(
-            {"error": {"status": 400, "message": exc.message, "line": exc.line,
-                       "column": exc.column}},
-            status_code=400,
-        )  # fmt: skip
+        return error_page(request, 400, where) or located(400, exc.message, exc.line, exc.column)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

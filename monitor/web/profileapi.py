@@ -20,7 +20,7 @@ from monitor.profiles.report import outcome_record
 from monitor.store.profileversions import versions
 from monitor.web import trials
 from monitor.web.access import writer
-from monitor.web.errors import error
+from monitor.web.errors import error, located
 from monitor.workbench.edits import Conflict, check_profile, read_profile, save_profile
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profile workbench"])
@@ -79,12 +79,6 @@ def _config_dir(request: Request) -> Path:
 def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
-
-
-def located(status: int, message: str, line: int | None, column: int | None) -> JSONResponse:
-    """An error with the line and column it is at (in the profile file, or in the query)."""
-    body = {"status": status, "message": message, "line": line, "column": column}
-    return JSONResponse({"error": body}, status_code=status)
 
 
 def config_error(exc: ConfigError) -> JSONResponse:

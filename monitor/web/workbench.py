@@ -108,7 +108,10 @@ def edit_profile(request: Request, name: str) -> HTMLResponse:
         return show(request, broken, 409)
     editor = Editor(name=name, new=False, fields=opened, base=digest(text))
     editor.yaml = text
-    saved = trials.saved_profile(folder, name) if _loads(folder) else None
+    try:
+        saved = trials.saved_profile(folder, name)
+    except ConfigError:  # some profile broken by hand: the editor still opens, to mend it
+        saved = None
     editor.lint = lint(saved) if saved is not None else []
     proposed = request.query_params.get("query")
     if proposed:  # a suggestion accepted into the editor: shown, checked, not saved
@@ -119,15 +122,6 @@ def edit_profile(request: Request, name: str) -> HTMLResponse:
         )
         return show(request, editor, prepare(folder, editor))
     return show(request, editor)
-
-
-def _loads(folder: Path) -> bool:
-    """Whether the profiles load as they are (a file broken by hand still opens, to mend)."""
-    try:
-        trials.saved_profile(folder, "")
-    except ConfigError:
-        return False
-    return True
 
 
 def _existing(folder: Path, name: str) -> str:
