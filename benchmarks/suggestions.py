@@ -48,7 +48,7 @@ from monitor.store.engine import open_engine, upgrade
 from monitor.store.feedback import give_feedback, precision
 from monitor.web.suggest import backtest_effect
 from monitor.workbench.advice import suggestions, variant
-from monitor.workbench.suggestions import Suggestion
+from monitor.workbench.suggestions import PER_HIT, Suggestion, Suggestions
 
 JUDGED = Path(__file__).resolve().parent / "suggestions-judged.csv"
 # per false positive, the exclusion a person maintaining the profile would write, or none
@@ -83,6 +83,7 @@ class Row:
     where: str  # the sentence of the text holding the phrase
     person: tuple[str, ...] = ()  # the exclusion a person would write (and an alternative)
     offered: int | None = None  # its rank among the exclusions offered (1 = first), if any
+    own: int | None = None  # its rank among the hit's own exclusions (Suggestions.by_hit)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             found = suggestions(engine, args.config, name, limit=EVERY)
             seconds[name] = time.perf_counter() - started
             assert found is not None
-            rows += false_positives(found.items, by_hit, name, verdicts, persons)
+            rows += false_positives(found, by_hit, name, verdicts, persons)
             backtests += check_backtests(engine, args.config, name, found.items[:BACKTESTED])
             judged = feedback.get(name)
             if judged and judged.value is not None:
@@ -179,7 +180,7 @@ def seed(engine: Engine, texts: list[Text], matcher: Matcher) -> dict[int, Seede
 
 
 def false_positives(
-    items: tuple[Suggestion, ...],
+    found: Suggestions,
     by_hit: dict[int, Seeded],
     name: str,
     verdicts: dict[tuple[str, str], bool],
@@ -188,7 +189,9 @@ def false_positives(
     """Each hit of `name` judged not relevant, with the best suggestion removing it, and
     where the exclusion a person would write stands among the offered ones."""
     persons = persons or {}
+    items = found.items
     exclusions = [item for item in items if item.kind == "exclude"]
+    own_of = {advice.key: advice.items for advice in found.by_hit}
     rows = []
     for hit_id, seeded in sorted(by_hit.items(), key=lambda pair: pair[1].text.file):
         if seeded.profile != name or name in seeded.text.relevant:
@@ -209,9 +212,26 @@ def false_positives(
             ),
             None,
         )
+        own = next(
+            (
+                rank
+                for rank, item in enumerate(own_of.get(hit_id, ()), start=1)
+                if any(same(item.phrase, p) for p in person)
+            ),
+            None,
+        )
         rows.append(
             Row(
-                name, seeded.text.file, hit_id, seeded.snippet, best, judged, where, person, offered
+                name,
+                seeded.text.file,
+                hit_id,
+                seeded.snippet,
+                best,
+                judged,
+                where,
+                person,
+                offered,
+                own,
             )
         )
     return rows
@@ -278,12 +298,19 @@ def coverage(rows: list[Row], names: list[str]) -> list[Figure]:
         )
         wanted = [r for r in mine if r.person]
         if wanted:  # the person's exclusion among those offered: any rank, and the first SHOWN
-            anywhere = sum(r.offered is not None for r in wanted) / len(wanted)
+            anywhere = sum(r.offered is not None or r.own is not None for r in wanted)
+            listed = sum(r.offered is not None for r in wanted)
             shown = sum(r.offered is not None and r.offered <= SHOWN for r in wanted)
-            figures.append(_figure(f"person's exclusion offered, {name}", anywhere, len(wanted)))
-            figures.append(
-                _figure(f"... in the first {SHOWN}, {name}", shown / len(wanted), len(wanted))
-            )
+            own = sum(r.own is not None for r in wanted)
+            seen = sum(r.own is not None or (r.offered or SHOWN + 1) <= SHOWN for r in wanted)
+            count = len(wanted)
+            figures += [
+                _figure(f"person's exclusion offered, {name}", anywhere / count, count),
+                _figure(f"... in the list (any rank), {name}", listed / count, count),
+                _figure(f"... in the list's first {SHOWN}, {name}", shown / count, count),
+                _figure(f"... among the hit's own {PER_HIT}, {name}", own / count, count),
+                _figure(f"... first {SHOWN} or hit's own, {name}", seen / count, count),
+            ]
     return figures
 
 
@@ -333,8 +360,12 @@ def details(result: dict[str, Any]) -> None:
         if row["where"]:
             print(f"    where: {row['where']}")
         if row["person"]:
-            rank = row["offered"]
-            said = f"offered at rank {rank}" if rank else "NOT offered"
+            rank, own = row["offered"], row["own"]
+            said = ", ".join(
+                ([f"offered at rank {rank}"] if rank else [])
+                + ([f"the hit's own no. {own}"] if own else [])
+            )
+            said = said or "NOT offered"
             print(f"    a person writes: {' / '.join(row['person'])}: {said}")
     print("\n== backtests over the seeded archive ==")
     for line in result["backtests"]:
@@ -362,6 +393,7 @@ def _row(row: Row) -> dict[str, Any]:
         "where": row.where,
         "person": list(row.person),
         "offered": row.offered,
+        "own": row.own,
     }
 
 

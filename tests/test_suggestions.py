@@ -98,6 +98,44 @@ def test_a_phrase_relevant_hits_share_is_not_suggested() -> None:
     assert any("next-generation" in p for p in phrases_offered)
 
 
+CASTLE = (
+    "The firewall of the old castle is a thick stone wall that the first lord of the valley "
+    "built long before any computer existed. Visitors walk along the castle ramparts for an "
+    "hour, and the guide told us the new exhibition also covers the spy network GhostNet "
+    "from a thriller set in the castle cellars."
+)
+WALL = "The old firewall stands beside the castle; our guide said: castle, castle, castle."
+
+
+def test_each_hit_gets_the_phrases_that_set_its_page_apart() -> None:
+    """A name said once, far from what matched, is no exclusion across hits (said once on one
+    page is chance) but is offered for its own hit; a phrase one relevant hit holds too is
+    offered there with that loss, never in the list."""
+    relevant = [*CENSORSHIP, "The firewall even blocked the castle museum's website."]
+    labelled = _labelled(relevant, [*PRODUCTS, CASTLE, WALL])
+    castle, wall = labelled[-2].key, labelled[-1].key
+    found = suggest(_profile("firewall"), labelled)
+    listed = {s.phrase for s in _exclusions(found.items)}
+    assert "ghostnet" not in listed and "castle" not in listed
+    by_hit = {advice.key: advice for advice in found.by_hit}
+    own = {s.phrase: s for s in by_hit[castle].items}
+    assert own["ghostnet"].false_positives == (castle,) and own["ghostnet"].relevant_lost == ()
+    # "castle" would lose the museum story: offered for the page that repeats it, last
+    last = by_hit[wall].items[-1]
+    assert (last.phrase, last.relevant_lost) == ("castle", (labelled[len(CENSORSHIP)].key,))
+    for advice in (by_hit[castle], by_hit[wall]):
+        losses = [len(s.relevant_lost) for s in advice.items]
+        assert losses == sorted(losses)  # those losing nothing first
+        text = labelled[advice.key - 1].text
+        for item in advice.items:  # each removes its hit when taken into the query
+            assert not _matches(item.query, text), item.fragment
+            assert all(_matches(item.query, t) for t in CENSORSHIP), item.fragment
+    # the product pages get their own too, each removing its page
+    for text in PRODUCTS:
+        key = next(t.key for t in labelled if t.text == text)
+        assert all(key in s.false_positives for s in by_hit[key].items)
+
+
 def test_an_exclusion_the_whole_query_can_take_when_it_is_an_or() -> None:
     """An OR at the top is put in parentheses, so the exclusion applies to every part."""
     query = "firewall OR censorship"
@@ -239,6 +277,11 @@ def test_the_api_gives_precision_and_checked_suggestions(
     assert best["backtest"]["since"].startswith("2026-01-01")
     addition = next(item for item in items if item["kind"] == "add")
     assert addition["fragment"] == 'OR "golden shield"' and len(addition["missed"]) == 1
+    # each hit judged not relevant, with the exclusions of its own (not backtested)
+    assert {hit["hit"] for hit in body["by_hit"]} == {ids[t] for t in PRODUCTS}
+    for hit in body["by_hit"]:
+        assert hit["suggestions"] and all(s["backtest"] is None for s in hit["suggestions"])
+        assert all(hit["hit"] in s["false_positives"] for s in hit["suggestions"])
 
 
 def test_the_api_without_backtest_and_for_an_unknown_profile(api: Served) -> None:

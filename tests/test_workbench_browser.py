@@ -205,6 +205,10 @@ def test_a_suggestion_from_feedback_is_accepted_into_the_editor_and_saved(
         expect(page.get_by_role("heading", name="Suggestions for firewalls")).to_be_visible()
         row = page.locator("table.suggestions tr.exclude").first
         expect(row).to_contain_text("next-generation")
+        # each product page judged not relevant, with the phrases of its own as exclusions
+        own = page.locator("ul.by-hit > li")
+        expect(own).to_have_count(3)
+        expect(own.first.locator("a.accept").first).to_contain_text("AND NOT")
         page.screenshot(path=screenshots / "suggestions.png", full_page=True)
         row.get_by_role("link", name="Open in the editor").click()
         expect(page.locator(".notice")).to_contain_text("holds a suggestion")

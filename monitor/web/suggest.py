@@ -39,8 +39,10 @@ PAGE_LIMIT = 8  # suggestions of each kind on the page (each costs a backtest)
     "missed articles): `false_positives` are the hits judged not relevant it removes, "
     "`relevant_lost` the relevant ones it removes too, `missed` the missed articles it "
     "catches. `backtest` says how many stored articles fetched since `since` its query would "
-    "remove and add beyond what the profile as it is would. Nothing is changed: a suggestion "
-    "is taken by saving its `query` in the editor.",
+    "remove and add beyond what the profile as it is would. `by_hit` lists, for each hit "
+    "judged not relevant, the exclusions that remove it made of the phrases that set its "
+    "page apart (checked the same way; one may lose a relevant hit; not backtested). Nothing "
+    "is changed: a suggestion is taken by saving its `query` in the editor.",
 )
 def profile_suggestions(
     request: Request,
@@ -92,6 +94,15 @@ def record(found: Suggestions) -> dict[str, Any]:
             "unmatched": list(found.unmatched),
         },
         "suggestions": [_item(item) for item in found.items],
+        "by_hit": [
+            {
+                "hit": advice.key,
+                "title": advice.title,
+                "url": advice.url,
+                "suggestions": [_item(item) for item in advice.items],
+            }
+            for advice in found.by_hit
+        ],
     }
 
 
@@ -130,6 +141,7 @@ def suggestions_page(request: Request, name: str) -> HTMLResponse:
     if found is None:
         raise HTTPException(404, f"There is no profile named {name!r}.")
     shown = record(found)
-    for item in shown["suggestions"]:
+    listed = shown["suggestions"] + [i for hit in shown["by_hit"] for i in hit["suggestions"]]
+    for item in listed:
         item["edit"] = f"/profiles/{quote(name)}/edit?{urlencode({'query': item['query']})}"
     return page(request, "suggestions.html", name=name, found=shown, days=SINCE_DAYS)

@@ -10,8 +10,11 @@ in how many it stands near what matched (the false sense of a matched term is wh
 excludes), less for every relevant hit that holds it. The best are then checked the only way
 that counts: the profile's query with the fragment added is parsed and matched again over
 the labelled hits holding the phrase, and the suggestion states which not-relevant hits it
-removes and which relevant ones it would lose. An addition is a phrase the missed articles
-share, rarely found in not-relevant hits, checked the same way on the missed articles.
+removes and which relevant ones it would lose. Beside that list, each not-relevant hit gets
+its own: the phrases that set its page apart (distinctive.py), checked the same way, where
+one may lose a relevant hit (shown: the person reading that hit decides). An addition is a
+phrase the missed articles share, rarely found in not-relevant hits, checked the same way on
+the missed articles.
 
 What the whole archive would gain or lose is the backtest's to say: `suggestions` takes it
 as a function (`effect`), which the web face builds from monitor.archive.backtest, since the
@@ -20,26 +23,29 @@ workbench and the archive do not import each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.profiles.evaluate import FoldedField
 from monitor.profiles.matcher import Matcher, folded_fields, outcome
-from monitor.profiles.nodes import Or, Term, positive_leaves
+from monitor.profiles.nodes import positive_leaves
 from monitor.profiles.profile import Doc, Profile
 from monitor.profiles.reasons import evidence
+from monitor.workbench.distinctive import LENGTH, distinct, own_weight, pool_phrases
 from monitor.workbench.phrases import Found, OwnTerms, Tally, own_terms, phrases
-from monitor.workbench.variants import Checker, Kind, fragment
+from monitor.workbench.variants import Checker, Kind, fragment, present
 
 LIMIT = 10  # suggestions of each kind returned
 CHECKED = 40  # candidates of each kind checked by matching again, best first
 PER_TEXT = 3  # ... and the best candidates of each text, checked whatever their rank
 # suggestions kept for the same texts: the wording a person would choose is often the second
 ALTERNATIVES = 3
+# per not-relevant hit, the phrases that set it apart: pooled, checked, and kept for the page
+PER_HIT_CHECKED, PER_HIT = 12, 6
+OWN_LOST = 1  # ... each of which may lose this many relevant hits (the page shows which)
 LOST_SHARE = 0.2  # an exclusion may lose at most this share of what it removes
 GENERIC = 0.3  # an addition found in more of the labelled hits than this is too broad
-_LENGTH = {1: 1.0, 2: 1.15, 3: 0.9}  # two words name a sense best; three are often chance
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,17 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
+class HitAdvice:
+    """The exclusions that remove one hit judged not relevant, the phrases most its own
+    first: what sets its page apart from the other judged hits."""
+
+    key: int
+    title: str
+    url: str
+    items: tuple[Suggestion, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Suggestions:
     """A profile's feedback in figures and the suggestions drawn from it."""
 
@@ -102,6 +119,7 @@ class Suggestions:
     not_relevant: int  # hits judged not relevant
     unmatched: tuple[int, ...]  # judged hits the profile as it is no longer matches
     items: tuple[Suggestion, ...]
+    by_hit: tuple[HitAdvice, ...] = ()  # per hit judged not relevant that some remove
 
     @property
     def precision(self) -> float | None:
@@ -148,13 +166,15 @@ def suggest(
     waiting = [_read(matcher, profile, m.key, True, _doc(m)) for m in missed]
     own = own_terms(profile.query)
     check = Checker(profile, concepts or {})
-    items = _exclusions(hits, own, check, limit) + _additions(hits, waiting, own, check, limit)
+    excluded, by_hit = _exclusions(hits, own, check, limit)
+    items = excluded + _additions(hits, waiting, own, check, limit)
     return Suggestions(
         profile=profile.name,
         relevant=sum(t.relevant for t in hits),
         not_relevant=sum(not t.relevant for t in hits),
         unmatched=tuple(t.key for t in hits if not t.matched),
         items=tuple(items),
+        by_hit=by_hit,
     )
 
 
@@ -179,40 +199,96 @@ def _read(matcher: Matcher, profile: Profile, key: int, relevant: bool, doc: Doc
     return _Text(key, relevant, doc, fields, result.matched, spans)
 
 
-def _exclusions(hits: list[_Text], own: OwnTerms, check: Checker, limit: int) -> list[Suggestion]:
+def _exclusions(
+    hits: list[_Text], own: OwnTerms, check: Checker, limit: int
+) -> tuple[list[Suggestion], tuple[HitAdvice, ...]]:
+    """The exclusions best first (at most `limit`), and per not-relevant hit those that
+    remove it, the phrases most its own first (at most PER_HIT)."""
     wrong = [t for t in hits if t.matched and not t.relevant]
     right = [t for t in hits if t.matched and t.relevant]
-    tallies = _tally(wrong, own)
-    in_wrong, in_right = present(tallies, wrong), present(tallies, right)
-    rough: list[tuple[float, str]] = []
-    for phrase, tally in tallies.items():
-        found, kept = in_wrong.get(phrase, set()), in_right.get(phrase, set())
-        if found and len(kept) <= LOST_SHARE * len(found):
-            rough.append((_score(tally, found, len(kept)), phrase))
-    chosen = check.variants("exclude", _chosen(rough, in_wrong))
-    checked: list[Suggestion] = []
+    found = {t.key: t.phrases(own) for t in wrong}
+    every = _tally_found(found)
+    tallies = _shared(every)
+    pools = pool_phrases(found, every)
+    candidates = set(tallies) | {phrase for pool in pools.values() for phrase in pool}
+    in_wrong, in_right = present(candidates, wrong), present(candidates, right)
+    judged = len(wrong) + len(right)
+
+    def allowed(phrase: str, own: bool = False) -> bool:
+        held, kept = in_wrong.get(phrase, set()), in_right.get(phrase, set())
+        return bool(held) and _bearable(len(kept), len(held), own)
+
+    rough = [
+        (_score(tally, in_wrong[phrase], len(in_right.get(phrase, ()))), phrase)
+        for phrase, tally in tallies.items()
+        if allowed(phrase)
+    ]
+    holding = {p: in_wrong.get(p, set()) | in_right.get(p, set()) for p in candidates}
+    own_rank: dict[int, list[str]] = {}
+    for key, pool in pools.items():
+        mine = found[key]
+        ranked = sorted(
+            (p for p in pool if allowed(p, own=True)),
+            key=lambda p: (-own_weight(mine[p], len(holding[p]), judged), p),
+        )
+        own_rank[key] = distinct(ranked, PER_HIT_CHECKED)
+    wanted = dict.fromkeys(_chosen(rough, in_wrong))
+    wanted.update(dict.fromkeys(p for ranked in own_rank.values() for p in ranked))
+    chosen = check.variants("exclude", wanted)
+    checked: dict[str, Suggestion] = {}
     for phrase, variant in chosen.items():
-        holding = in_wrong.get(phrase, set()) | in_right.get(phrase, set())
-        removed = [t for t in wrong + right if t.key in holding and not check.matches(variant, t)]
+        held = holding[phrase]
+        removed = [t for t in wrong + right if t.key in held and not check.matches(variant, t)]
         fps = tuple(sorted(t.key for t in removed if not t.relevant))
         lost = tuple(sorted(t.key for t in removed if t.relevant))
-        if not fps or len(lost) > LOST_SHARE * len(fps):
+        if not fps or not _bearable(len(lost), len(fps), own=True):
             continue  # the learned check rescues them, or relevant hits go too
-        tally = tallies[phrase]
-        score = _score(tally, fps, len(lost))
-        checked.append(
-            Suggestion(
-                "exclude",
-                phrase,
-                fragment("exclude", phrase),
-                variant.query_text,
-                false_positives=fps,
-                relevant_lost=lost,
-                near=len(tally.near & set(fps)),
-                score=round(score, 3),
-            )
+        tally = every[phrase]
+        if not check.parses("exclude", phrase):
+            continue
+        checked[phrase] = Suggestion(
+            "exclude",
+            phrase,
+            fragment("exclude", phrase),
+            variant.query_text,
+            false_positives=fps,
+            relevant_lost=lost,
+            near=len(tally.near & set(fps)),
+            score=round(_score(tally, fps, len(lost)), 3),
         )
-    return _best(checked, limit, check)
+    shared = [
+        item
+        for phrase, item in checked.items()
+        if phrase in tallies and _bearable(len(item.relevant_lost), len(item.false_positives))
+    ]
+    by_hit = [
+        HitAdvice(
+            t.key,
+            t.doc.title,
+            t.doc.url,
+            _own(t.key, [checked[p] for p in own_rank[t.key] if p in checked]),
+        )
+        for t in sorted(wrong, key=lambda t: t.key)
+    ]
+    return _best(shared, limit, check), tuple(advice for advice in by_hit if advice.items)
+
+
+def _bearable(lost: int, removed: int, own: bool = False) -> bool:
+    """Whether an exclusion removing `removed` not-relevant hits may lose `lost` relevant
+    ones: a LOST_SHARE of them; among a hit's own, OWN_LOST in any case (shown with the
+    loss: the person reading that hit decides)."""
+    return lost <= LOST_SHARE * removed or (own and lost <= OWN_LOST)
+
+
+def _own(key: int, ranked: list[Suggestion]) -> tuple[Suggestion, ...]:
+    """The checked exclusions of one hit that remove it, those losing no relevant hit first,
+    one wording of each phrase (distinct): at most PER_HIT."""
+    kept = sorted(
+        (item for item in ranked if key in item.false_positives),
+        key=lambda item: len(item.relevant_lost),  # stable: those losing nothing first
+    )
+    named = set(distinct((item.phrase for item in kept), PER_HIT, held=True))
+    return tuple(item for item in kept if item.phrase in named)
 
 
 def _additions(
@@ -274,35 +350,28 @@ def _score(tally: Tally, keys: Iterable[int], against: int) -> float:
     """A phrase's weight in these texts (phrases.Tally), its length's factor, divided by
     1 + 3 for every text that speaks against it (relevant hits an exclusion would lose,
     not-relevant hits that hold an addition)."""
-    return tally.weight(keys) * _LENGTH.get(tally.size, 0.8) / (1 + 3 * against)
+    return tally.weight(keys) * LENGTH.get(tally.size, 0.8) / (1 + 3 * against)
 
 
 def _tally(texts: Iterable[_Text], own: OwnTerms) -> dict[str, Tally]:
-    """The candidate phrases of these texts: a phrase found once, in one text, must stand
-    near what the profile found there (anything else said once on one page is chance)."""
+    """The candidate phrases these texts share (_shared)."""
+    return _shared(_tally_found({text.key: text.phrases(own) for text in texts}))
+
+
+def _tally_found(found: Mapping[int, Mapping[str, Found]]) -> dict[str, Tally]:
+    """Every phrase of these texts (by key), tallied over them."""
     tallies: dict[str, Tally] = {}
-    for text in texts:
-        for phrase, found in text.phrases(own).items():
-            tallies.setdefault(phrase, Tally()).add(text.key, found)
+    for key, phrases_ in found.items():
+        for phrase, seen in phrases_.items():
+            tallies.setdefault(phrase, Tally()).add(key, seen)
+    return tallies
+
+
+def _shared(tallies: Mapping[str, Tally]) -> dict[str, Tally]:
+    """The phrases worth ranking across texts: a phrase found once, in one text, must stand
+    near what the profile found there (anything else said once on one page is chance; the
+    page's own phrases are _pools' to find)."""
     return {p: t for p, t in tallies.items() if len(t.weights) > 1 or t.count > 1 or t.near}
-
-
-def present(phrases: Iterable[str], texts: Sequence[_Text]) -> dict[str, set[int]]:
-    """In which texts (keys) each phrase occurs as the matcher finds a query term: one scan
-    of each text for all the phrases."""
-    terms = tuple(Term(p, source=p) for p in phrases)
-    if not terms or not texts:
-        return {}
-    probe = Profile(name="(phrases)", version="", query=Or(terms, "phrases"), min_score=0)
-    matcher = Matcher([probe])
-    found: dict[str, set[int]] = {}
-    for text in texts:
-        evaluation = matcher.evaluation(probe, text.doc, text.fields)
-        assert isinstance(probe.query, Or)
-        for term in evaluation.candidates(probe.query):
-            if isinstance(term, Term) and evaluation.occurrences(term):
-                found.setdefault(term.text, set()).add(text.key)
-    return found
 
 
 def _best(checked: list[Suggestion], limit: int, check: Checker) -> list[Suggestion]:
@@ -318,7 +387,7 @@ def _best(checked: list[Suggestion], limit: int, check: Checker) -> list[Suggest
         )
         if ahead >= ALTERNATIVES:
             continue
-        if check.parses(item.query):
+        if check.parses(item.kind, item.phrase):
             kept.append(item)
         if len(kept) == limit:
             break

@@ -1,10 +1,10 @@
 """The query a suggestion makes, written as a person would write it and built as a tree to
 match again: `AND NOT phrase` or `OR phrase` added to the profile's query, and whether that
-text parses."""
+text parses; and where candidate phrases occur as the matcher finds a query term."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Literal, Protocol
 
@@ -19,7 +19,10 @@ Kind = Literal["exclude", "add"]
 
 
 class Text(Protocol):
-    """A text to match again: its doc and its fields, folded once."""
+    """A text to match again: its key, its doc and its fields, folded once."""
+
+    @property
+    def key(self) -> int: ...
 
     @property
     def doc(self) -> Doc: ...
@@ -39,6 +42,7 @@ class Checker:
         self.regex = any(isinstance(n, Regex) for n in walk(profile.query))
         self.written = written_query(profile)
         self.matcher = Matcher([])
+        self._parsed: dict[Kind, bool] = {}
 
     def variants(self, kind: Kind, phrases: Iterable[str]) -> dict[str, Profile]:
         """The profile with each phrase excluded (or added), compiled together."""
@@ -71,14 +75,39 @@ class Checker:
     def matches(self, variant: Profile, text: Text) -> bool:
         return outcome(self.matcher.evaluation(variant, text.doc, text.fields)).matched
 
-    def parses(self, query: str) -> bool:
-        """Whether the query text parses (it may not when the profile's query is at the
-        nesting bound already: not a suggestion anyone could take)."""
+    def parses(self, kind: Kind, phrase: str) -> bool:
+        """Whether the query the suggestion makes parses as a saved profile's would. The
+        profile's query with a fragment parses or not whatever the phrase (it may not when
+        the query is at the nesting bound already: no suggestion anyone could take), so it
+        is parsed once per kind; each phrase is parsed alone, as the term it is written as."""
+        if kind not in self._parsed:
+            self._parsed[kind] = self._parse(self.query(kind, "x"))
+        return self._parsed[kind] and self._parse(quoted(phrase))
+
+    def _parse(self, query: str) -> bool:
         try:
             parse_query(query, concepts=self.concepts, allow_regex=self.regex)
         except QueryError:
             return False
         return True
+
+
+def present(phrases: Iterable[str], texts: Sequence[Text]) -> dict[str, set[int]]:
+    """In which texts (keys) each phrase occurs as the matcher finds a query term: one scan
+    of each text for all the phrases."""
+    terms = tuple(Term(p, source=p) for p in phrases)
+    if not terms or not texts:
+        return {}
+    probe = Profile(name="(phrases)", version="", query=Or(terms, "phrases"), min_score=0)
+    matcher = Matcher([probe])
+    found: dict[str, set[int]] = {}
+    for text in texts:
+        evaluation = matcher.evaluation(probe, text.doc, text.fields)
+        assert isinstance(probe.query, Or)
+        for term in evaluation.candidates(probe.query):
+            if isinstance(term, Term) and evaluation.occurrences(term):
+                found.setdefault(term.text, set()).add(text.key)
+    return found
 
 
 def fragment(kind: Kind, phrase: str) -> str:
