@@ -76,6 +76,22 @@ class WebPage:
 
 
 @dataclass(frozen=True, slots=True)
+class Capture:
+    """An article page's HTTP exchange as it was fetched, kept as evidence when the article
+    has a hit: the request sent and the response read (the body as read, inflated)."""
+
+    url: str  # requested
+    final_url: str  # after redirects
+    status: int
+    reason: str
+    http_version: str  # "1.1"
+    headers: tuple[tuple[str, str], ...]  # the response's, in order, as sent
+    request_headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """The text and metadata of an entry's page (or of the entry itself when the page failed)."""
 
@@ -94,6 +110,7 @@ class Article:
     # the folded title and text as the search index holds them (profiles.candidates
     # .index_text), when the matcher folded them already; None: the store folds them
     search_text: str | None = None
+    capture: Capture | None = None  # the page as fetched (source "page"), kept on a hit
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import argparse
 import pytest
 
 from benchmarks import suggestions
+from monitor.workbench.suggestions import PER_HIT
 
 pytestmark = pytest.mark.slow
 
@@ -31,5 +32,5 @@ def test_one_profile_is_measured_against_a_persons_exclusions() -> None:
         pytest.approx(shown / 8)
     )
     assert offered >= 6  # the hit's own exclusions find what the list alone did not (3)
-    assert all(row["own"] is None or 1 <= row["own"] <= suggestions.PER_HIT for row in rows)
+    assert all(row["own"] is None or 1 <= row["own"] <= PER_HIT for row in rows)
     assert result["backtests"] and all(b["agrees"] for b in result["backtests"])

@@ -9,6 +9,7 @@ import typer
 from monitor.cli.alerts import alerts_app
 from monitor.cli.common import root_options
 from monitor.cli.derive import profiles_derive
+from monitor.cli.evidence import evidence_app
 from monitor.cli.feeds import feeds_app
 from monitor.cli.hits import hits
 from monitor.cli.profiles import profiles_app
@@ -38,6 +39,7 @@ profiles_app.command("derive")(profiles_derive)  # its own module: profiles.py s
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
+app.add_typer(evidence_app, name="evidence")
 
 
 # What each error the monitor raises on purpose exits with, most specific first: the one place

@@ -120,6 +120,52 @@ class RetentionSettings(_Section):
     interval: Annotated[float, Duration(MINUTE, 30 * DAY)] = 86400.0
 
 
+def parse_durations(value: Any) -> Any:
+    """A list of durations, or one comma-separated string of them (an environment variable)."""
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+RECHECK_AFTER = Duration(MINUTE, 5 * YEAR)  # each re-check's delay after the original fetch
+
+
+def check_increasing(value: tuple[float, ...]) -> tuple[float, ...]:
+    if list(value) != sorted(set(value)):
+        raise ValueError("expected delays in increasing order, each once, such as [1h, 1d, 7d]")
+    return value
+
+
+class EvidenceSettings(_Section):
+    """Where hit articles' pages are kept as fetched, and when they are looked at again
+    (docs/evidence.md)."""
+
+    # a relative path is taken from the folder holding the configuration folder
+    dir: Annotated[str, Text(1, 4096)] = "data/evidence"
+    # each delay after the original fetch; empty: no re-checks
+    recheck: Annotated[
+        tuple[Annotated[float, RECHECK_AFTER], ...],
+        BeforeValidator(parse_durations),
+        AfterValidator(check_increasing),
+        Field(max_length=20),
+    ] = (3600.0, 86400.0, 7 * 86400.0, 30 * 86400.0)
+    # re-checks one cycle makes at most (the rest wait for the next cycle)
+    per_cycle: Annotated[int, Range(1, 100_000)] = 200
+    # an unanswered re-check is tried again after this long ...
+    retry: Annotated[float, Duration(MINUTE, 7 * DAY)] = 3600.0
+    # ... and reported as unreachable after this many in a row
+    unreachable_after: Annotated[int, Range(1, 100)] = 3
+
+
+def evidence_folder(settings: Settings, config_dir: Path) -> Path:
+    """`evidence.dir` as a path: a relative one is taken from the folder holding the
+    configuration folder (as a relative SQLite path is), wherever the command runs."""
+    folder = Path(settings.evidence.dir).expanduser()
+    if folder.is_absolute():
+        return folder
+    return Path(os.path.abspath(config_dir)).parent / folder  # noqa: PTH100  (links kept)
+
+
 def check_public_url(value: str) -> str:
     """An http(s) address with a host and no query or fragment (a path prefix is kept)."""
     parts = urlsplit(value)
@@ -169,6 +215,7 @@ class Settings(_Section):
     alerts: AlertSettings = AlertSettings()
     health: HealthSettings = HealthSettings()
     retention: RetentionSettings = RetentionSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     server: ServerSettings = ServerSettings()
     web: WebSettings = WebSettings()
     # in-flight work gets this long after SIGTERM

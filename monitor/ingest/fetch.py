@@ -38,6 +38,11 @@ class Response:
     content_type: str
     etag: str | None
     last_modified: str | None
+    # the exchange as it went, for evidence (monitor.models.Capture)
+    headers: tuple[tuple[str, str], ...] = ()  # the response's, as sent
+    reason: str = ""
+    http_version: str = "1.1"
+    request_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def not_modified(self) -> bool:
@@ -176,7 +181,20 @@ class Fetcher:
                 raise FetchStatus(route.url, status, why, retry_after=wait)
             body, got = await self._body(resp, route), resp.headers.get
             kind, etag, modified = got("Content-Type", ""), got("ETag"), got("Last-Modified")
-            return Response(str(target), status, body, kind, etag, modified)
+            return Response(
+                str(target),
+                status,
+                body,
+                kind,
+                etag,
+                modified,
+                headers=tuple(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers
+                ),
+                reason=resp.reason or "",
+                http_version=_version(resp),
+                request_headers=tuple(resp.request_info.headers.items()),
+            )
 
     async def _body(self, resp: aiohttp.ClientResponse, route: Route) -> bytes:
         """The body, inflated in bounded pieces; refused as soon as either size passes the cap."""
@@ -196,6 +214,11 @@ class Fetcher:
                     why = f"body exceeds the limit of {limit} bytes once decompressed ({encoding})"
                     raise FetchTooLarge(url, hop + why)
         return bytes(body)
+
+
+def _version(resp: aiohttp.ClientResponse) -> str:
+    version = resp.version
+    return f"{version.major}.{version.minor}" if version else "1.1"
 
 
 def _location(resp: aiohttp.ClientResponse, route: Route) -> URL:

@@ -28,7 +28,7 @@ from monitor.alerts.ports import Sender
 from monitor.alerts.schedules import debounce_window
 from monitor.alerts.spikes import find_spikes
 from monitor.config.secrets import url_secrets
-from monitor.config.settings import Settings
+from monitor.config.settings import Settings, evidence_folder
 from monitor.errors import ConfigError
 from monitor.ingest.pool import worker_count
 from monitor.logs import mask_secrets
@@ -44,6 +44,7 @@ from monitor.runtime.metrics import Metrics
 from monitor.runtime.outage import ExtractorOutage, Outage
 from monitor.runtime.takeover import log_taken_over, silent_after, skipped_lines
 from monitor.store import claims, faults, feeds, instances, retention, sitekeys
+from monitor.store.evidence import Keeping
 from monitor.store.gateway import Database
 
 log = logging.getLogger("monitor.service")
@@ -71,7 +72,11 @@ class Service:
         self.config_dir = config_dir
         self.settings = settings
         self.engine = engine
-        self.db = Database(engine)
+        recheck = settings.evidence.recheck
+        self.keeping = Keeping(
+            evidence_folder(settings, config_dir), recheck[0] if recheck else None
+        )
+        self.db = Database(engine, keeping=self.keeping)
         self.clock = clock
         self.started_at = clock()
         self._sender = sender or Notifier()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,9 +13,12 @@ from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
 from monitor.models import Article, Entry, Match, Route, StoredEntry
+from monitor.store import evidence, warcfiles
 from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.search import add_to_index, indexed_text
 from monitor.store.tables import AlertRow, ArticleRow, EntryRow, HitRow, StoryBandRow
+
+log = logging.getLogger("monitor.store")
 
 
 def stored_guids(engine: Engine, feed_id: int, guids: Iterable[str]) -> set[str]:
@@ -82,6 +86,7 @@ def store_article(
     now: datetime,
     story_id: int | None = None,
     band_values: list[int] | None = None,
+    keeping: evidence.Keeping | None = None,
 ) -> StoredEntry:
     """Store the article, its entry, its hits and their pending alerts in ONE transaction.
 
@@ -91,10 +96,14 @@ def store_article(
     profile already hit by another article of the story alerts no one again. Every insert
     ignores duplicates, so storing the same entry twice adds nothing.
 
+    With `keeping`, an article with hits keeps its page as fetched (its capture): the
+    body in its WARC file first, the version's row in the same transaction (store.evidence).
+
     Core statements built once per dialect, values passed as parameters: the ORM's
     per-statement work (cache keys over embedded values) cost more than the database.
     """
     sql = _statements(engine.dialect.name)
+    kept = _keep(keeping, article) if matches else None
     body = article.search_text or indexed_text(article.title, article.text)
     with engine.begin() as conn:
         article_id = conn.execute(
@@ -176,7 +185,22 @@ def store_article(
         ]
         if alerts:
             conn.execute(sql.alert, alerts)
+        if kept is not None and keeping and inserted and article.capture is not None:
+            evidence.add_original(conn, keeping, article_id, article.capture, kept, article.text)
     return StoredEntry(article_id=article_id, new_hits=len(hit_ids), new_alerts=len(alerts))
+
+
+def _keep(keeping: evidence.Keeping | None, article: Article) -> warcfiles.Kept | None:
+    """The page's body in the evidence folder; a folder that cannot be written costs the
+    evidence, said in the log, never the article or its hits."""
+    if keeping is None or article.capture is None:
+        return None
+    try:
+        return evidence.kept_original(keeping, article.capture)
+    except OSError as exc:
+        folder = keeping.folder
+        log.error("evidence for %s not kept: %s (check evidence.dir, %s)", article.url, exc, folder)
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from monitor.models import (
     StoredEntry,
 )
 from monitor.store import articles, faults, feeds, hits, messages, outbox
+from monitor.store.evidence import Keeping
 from monitor.store.tables import AlertRow, MessageRow
 
 Kind = Literal["alert", "message"]  # which outbox table a row is in
@@ -38,9 +39,12 @@ _TABLES: dict[Kind, type[AlertRow] | type[MessageRow]] = {
 class Database:
     """The calls of the pipeline and of the outbox, on one engine."""
 
-    def __init__(self, engine: Engine, holder: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, holder: str | None = None, keeping: Keeping | None = None
+    ) -> None:
         self.engine = engine
         self.holder = holder  # the instance whose claims these are (recorded with each one)
+        self.keeping = keeping  # where hit articles' pages are kept (None: nowhere)
 
     @staticmethod
     def unavailable(exc: BaseException) -> str | None:
@@ -101,6 +105,7 @@ class Database:
             now=now,
             story_id=story_id,
             band_values=band_values,
+            keeping=self.keeping,
         )
 
     # -- hits (spikes) ---------------------------------------------------------------------

@@ -276,3 +276,53 @@ class SiteKeyRow(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(64), primary_key=True))
     value: str = Field(sa_column=Column(String(128), nullable=False))
     created_at: datetime
+
+
+class EvidenceRow(SQLModel, table=True):
+    """One version of a hit article's page (migration 0012): when it was fetched, what the
+    server answered, what became of the article (`classification`: original, unchanged,
+    edited, removed, unreachable, with the reason and the changed sentences), and where its
+    body is kept: a WARC file named by the body's SHA-256 (monitor.store.warcfiles), written
+    by the first version with that body (`wrote_body`); later ones are revisits of it."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_article_fetched", "article_id", "fetched_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(sa_column=Column(Integer, ForeignKey("article.id"), nullable=False))
+    fetched_at: datetime
+    url: str = Field(sa_column=Column(String(URL_LENGTH), nullable=False))  # after redirects
+    http_status: int | None = None  # None: no answer
+    classification: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    text_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    warc: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    wrote_body: bool = False
+    headers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    request_headers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    removed: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    added: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class EvidenceWatchRow(SQLModel, table=True):
+    """A hit article whose page is looked at again (migration 0012): when next, how many
+    re-checks are done, how many failed in a row, the state last reported (original, edited,
+    removed, unreachable) and the text the next re-check compares with; leased to the
+    instance re-checking it, as feeds are to the one polling them."""
+
+    __tablename__ = "evidence_watch"
+    __table_args__ = (Index("ix_evidence_watch_next", "next_at"),)
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id"), primary_key=True, autoincrement=False)
+    )
+    next_at: datetime | None = None  # None: the schedule is done
+    step: int = 0  # re-checks done
+    failures: int = 0  # unanswered re-checks in a row
+    state: str = Field(default="original", sa_column=Column(String(16), nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    etag: str | None = Field(default=None, sa_column=Column(String(URL_LENGTH), nullable=True))
+    last_modified: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    lease_until: datetime | None = None
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))

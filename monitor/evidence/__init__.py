@@ -1,0 +1,1 @@
+"""Evidence: what was published, kept as fetched, and what became of it."""
