@@ -3,6 +3,7 @@ and the same as a WARC file (`export`). `monitor evidence HIT_ID|URL` is `show`.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -99,6 +100,41 @@ def export(
     with output.open("wb") as stream:
         count = write_bundle(stream, folder, found, f"the page of {found[0].url} as fetched")
     out.print(f"{count} records of {len(found)} version(s) written to {output}")
+
+
+@evidence_app.command("recheck")
+def recheck(
+    ctx: typer.Context,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every watched article, not only the due ones.")
+    ] = False,
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", metavar=TABLE_OR_JSON, help="Output format.")
+    ] = TableOrJson.table,
+) -> None:
+    """Fetch the hit articles due for a re-check again now (all watched ones with --all),
+    record what became of each, and send the notices of edits and removals. The running
+    service does this every cycle (evidence.recheck); this is for operators and tests.
+
+    \b
+    Example: monitor evidence recheck --all
+    """
+    from monitor.runtime import lifecycle  # noqa: PLC0415  (keeps quick commands light)
+    from monitor.runtime.service import Service  # noqa: PLC0415
+
+    loaded = settings(ctx)
+    service = Service(config_dir(ctx), loaded, engine(loaded))
+    try:
+        done = asyncio.run(lifecycle.recheck_once(service, everything=everything))
+    finally:
+        service.engine.dispose()
+    if fmt == TableOrJson.json:
+        print_json(
+            {"checked": done.checked, "verdicts": dict(done.verdicts), "notices": done.notices}
+        )
+        return
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(done.verdicts.items())) or "none due"
+    out.print(f"re-checked {done.checked}: {counts}; {done.notices} notice(s) queued")
 
 
 def _versions(ctx: typer.Context, which: str) -> list[Version]:

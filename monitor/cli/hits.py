@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -26,6 +27,13 @@ from monitor.cli.common import since as parse_since
 from monitor.config.secrets import redact_url
 from monitor.models import Hit
 from monitor.store.hits import query_hits
+
+
+class Changed(StrEnum):
+    """What `--changed` selects: the article's state after its last re-check."""
+
+    edited = "edited"
+    removed = "removed"
 
 
 def hits(
@@ -52,6 +60,14 @@ def hits(
         int | None,
         typer.Option(min=1, metavar="N", help="At most N hits (table default: 50; others: all)."),
     ] = None,
+    changed: Annotated[
+        Changed | None,
+        typer.Option(
+            metavar="edited|removed",
+            help="Only hits whose article a re-check found edited (or removed) and that is so "
+            "now (docs/evidence.md).",
+        ),
+    ] = None,
     fmt: Annotated[ListFormat, list_format_option("matched_terms and snippets")] = ListFormat.table,
 ) -> None:
     """Show stored hits, newest stored first: when each article was published, its URL, the
@@ -65,13 +81,18 @@ def hits(
     loaded = settings(ctx)
     if fmt is ListFormat.table and limit is None:
         limit = 50
-    found = query_hits(
-        engine(loaded),
-        profile=profile,
-        published_since=published,
-        stored_since=stored,
-        limit=limit,
-    )
+    db = engine(loaded)
+    try:
+        found = query_hits(
+            db,
+            profile=profile,
+            published_since=published,
+            stored_since=stored,
+            limit=limit,
+            changed=changed.value if changed else None,
+        )
+    finally:
+        db.dispose()
     if fmt is ListFormat.json:
         print_json([h.record() for h in found])
     elif fmt is ListFormat.jsonl:

@@ -15,7 +15,18 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from monitor.config.bounds import DAY, GIB, HOUR, MINUTE, YEAR, Duration, Range, Text, check_host
+from monitor.config.bounds import (
+    DAY,
+    GIB,
+    HOUR,
+    MINUTE,
+    YEAR,
+    Duration,
+    Range,
+    Text,
+    check_host,
+    parse_duration,
+)
 from monitor.config.yamlfile import read_yaml, validate
 from monitor.errors import ConfigError
 
@@ -120,20 +131,25 @@ class RetentionSettings(_Section):
     interval: Annotated[float, Duration(MINUTE, 30 * DAY)] = 86400.0
 
 
-def parse_durations(value: Any) -> Any:
-    """A list of durations, or one comma-separated string of them (an environment variable)."""
-    if isinstance(value, str):
-        value = [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
 RECHECK_AFTER = Duration(MINUTE, 5 * YEAR)  # each re-check's delay after the original fetch
+RECHECKS = 20  # delays at most
 
 
-def check_increasing(value: tuple[float, ...]) -> tuple[float, ...]:
-    if list(value) != sorted(set(value)):
+def parse_recheck(value: Any) -> tuple[float, ...]:
+    """`evidence.recheck`: a list of durations, one duration, or a comma-separated string of
+    them (an environment variable), each within RECHECK_AFTER, in increasing order."""
+    if isinstance(value, str):
+        items: list[Any] = [item.strip() for item in value.split(",") if item.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        items = [value]
+    if len(items) > RECHECKS:
+        raise ValueError(f"expected at most {RECHECKS} delays, got {len(items)}")
+    delays = tuple(float(RECHECK_AFTER.check(float(parse_duration(item)))) for item in items)
+    if list(delays) != sorted(set(delays)):
         raise ValueError("expected delays in increasing order, each once, such as [1h, 1d, 7d]")
-    return value
+    return delays
 
 
 class EvidenceSettings(_Section):
@@ -143,12 +159,12 @@ class EvidenceSettings(_Section):
     # a relative path is taken from the folder holding the configuration folder
     dir: Annotated[str, Text(1, 4096)] = "data/evidence"
     # each delay after the original fetch; empty: no re-checks
-    recheck: Annotated[
-        tuple[Annotated[float, RECHECK_AFTER], ...],
-        BeforeValidator(parse_durations),
-        AfterValidator(check_increasing),
-        Field(max_length=20),
-    ] = (3600.0, 86400.0, 7 * 86400.0, 30 * 86400.0)
+    recheck: Annotated[tuple[float, ...], BeforeValidator(parse_recheck)] = (
+        3600.0,
+        86400.0,
+        7 * 86400.0,
+        30 * 86400.0,
+    )
     # re-checks one cycle makes at most (the rest wait for the next cycle)
     per_cycle: Annotated[int, Range(1, 100_000)] = 200
     # an unanswered re-check is tried again after this long ...

@@ -96,6 +96,7 @@ class _ProfileFile(BaseModel):
     learned: _LearnedSettings | None = None
     regex: bool = False
     enabled: bool = True
+    notify_changes: bool = True
 
     @model_validator(mode="after")
     def _one_query(self) -> _ProfileFile:
@@ -237,6 +238,7 @@ def parse_profile(
         min_score=parsed.min_score,
         focus=Focus(parsed.focus.lead, parsed.focus.mentions) if parsed.focus else None,
         enabled=parsed.enabled,
+        notify_changes=parsed.notify_changes,
         languages=tuple(parsed.languages),
         sources=tuple(parsed.sources),
         alert=parsed.alert,

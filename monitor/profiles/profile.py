@@ -46,6 +46,7 @@ class Profile:
     focus: Focus | None = None  # where the evidence must be (focus.py); None: anywhere
     learned: Learned | None = None  # the learned check (learned.py); None: the query alone
     enabled: bool = True
+    notify_changes: bool = True  # notices when a hit article is edited or removed (evidence)
     languages: tuple[str, ...] = ()  # language code prefixes; empty: any language
     sources: tuple[str, ...] = ()  # feed or site names (substrings); empty: any source
     alert: AlertMode = "instant"

@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from starlette.types import ASGIApp
 
+from monitor.evidence.recheck import Rechecked
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.pool import WorkerPool
 from monitor.models import PollResult
@@ -64,6 +65,19 @@ async def run_once(
         log.info("cycle stopped by a signal: finished polls written, the rest released")
         await _leave_stuck_threads(service)
         return CycleReport()
+
+
+async def recheck_once(service: Service, *, everything: bool = False) -> Rechecked:
+    """The due re-checks of hit articles now (every watched one with `everything`), then a
+    delivery pass for the notices they queued: `monitor evidence recheck`."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    cancel = task.cancel if task is not None else (lambda: False)
+    on_signal = _stop_on_signal(service, "stopping the re-checks", cancel)
+    async with _running(service, loop, on_signal) as (fetcher, pool):
+        done = await service.recheck(fetcher, pool, everything=everything)
+        await service.deliver()
+        return done
 
 
 async def run_forever(

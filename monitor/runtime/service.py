@@ -30,6 +30,7 @@ from monitor.alerts.spikes import find_spikes
 from monitor.config.secrets import url_secrets
 from monitor.config.settings import Settings, evidence_folder
 from monitor.errors import ConfigError
+from monitor.evidence.recheck import Rechecked
 from monitor.ingest.pool import worker_count
 from monitor.logs import mask_secrets
 from monitor.models import Route
@@ -42,6 +43,7 @@ from monitor.runtime.configset import Loaded, config_signature, load_config
 from monitor.runtime.cyclereport import CycleReport, delivered, log_cycle, summary
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.outage import ExtractorOutage, Outage
+from monitor.runtime.rechecks import notice_channels, run_rechecks
 from monitor.runtime.takeover import log_taken_over, silent_after, skipped_lines
 from monitor.store import claims, faults, feeds, instances, retention, sitekeys
 from monitor.store.evidence import Keeping
@@ -125,6 +127,23 @@ class Service:
         """Where each profile's alerts go now (monitor.alerts.routing)."""
         return routing.routes(self.loaded.profiles, self.loaded.alerts, now)
 
+    async def recheck(
+        self, fetcher: Fetch, pool: WorkerJobs, everything: bool = False
+    ) -> Rechecked:
+        """Look again at the hit articles due (monitor.runtime.rechecks)."""
+        channels = notice_channels(self.loaded.profiles, self.routes(self.clock()))
+        return await run_rechecks(
+            self.engine,
+            self.keeping,
+            self.settings,
+            self.db.holder,
+            fetcher,
+            pool,
+            channels,
+            self.clock,
+            everything=everything,
+        )
+
     def reload(self) -> bool:
         """Re-read the configuration files if any changed on disk; True when applied.
 
@@ -206,6 +225,7 @@ class Service:
             await asyncio.to_thread(
                 self.extractor.cycle_ended, ctx.extract_problem, ctx.pages_extracted, self.outbox
             )
+            await self.recheck(fetcher, pool)
             await asyncio.to_thread(self.feed_notices)
             await asyncio.to_thread(self.spike_notices)
             with ctx.times.stage("deliver"):

@@ -8,9 +8,11 @@ that one of them recorded it and the other's result is dropped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
@@ -20,6 +22,7 @@ from monitor.models import Capture
 from monitor.store import messages, warcfiles
 from monitor.store.tables import ArticleRow, EvidenceRow, EvidenceWatchRow, HitRow
 
+log = logging.getLogger("monitor.evidence")
 _WATCH = EvidenceWatchRow.__table__  # type: ignore[attr-defined]
 _VERSION = EvidenceRow.__table__  # type: ignore[attr-defined]
 _ARTICLE = ArticleRow.__table__  # type: ignore[attr-defined]
@@ -48,6 +51,8 @@ class Found:
 
     classification: str
     reason: str
+    http_status: int | None  # None: no answer
+    url: str  # after redirects
     next_at: datetime | None
     step: int
     failures: int
@@ -199,8 +204,8 @@ def _add_version(session: Session, article_id: int, found: Found, now: datetime)
         {
             "article_id": article_id,
             "fetched_at": capture.fetched_at if capture else now,
-            "url": capture.final_url if capture else "",
-            "http_status": capture.status if capture else None,
+            "url": found.url,
+            "http_status": found.http_status,
             "classification": found.classification,
             "reason": found.reason,
             "sha256": kept.sha256 if kept else None,
@@ -238,3 +243,37 @@ def _watched(row: Any, profiles: tuple[str, ...]) -> Watched:
         last_modified=row["last_modified"],
         profiles=profiles,
     )
+
+
+class Watches:
+    """The watch list of one instance, as monitor.evidence.recheck calls it."""
+
+    def __init__(
+        self, engine: Engine, folder: Path, *, lease: timedelta, holder: str | None
+    ) -> None:
+        self.engine, self.folder, self.lease, self.holder = engine, folder, lease, holder
+
+    def claim_due(self, now: datetime, *, limit: int, everything: bool) -> list[Watched]:
+        return claim_due(
+            self.engine,
+            now,
+            limit=limit,
+            lease=self.lease,
+            holder=self.holder,
+            everything=everything,
+        )
+
+    def keep(self, capture: Capture) -> warcfiles.Kept | None:
+        """The answer's body in the evidence folder; a folder that cannot be written costs
+        the body (the version is recorded without it), said in the log."""
+        try:
+            return warcfiles.keep(self.folder, capture)
+        except OSError as exc:
+            log.error("evidence for %s not kept: %s (check evidence.dir)", capture.url, exc)
+            return None
+
+    def record(self, watched: Watched, found: Found, now: datetime, notice: Notice | None) -> bool:
+        return record(self.engine, watched, found, now, notice)
+
+    def release(self, article_ids: Sequence[int]) -> None:
+        release(self.engine, article_ids)

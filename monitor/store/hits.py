@@ -17,7 +17,7 @@ from monitor.models import Hit, Outlets
 from monitor.profiles.candidates import Need
 from monitor.store.feedback import with_feedback
 from monitor.store.search import language_is, lookup, use_index
-from monitor.store.tables import ArticleRow, FeedRow, HitRow
+from monitor.store.tables import ArticleRow, EvidenceRow, EvidenceWatchRow, FeedRow, HitRow
 
 
 def hits_joined(*extra: Any) -> Any:
@@ -100,6 +100,8 @@ class HitFilter:
     story: int | None = None
     stored_since: datetime | None = None
     text: Need | None = None  # what the search index must admit (archive.search.search_hits)
+    changed: str | None = None  # the article's state now (evidence): "edited" or "removed"
+    changed_since: datetime | None = None  # ... reached by a re-check at or after this
 
 
 def query_hits(
@@ -109,11 +111,15 @@ def query_hits(
     published_since: datetime | None = None,
     stored_since: datetime | None = None,
     limit: int | None = None,
+    changed: str | None = None,
 ) -> list[Hit]:
     """Hits newest stored first, optionally for one profile, of articles published at or after
     `published_since` (an undated article counts from when it was fetched) and stored at or
-    after `stored_since`; each with its feedback."""
-    where = HitFilter(profile=profile, since=published_since, stored_since=stored_since)
+    after `stored_since`, whose article is now `changed` ("edited" or "removed"); each with
+    its feedback."""
+    where = HitFilter(
+        profile=profile, since=published_since, stored_since=stored_since, changed=changed
+    )
     query = _selected(where, engine.dialect.name)
     with Session(engine) as session:
         rows = session.exec(query if limit is None else query.limit(limit))
@@ -162,10 +168,27 @@ def _selected(where: HitFilter, dialect: str) -> Any:
         query = query.where(col(HitRow.created_at) >= where.stored_since)
     if where.text is not None:
         query = query.where(col(HitRow.article_id).in_(lookup(where.text, dialect)))
+    if where.changed is not None:
+        query = query.where(col(HitRow.article_id).in_(_changed(where)))
     if where.feed is not None:
         name = where.feed
         query = query.where(
             or_(col(FeedRow.name) == name, col(FeedRow.title) == name, col(FeedRow.url) == name)
+        )
+    return query
+
+
+def _changed(where: HitFilter) -> Any:
+    """The articles whose state now is `where.changed`, reached since `where.changed_since`."""
+    query = select(EvidenceWatchRow.article_id).where(EvidenceWatchRow.state == where.changed)
+    if where.changed_since is not None:
+        query = query.where(
+            col(EvidenceWatchRow.article_id).in_(
+                select(EvidenceRow.article_id).where(
+                    EvidenceRow.classification == where.changed,
+                    col(EvidenceRow.fetched_at) >= where.changed_since,
+                )
+            )
         )
     return query
 
