@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import urllib.request
 from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
+from warcio.archiveiterator import ArchiveIterator
 from werkzeug import Request, Response
 
 from monitor.cli import app
@@ -27,6 +30,7 @@ from monitor.store.evidence import versions
 from monitor.store.hits import query_hits
 from tests.conftest import Clock, open_database
 from tests.newsroom import article_page
+from tests.test_web_api import _serve as serve_app
 
 pytestmark = pytest.mark.slow  # whole cycles with extraction workers
 
@@ -147,6 +151,14 @@ def _states(engine: Any, site: Site) -> dict[str, list[str]]:
 def test_each_change_is_classified_and_announced_once(
     database_url: str, config_dir: Path, httpserver: HTTPServer
 ) -> None:
+    engine, _, _ = changes_classified_and_announced(database_url, config_dir, httpserver)
+    engine.dispose()
+
+
+def changes_classified_and_announced(
+    database_url: str, config_dir: Path, httpserver: HTTPServer
+) -> tuple[Any, Site, Path]:
+    """The whole story above; the database (open), the site and the evidence folder."""
     site = _serve(httpserver)
     _configure(config_dir, site, database_url)
     settings, engine = open_database(config_dir, database_url)
@@ -212,4 +224,34 @@ def test_each_change_is_classified_and_announced_once(
     # nothing is due again at once: no second version, no second notice
     again = asyncio.run(recheck_once(service))
     assert again.checked == 0 and len(site.notices) == alerts + 7
-    engine.dispose()
+    _the_web_shows_it(engine, config_dir, site, service.keeping.folder)
+    return engine, site, service.keeping.folder
+
+
+def _the_web_shows_it(engine: Any, config_dir: Path, site: Site, folder: Path) -> None:
+    """The history of a hit with the diff of each edit, its WARC download, the versions as
+    JSON, and the hit list narrowed to articles removed since a day."""
+    hits = {hit.url: hit.id for hit in query_hits(engine)}
+    edited = hits[site.url("edited")]
+    for served in serve_app(engine, config_dir, None, evidence_dir=folder):
+        status, _, body = served.get(f"/api/v1/hits/{edited}/evidence")
+        assert status == 200
+        assert [v["classification"] for v in body] == ["original", "edited", "edited"]
+        status, _, html = served.text(f"/hits/{edited}/evidence")
+        assert status == 200 and html.count('<h2 id="edit-') == 2
+        assert "<del>Engineers said the blocking began on Monday" in html
+        assert "<ins>Engineers said the blocking began on Tuesday" in html
+        assert "<ins>Engineers now say the blocking began on Wednesday" in html
+        with urllib.request.urlopen(f"{served.base}/hits/{edited}/evidence.warc.gz") as got:
+            kinds = [r.rec_type for r in ArchiveIterator(BytesIO(got.read()))]
+        assert kinds[0] == "warcinfo" and kinds.count("response") == 3  # three bodies
+        day = START.date().isoformat()
+        status, _, listed = served.text(f"/hits?changed=removed&changed_since={day}")
+        assert status == 200
+        for name in NAMES:
+            removed = name in ("gone404", "gone410", "home", "censored", "soft404")
+            assert (f"{name} report" in listed) == removed, name
+        status, _, later = served.text("/hits?changed=removed&changed_since=2027-01-01")
+        assert status == 200 and "gone404 report" not in later
+        status, _, missing = served.get("/api/v1/hits/999999/evidence")
+        assert status == 404 and "no hit 999999" in json.dumps(missing)

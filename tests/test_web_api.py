@@ -80,9 +80,14 @@ class Served:
 
 
 def _serve(
-    engine: Engine, config_dir: Path, token: str | None, *, reads_open: bool = False
+    engine: Engine,
+    config_dir: Path,
+    token: str | None,
+    *,
+    reads_open: bool = False,
+    evidence_dir: Path | None = None,
 ) -> Iterator[Served]:
-    app = create_app(engine, config_dir, token, reads_open=reads_open)
+    app = create_app(engine, config_dir, token, reads_open=reads_open, evidence_dir=evidence_dir)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)

@@ -88,6 +88,7 @@ def _application(service: Service) -> FastAPI:
         metrics=service.metrics.render,
         reads_open=loopback(service.settings.server.host),
         fetch=service.settings.fetch,
+        evidence_dir=service.keeping.folder,
     )
 
 

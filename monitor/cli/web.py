@@ -11,6 +11,7 @@ import typer
 
 from monitor.cli.common import config_dir, engine, settings
 from monitor.logs import configure_logging
+from monitor.config.settings import evidence_folder
 
 
 def web(
@@ -45,6 +46,7 @@ def web(
         loaded.web.token,
         reads_open=loopback(bind),
         fetch=loaded.fetch,
+        evidence_dir=evidence_folder(loaded, config_dir(ctx)),
     )
     asyncio.run(
         lifecycle.serve(

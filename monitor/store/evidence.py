@@ -50,6 +50,7 @@ class Version:
     request_headers: tuple[tuple[str, str], ...]
     removed: tuple[str, ...]
     added: tuple[str, ...]
+    text: str | None = None  # the extracted text, when it differs from the version before
 
     def record(self) -> dict[str, Any]:
         """The JSON form (`monitor evidence --format json`), oldest version first."""
@@ -104,6 +105,7 @@ def add_original(
             "request_headers": [list(pair) for pair in capture.request_headers],
             "removed": [],
             "added": [],
+            "text": text,
         },
     )
     if keeping.first_recheck is not None:
@@ -159,6 +161,7 @@ def _version(row: Any) -> Version:
         request_headers=warcfiles.header_pairs(row["request_headers"] or ()),
         removed=tuple(row["removed"] or ()),
         added=tuple(row["added"] or ()),
+        text=row["text"],
     )
 
 

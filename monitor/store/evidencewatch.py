@@ -216,6 +216,7 @@ def _add_version(session: Session, article_id: int, found: Found, now: datetime)
             "request_headers": [list(p) for p in capture.request_headers] if capture else [],
             "removed": list(found.removed),
             "added": list(found.added),
+            "text": found.text if found.classification == "edited" else None,
         },
     ).scalar_one()
     return int(row)

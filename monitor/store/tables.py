@@ -303,6 +303,8 @@ class EvidenceRow(SQLModel, table=True):
     request_headers: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     removed: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     added: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # the extracted text, when it differs from the version before (the original, an edit)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class EvidenceWatchRow(SQLModel, table=True):

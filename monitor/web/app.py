@@ -20,6 +20,7 @@ from monitor.web import (
     atom,
     drafts,
     errors,
+    evidence,
     feedback,
     feedbacklink,
     ops,
@@ -52,12 +53,14 @@ def create_app(
     metrics: ops.Metrics | None = None,
     reads_open: bool = False,
     fetch: FetchSettings | None = None,
+    evidence_dir: Path | None = None,
 ) -> FastAPI:
     """The application; `token`, when given, is required of every request but /healthz and
     /metrics (of every write only, with `reads_open`: listening on loopback); without one
     nothing can be written (monitor.web.access.writer). `health` and `metrics` answer those
     two (monitor.web.ops): a polling service passes its own; without them /healthz says the
-    application answers and /metrics is 404. `fetch` is how the editor fetches a page."""
+    application answers and /metrics is 404. `fetch` is how the editor fetches a page;
+    `evidence_dir` where hit articles' pages are kept (evidence.dir), for their export."""
     app = FastAPI(
         title="Governance-news monitor",
         version=__version__,
@@ -69,6 +72,7 @@ def create_app(
     app.state.token = token
     app.state.fetch = fetch or FetchSettings()  # how the editor's test panel fetches a URL
     app.state.config_dir = config_dir
+    app.state.evidence_dir = evidence_dir
     app.state.health = health
     app.state.metrics = metrics
     errors.install(app)
@@ -80,6 +84,8 @@ def create_app(
     app.include_router(suggest.router)
     app.include_router(suggest.pages)
     app.include_router(atom.router)
+    app.include_router(evidence.router)  # before pages: /hits/{id}/evidence
+    app.include_router(evidence.pages)
     app.include_router(pages.router)
     app.include_router(ops.router)
     app.include_router(feedback.router)

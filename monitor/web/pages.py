@@ -88,9 +88,12 @@ def hits(
     until: str = "",
     q: str = "",
     cursor: str = "",
+    changed: str = "",
+    changed_since: str = "",
 ) -> HTMLResponse:
     chosen = {"q": q, "profile": profile, "feed": feed, "language": language}
     chosen |= {"since": since, "until": until}
+    chosen |= {"changed": changed if changed in CHANGED else "", "changed_since": changed_since}
     context: dict[str, Any] = {
         "forms": feedback_forms(request),
         "chosen": chosen,
@@ -99,6 +102,7 @@ def hits(
     }
     try:
         start, end = _day(since, "from"), _day(until, "to", later=1)  # to: the whole day
+        changed_from = _day(changed_since, "changed since")
     except ValueError as bad:
         return page(request, "hits.html", 400, problem=str(bad), **context)
     where = HitFilter(
@@ -107,6 +111,8 @@ def hits(
         language=language or None,
         since=start,
         until=end,
+        changed=chosen["changed"] or None,
+        changed_since=changed_from if chosen["changed"] else None,
     )
     try:
         shown, following = hits_page(request, where, q, PAGE, decode_cursor(cursor))
@@ -120,6 +126,9 @@ def hits(
     first_page = ("/hits?" + urlencode(filters)) if cursor else None
     context |= {"problem": None, "hits": shown, "older": older, "first_page": first_page}
     return page(request, "hits.html", **context)
+
+
+CHANGED = ("edited", "removed")  # what a re-check found of a hit's article (evidence)
 
 
 def _day(value: str, which: str, later: int = 0) -> datetime | None:

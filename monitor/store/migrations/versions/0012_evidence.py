@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("request_headers", sa.JSON(), nullable=False),
         sa.Column("removed", sa.JSON(), nullable=False),
         sa.Column("added", sa.JSON(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
     )
     op.create_index("ix_evidence_article_fetched", "evidence", ["article_id", "fetched_at"])
     op.create_table(
