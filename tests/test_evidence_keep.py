@@ -11,6 +11,7 @@ import asyncio
 import gzip
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -164,6 +165,25 @@ def test_a_hit_keeps_its_page_as_fetched_and_exports_it(
         assert http.get_header("Content-Length") == str(len(pages["/gfw"]))
         wrote = (first if name == "gfw" else second)[0].wrote_body
         assert kinds.count("revisit") == (0 if wrote else 1)
+
+    # evidence.retention: `monitor db prune` deletes it once its latest version is older
+    # (counted by --dry-run first), the files with it; the hits stay
+    with (config_dir / "monitor.yaml").open("a", encoding="utf-8") as extra:
+        extra.write("evidence:\n  retention: 1s\n")
+    time.sleep(1.1)
+    dry = runner.invoke(app, ["--config", str(config_dir), "db", "prune", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["evidence"]["articles"] == 2
+    assert list(folder.rglob("*.warc.gz"))  # nothing deleted yet
+    done = runner.invoke(app, ["--config", str(config_dir), "db", "prune", "--json"])
+    assert done.exit_code == 0, done.output
+    pruned = json.loads(done.stdout)["evidence"]
+    assert (pruned["articles"], pruned["versions"], pruned["files"]) == (2, 2, 1)
+    assert not list(folder.rglob("*.warc.gz"))
+    assert versions(engine, hits["gfw"].article_id) == []
+    assert len(query_hits(engine)) == 2
+    gone = runner.invoke(app, ["--config", str(config_dir), "evidence", str(hits["gfw"].id)])
+    assert gone.exit_code == 1 and "nothing is kept" in str(gone.exception)
     engine.dispose()
 
 

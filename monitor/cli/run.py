@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,7 +23,9 @@ from monitor.cli.common import (
     settings,
 )
 from monitor.config.bounds import YEAR, Duration
+from monitor.config.settings import evidence_folder
 from monitor.logs import configure_logging
+from monitor.store.evidenceprune import count_prunable_evidence, prune_evidence
 from monitor.store.retention import count_prunable, database_size, prune, vacuum
 
 if TYPE_CHECKING:
@@ -148,7 +151,8 @@ def db_prune(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Delete old article text, signatures and story bands; hits, snippets and alerts stay.
+    """Delete old article text, signatures and story bands, and the evidence older than
+    evidence.retention (when set); hits, snippets and alerts stay.
 
     \b
     Example: monitor db prune --older-than 180d --dry-run
@@ -156,22 +160,37 @@ def db_prune(
     if give_back and dry_run:
         raise typer.BadParameter("--vacuum cannot go with --dry-run", param_hint="--vacuum")
     loaded = settings(ctx)
-    keep = _keep(older_than, loaded.retention.article_text)
+    evidence_keep = _evidence_keep(loaded.evidence.retention)
+    keep = _keep(older_than, loaded.retention.article_text, evidence_too=evidence_keep is not None)
     db, now = engine(loaded), datetime.now(UTC)
     try:
         record = _prune_record(db, now, keep, dry_run=dry_run, give_back=give_back)
+        record["evidence"] = _evidence_record(
+            db, evidence_folder(loaded, config_dir(ctx)), now, evidence_keep, dry_run=dry_run
+        )
     finally:
         db.dispose()
     if as_json:
         print_json(record)
         return
-    bands = record["story_bands"]
-    out.print(
-        f"{'would prune' if dry_run else 'pruned'} {record['articles']} article(s) fetched "
-        f"before {now - keep:%Y-%m-%d %H:%M} UTC: "
-        f"{human_size(record['text_bytes'])} of text"
-        + ("" if bands is None else f", {bands} story band(s)")
-    )
+    _print_pruned(record, now, keep, dry_run=dry_run)
+
+
+def _print_pruned(
+    record: dict[str, Any], now: datetime, keep: timedelta | None, *, dry_run: bool
+) -> None:
+    verb = "would prune" if dry_run else "pruned"
+    if keep is not None:
+        bands = record["story_bands"]
+        out.print(
+            f"{verb} {record['articles']} article(s) fetched before {now - keep:%Y-%m-%d %H:%M}"
+            f" UTC: {human_size(record['text_bytes'])} of text"
+            + ("" if bands is None else f", {bands} story band(s)")
+        )
+    kept = record["evidence"]
+    if kept is not None:
+        files = "" if dry_run else f" ({kept['files']} file(s), {human_size(kept['file_bytes'])})"
+        out.print(f"{verb} the evidence of {kept['articles']} article(s){files}")
     before, after = human_size(record["size_before"]), human_size(record["size_after"])
     out.print(
         f"database: {before} (dry run: nothing changed)"
@@ -180,11 +199,44 @@ def db_prune(
     )
 
 
+def _evidence_record(
+    db: Engine, folder: Path, now: datetime, keep: timedelta | None, *, dry_run: bool
+) -> dict[str, Any] | None:
+    """The evidence pruned (or counted) by evidence.retention; None when it is kept for good."""
+    if keep is None:
+        return None
+    if dry_run:
+        return {"articles": count_prunable_evidence(db, now, keep), "cutoff": iso(now - keep)}
+    done = prune_evidence(db, folder, now, keep)
+    return {
+        "articles": done.articles,
+        "versions": done.versions,
+        "files": done.files,
+        "file_bytes": done.file_bytes,
+        "cutoff": iso(now - keep),
+    }
+
+
+def _evidence_keep(configured: float) -> timedelta | None:
+    return timedelta(seconds=configured) if configured else None
+
+
 def _prune_record(
-    db: Engine, now: datetime, keep: timedelta, *, dry_run: bool, give_back: bool
+    db: Engine, now: datetime, keep: timedelta | None, *, dry_run: bool, give_back: bool
 ) -> dict[str, Any]:
     """Prune (or count, with dry_run) and VACUUM if asked: what `db prune --json` prints."""
     before = database_size(db)
+    if keep is None:  # the text is kept for good: the evidence alone is pruned
+        return {
+            "dry_run": dry_run,
+            "cutoff": None,
+            "articles": 0,
+            "text_bytes": 0,
+            "story_bands": None,
+            "vacuumed": False,
+            "size_before": before,
+            "size_after": before,
+        }
     if dry_run:
         articles, text_bytes = count_prunable(db, now, keep)
         bands, after = None, before
@@ -206,9 +258,12 @@ def _prune_record(
     }
 
 
-def _keep(older_than: str | None, configured: float) -> timedelta:
-    """--older-than, else retention.article_text; refuses "forever" (0) and bad durations."""
+def _keep(older_than: str | None, configured: float, *, evidence_too: bool) -> timedelta | None:
+    """--older-than, else retention.article_text; refuses "forever" (0) unless there is
+    evidence to prune (None: the text is kept), and bad durations."""
     if older_than is None:
+        if not configured and evidence_too:
+            return None
         if not configured:
             raise typer.BadParameter(
                 "retention.article_text is 0 (keep forever): give --older-than to prune anyway",

@@ -171,6 +171,8 @@ class EvidenceSettings(_Section):
     retry: Annotated[float, Duration(MINUTE, 7 * DAY)] = 3600.0
     # ... and reported as unreachable after this many in a row
     unreachable_after: Annotated[int, Range(1, 100)] = 3
+    # an article's evidence is deleted this long after its latest version; 0: kept for good
+    retention: Annotated[float, Duration(0, 100 * YEAR)] = 0.0
 
 
 def evidence_folder(settings: Settings, config_dir: Path) -> Path:

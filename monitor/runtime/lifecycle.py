@@ -172,7 +172,7 @@ def scheduler(
     # a digest, and pruning, run however late they are: skipping one loses it
     for name, schedule in service.loaded.alerts.schedules.items():
         add(service.deliver, schedule.trigger, f"digest-{name}", misfire_grace_time=None)
-    if service.settings.retention.article_text:
+    if service.settings.retention.article_text or service.settings.evidence.retention:
         add(
             _threaded(service.prune),
             IntervalTrigger(seconds=service.settings.retention.interval),

@@ -25,8 +25,6 @@ from monitor.alerts.deliver import Notifier
 from monitor.alerts.feedbacklinks import feedback_links
 from monitor.alerts.outbox import DeliveryReport, Outbox
 from monitor.alerts.ports import Sender
-from monitor.alerts.schedules import debounce_window
-from monitor.alerts.spikes import find_spikes
 from monitor.config.secrets import url_secrets
 from monitor.config.settings import Settings, evidence_folder
 from monitor.errors import ConfigError
@@ -36,9 +34,9 @@ from monitor.logs import mask_secrets
 from monitor.models import Route
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.cycle import CycleWatch, Tally, poll_due
-from monitor.pipeline.health import notices
 from monitor.pipeline.ports import Fetch, WorkerJobs
 from monitor.profiles.matcher import Matcher
+from monitor.runtime import housekeeping
 from monitor.runtime.configset import Loaded, config_signature, load_config
 from monitor.runtime.cyclereport import CycleReport, delivered, log_cycle, summary
 from monitor.runtime.metrics import Metrics
@@ -274,37 +272,12 @@ class Service:
             )
 
     def feed_notices(self) -> int:
-        """Queue notices for the system channels about feeds failing, gone, recovered or
-        silent; each notice and the record that it was made commit together."""
-        now = self.clock()
-        due = notices(feeds.feed_health(self.engine), self.settings.health, now)
-        for notice in due:
-            self.outbox.notify_system(
-                f"feed-{notice.kind}",
-                f"feed-{notice.kind}:{notice.feed_id}:{now.isoformat()}",
-                notice.title,
-                notice.body,
-                feed_notice=(notice.feed_id, notice.kind),
-            )
-        return len(due)
+        """Notices of feeds failing, gone, recovered or silent (runtime.housekeeping)."""
+        return housekeeping.feed_notices(self.engine, self.outbox, self.settings, self.clock())
 
     def spike_notices(self) -> int:
-        """Queue a notice for each profile whose hits spiked (one per profile per window);
-        how many notices were queued."""
-        now = self.clock()
-        queued = 0
-        for spike in find_spikes(self.db, now, self.settings.alerts):
-            window, _ = debounce_window(now, self.settings.alerts.spike_window)
-            queued += self.outbox.notify_system(
-                "spike",
-                f"spike:{spike.profile}:{window.isoformat(timespec='seconds')}",
-                f"Spike in profile {spike.profile}: {spike.recent} hits",
-                f"Profile {spike.profile} stored {spike.recent} hits since "
-                f"{spike.window_start:%Y-%m-%d %H:%M} UTC, against {spike.baseline:.1f} per "
-                "window on average before (alerts.spike_factor / spike_window / "
-                "spike_baseline). Something is happening, or a feed or the profile changed.",
-            )
-        return queued
+        """Notices of profiles whose hits spiked (runtime.housekeeping)."""
+        return housekeeping.spike_notices(self.db, self.outbox, self.settings, self.clock())
 
     async def deliver(self) -> DeliveryReport:
         """Deliver what is due (a silent instance's claims taken over first); one delivery
@@ -403,19 +376,8 @@ class Service:
             )
 
     def prune(self) -> retention.PruneReport | None:
-        """The retention job: article text older than retention.article_text is deleted."""
-        keep = self.settings.retention.article_text
-        if not keep:
-            return None
-        report = retention.prune(self.engine, self.clock(), timedelta(seconds=keep))
-        if report.articles and report.cutoff:
-            log.info(
-                "retention: text of %d articles fetched before %s deleted (%d bytes)",
-                report.articles,
-                report.cutoff.isoformat(timespec="seconds"),
-                report.text_bytes,
-            )
-        return report
+        """The retention job (runtime.housekeeping): old article text and evidence."""
+        return housekeeping.prune(self.engine, self.settings, self.keeping.folder, self.clock())
 
 
 def _version() -> str:
