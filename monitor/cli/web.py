@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from monitor.cli.common import config_dir, engine, settings
-from monitor.logs import configure_logging
 from monitor.config.settings import evidence_folder
+from monitor.logs import configure_logging
 
 
 def web(
