@@ -31,6 +31,7 @@ BENCHMARKS = (
     "quality",
     "relevance",
     "archive",
+    "evidence",
 )
 
 

@@ -245,6 +245,24 @@ def _the_web_shows_it(engine: Any, config_dir: Path, site: Site, folder: Path) -
         with urllib.request.urlopen(f"{served.base}/hits/{edited}/evidence.warc.gz") as got:
             kinds = [r.rec_type for r in ArchiveIterator(BytesIO(got.read()))]
         assert kinds[0] == "warcinfo" and kinds.count("response") == 3  # three bodies
+        gone = hits[site.url("gone404")]  # the 404 kept no body: the re-check as metadata
+        with urllib.request.urlopen(f"{served.base}/hits/{gone}/evidence.warc.gz") as got:
+            records = [
+                (r.rec_type, r.content_stream().read())
+                for r in ArchiveIterator(BytesIO(got.read()))
+            ]
+        assert [kind for kind, _ in records] == [
+            "warcinfo",
+            "response",
+            "request",
+            "metadata",
+            "metadata",
+        ]
+        said = [json.loads(payload) for kind, payload in records if kind == "metadata"]
+        assert [(v["classification"], v["http_status"]) for v in said] == [
+            ("removed", 404),
+            ("removed", 404),
+        ]
         day = START.date().isoformat()
         status, _, listed = served.text(f"/hits?changed=removed&changed_since={day}")
         assert status == 200

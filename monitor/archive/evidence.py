@@ -3,12 +3,16 @@ a warcinfo record saying what the bundle is, then every version of the article's
 oldest first. A body goes in once, as the response and request records it was first kept
 with (byte for byte the kept file); a later fetch of the same body, or a fetch whose body was
 first kept for another address, follows as a revisit record with its own date, status and
-headers, pointing at that response by address, date and SHA-256 digest.
+headers, pointing at that response by address, date and SHA-256 digest. A version without a
+body (a 404 or 410, whose page the fetcher does not read; no answer at all) is a metadata
+record: the monitor's own account of that re-check (JSON), not the server's bytes.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from io import BytesIO
 from pathlib import Path
 from typing import IO
 
@@ -30,7 +34,9 @@ def write_bundle(out: IO[bytes], folder: Path, versions: Sequence[Version], abou
     included: dict[str, tuple[str, str]] = {}  # sha256 -> (address, date) of its response
     for version in versions:
         if version.sha256 is None or version.warc is None:
-            continue  # no body was kept for it (no answer)
+            _write_metadata(writer, version)  # no body was kept for it
+            written += 1
+            continue
         if version.sha256 not in included:
             original = _response_of(folder, version.warc)
             out.write(warcfiles.raw(folder, version.warc))
@@ -42,6 +48,20 @@ def write_bundle(out: IO[bytes], folder: Path, versions: Sequence[Version], abou
         warcfiles.write_revisit(out, _capture(version, address), version.sha256, date)
         written += 1
     return written
+
+
+def _write_metadata(writer: WARCWriter, version: Version) -> None:
+    """A re-check that kept no body, as the monitor recorded it."""
+    payload = json.dumps(version.record(), ensure_ascii=False).encode("utf-8")
+    record = writer.create_warc_record(
+        version.url or "urn:monitor:no-answer",
+        "metadata",
+        payload=BytesIO(payload),
+        length=len(payload),
+        warc_content_type="application/json",
+        warc_headers_dict={"WARC-Date": version.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    )
+    writer.write_record(record)
 
 
 def _response_of(folder: Path, path: str) -> tuple[str, str]:

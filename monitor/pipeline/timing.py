@@ -8,7 +8,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-STAGES = ("fetch_feed", "parse", "fetch_article", "extract", "match", "store", "deliver")
+STAGES = (
+    "fetch_feed",
+    "parse",
+    "fetch_article",
+    "extract",
+    "match",
+    "store",
+    "recheck",
+    "deliver",
+)
 
 
 class StageTimes:

@@ -223,7 +223,8 @@ class Service:
             await asyncio.to_thread(
                 self.extractor.cycle_ended, ctx.extract_problem, ctx.pages_extracted, self.outbox
             )
-            await self.recheck(fetcher, pool)
+            with ctx.times.stage("recheck"):  # evidence: hit articles looked at again
+                await self.recheck(fetcher, pool)
             await asyncio.to_thread(self.feed_notices)
             await asyncio.to_thread(self.spike_notices)
             with ctx.times.stage("deliver"):
