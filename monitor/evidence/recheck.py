@@ -164,17 +164,7 @@ async def _fetch(
         return Fetched(None, watched.url, reason=exc.reason), None
     if response.not_modified:
         return Fetched(304, response.url, text=watched.text), None
-    capture = Capture(
-        url=watched.url,
-        final_url=response.url,
-        status=response.status,
-        reason=response.reason,
-        http_version=response.http_version,
-        headers=response.headers,
-        request_headers=response.request_headers,
-        body=response.body,
-        fetched_at=clock(),
-    )
+    capture = response.capture(watched.url, clock())
     try:
         extracted = await extract.extract(response.body, response.url)
     except ExtractError as exc:

@@ -23,6 +23,7 @@ from monitor.config.settings import FetchSettings
 from monitor.errors import FetchBlocked, FetchError, FetchStatus, FetchTimeout, FetchTooLarge
 from monitor.errors import FetchCategory as Category
 from monitor.ingest.addresses import AddressBlocked, AddressPolicy, GuardedResolver, Route, parse
+from monitor.models import Capture
 
 _CHUNK = 64 * 1024  # largest piece read from the socket, and largest piece one inflate yields
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -47,6 +48,20 @@ class Response:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+    def capture(self, requested: str, fetched_at: datetime) -> Capture:
+        """The exchange as evidence keeps it (monitor.models.Capture)."""
+        return Capture(
+            url=requested,
+            final_url=self.url,
+            status=self.status,
+            reason=self.reason,
+            http_version=self.http_version,
+            headers=self.headers,
+            request_headers=self.request_headers,
+            body=self.body,
+            fetched_at=fetched_at,
+        )
 
 
 class Fetcher:

@@ -14,7 +14,7 @@ from typing import Literal
 from monitor.config.secrets import redact_url
 from monitor.errors import ExtractError, ExtractorUnavailable, FetchBlocked, FetchError
 from monitor.ingest.pool import page_date
-from monitor.models import Article, Capture, DueFeed, Entry, Match, Route, StoredEntry
+from monitor.models import Article, DueFeed, Entry, Match, Route, StoredEntry
 from monitor.pipeline.context import PollContext
 from monitor.pipeline.newentries import stored_article
 from monitor.pipeline.stories import STORY_WINDOW, bands, best_story
@@ -160,17 +160,7 @@ async def _article(
         sitename=extracted.sitename,
         published_at=entry.published_at or page_date(extracted),
         signature=extracted.signature,
-        capture=Capture(
-            url=entry.link,
-            final_url=response.url,
-            status=response.status,
-            reason=response.reason,
-            http_version=response.http_version,
-            headers=response.headers,
-            request_headers=response.request_headers,
-            body=response.body,
-            fetched_at=ctx.clock(),
-        ),
+        capture=response.capture(entry.link, ctx.clock()),
     )
 
 
