@@ -108,7 +108,12 @@ async def recheck_due(
 
     async def one(watched: Watched) -> None:
         async with gate:
-            found, notice = await _check(watched, fetch, extract, plan, probes, clock)
+            try:
+                found, notice = await _check(watched, fetch, extract, plan, probes, clock)
+            except Exception:  # one page's surprise must not stop the others, or polling
+                log.exception("re-check of %s failed; it is tried again later", watched.url)
+                pending.discard(watched.article_id)  # kept leased: a later pass takes it up
+                return
             if found.record_version and found.capture is not None:
                 kept = await asyncio.to_thread(watches.keep, found.capture)
                 found = replace(found, kept=kept)
