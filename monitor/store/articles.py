@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +16,6 @@ from monitor.store import evidence, warcfiles
 from monitor.store.engine import insert_ignoring_duplicates
 from monitor.store.search import add_to_index, indexed_text
 from monitor.store.tables import AlertRow, ArticleRow, EntryRow, HitRow, StoryBandRow
-
-log = logging.getLogger("monitor.store")
 
 
 def stored_guids(engine: Engine, feed_id: int, guids: Iterable[str]) -> set[str]:
@@ -103,7 +100,11 @@ def store_article(
     per-statement work (cache keys over embedded values) cost more than the database.
     """
     sql = _statements(engine.dialect.name)
-    kept = _keep(keeping, article) if matches else None
+    # the page's body first (a file kept for an article that then fails to store is
+    # harmless: it is named by its body)
+    kept = None
+    if keeping is not None and article.capture is not None and matches:
+        kept = warcfiles.keep_or_say(keeping.folder, article.capture)
     body = article.search_text or indexed_text(article.title, article.text)
     with engine.begin() as conn:
         article_id = conn.execute(
@@ -188,19 +189,6 @@ def store_article(
         if kept is not None and keeping and inserted and article.capture is not None:
             evidence.add_original(conn, keeping, article_id, article.capture, kept, article.text)
     return StoredEntry(article_id=article_id, new_hits=len(hit_ids), new_alerts=len(alerts))
-
-
-def _keep(keeping: evidence.Keeping | None, article: Article) -> warcfiles.Kept | None:
-    """The page's body in the evidence folder; a folder that cannot be written costs the
-    evidence, said in the log, never the article or its hits."""
-    if keeping is None or article.capture is None:
-        return None
-    try:
-        return evidence.kept_original(keeping, article.capture)
-    except OSError as exc:
-        folder = keeping.folder
-        log.error("evidence for %s not kept: %s (check evidence.dir, %s)", article.url, exc, folder)
-        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,12 +72,6 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def kept_original(keeping: Keeping, capture: Capture) -> warcfiles.Kept:
-    """The first fetch's body in the evidence folder (before the article's transaction:
-    a file kept for an article that then fails to store is harmless, named by its body)."""
-    return warcfiles.keep(keeping.folder, capture)
-
-
 def add_original(
     conn: Connection,
     keeping: Keeping,

@@ -8,7 +8,6 @@ that one of them recorded it and the other's result is dropped.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +21,6 @@ from monitor.models import Capture
 from monitor.store import messages, warcfiles
 from monitor.store.tables import ArticleRow, EvidenceRow, EvidenceWatchRow, HitRow
 
-log = logging.getLogger("monitor.evidence")
 _WATCH = EvidenceWatchRow.__table__  # type: ignore[attr-defined]
 _VERSION = EvidenceRow.__table__  # type: ignore[attr-defined]
 _ARTICLE = ArticleRow.__table__  # type: ignore[attr-defined]
@@ -265,13 +263,9 @@ class Watches:
         )
 
     def keep(self, capture: Capture) -> warcfiles.Kept | None:
-        """The answer's body in the evidence folder; a folder that cannot be written costs
-        the body (the version is recorded without it), said in the log."""
-        try:
-            return warcfiles.keep(self.folder, capture)
-        except OSError as exc:
-            log.error("evidence for %s not kept: %s (check evidence.dir)", capture.url, exc)
-            return None
+        """The answer's body in the evidence folder (without it, when the folder cannot be
+        written: the version is recorded all the same)."""
+        return warcfiles.keep_or_say(self.folder, capture)
 
     def record(self, watched: Watched, found: Found, now: datetime, notice: Notice | None) -> bool:
         return record(self.engine, watched, found, now, notice)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,7 @@ from warcio.warcwriter import WARCWriter
 
 from monitor.models import Capture
 
+log = logging.getLogger("monitor.evidence")
 _HOP_BY_HOP = ("content-encoding", "transfer-encoding")  # undone by reading the body
 ORIGINAL = "X-Monitor-Original-"
 
@@ -73,6 +75,16 @@ def keep(folder: Path, capture: Capture) -> Kept:
         Path(temporary).unlink(missing_ok=True)
         raise
     return Kept(sha, path, wrote=True)
+
+
+def keep_or_say(folder: Path, capture: Capture) -> Kept | None:
+    """`keep`, where a folder that cannot be written (full, not permitted) costs the body
+    alone, said in the log, never what is stored with it (an article, a re-check)."""
+    try:
+        return keep(folder, capture)
+    except OSError as exc:
+        log.error("evidence for %s not kept: %s (check evidence.dir, %s)", capture.url, exc, folder)
+        return None
 
 
 def write_exchange(out: IO[bytes], capture: Capture) -> None:
